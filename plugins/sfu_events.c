@@ -1,0 +1,68 @@
+/*! \file    sfu_events.c
+ * \brief    janus-sfu: JSON builders (see sfu_events.h)
+ */
+#include "sfu_events.h"
+
+json_t *sfu_event_ok(json_t *response) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "success", json_true());
+	if(response != NULL)
+		json_object_set_new(ev, "response", response);
+	return ev;
+}
+
+json_t *sfu_event_error(sfu_err err, const char *reason, const char *detail) {
+	json_t *error = json_object();
+	json_object_set_new(error, "msg", json_string(sfu_error_msg(err)));
+	json_object_set_new(error, "reason", json_string(reason ? reason : sfu_error_reason(err)));
+	if(detail != NULL && detail[0] != '\0')
+		json_object_set_new(error, "detail", json_string(detail));
+	json_t *ev = json_object();
+	json_object_set_new(ev, "success", json_false());
+	json_object_set_new(ev, "error", error);
+	return ev;
+}
+
+static json_t *user_room_event(const char *name, const char *user_id, const char *room_id) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string(name));
+	json_object_set_new(ev, "user_id", json_string(user_id));
+	json_object_set_new(ev, "room_id", json_string(room_id));
+	return ev;
+}
+
+json_t *sfu_event_join(const char *user_id, const char *room_id) {
+	return user_room_event("join", user_id, room_id);
+}
+
+json_t *sfu_event_leave(const char *user_id, const char *room_id) {
+	return user_room_event("leave", user_id, room_id);
+}
+
+json_t *sfu_event_blocked(gboolean blocked, const char *by) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string(blocked ? "blocked" : "unblocked"));
+	json_object_set_new(ev, "by", json_string(by));
+	return ev;
+}
+
+json_t *sfu_event_data(const char *body) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string("data"));
+	json_object_set_new(ev, "body", json_string(body));
+	return ev;
+}
+
+json_t *sfu_event_audit(const char *name, const char *room_id, const char *user_id, json_t *extra) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string(name));
+	if(room_id != NULL)
+		json_object_set_new(ev, "room_id", json_string(room_id));
+	if(user_id != NULL)
+		json_object_set_new(ev, "user_id", json_string(user_id));
+	if(extra != NULL) {
+		json_object_update(ev, extra);
+		json_decref(extra);
+	}
+	return ev;
+}

@@ -1,0 +1,34 @@
+/*! \file    sfu_events.h
+ * \brief    janus-sfu: builders for every JSON object the plugin sends
+ * \details  Results of requests ({"success":...}), the unsolicited room events
+ * of docs/PROTOCOL.md §5 (join, leave, blocked, unblocked, data) and the
+ * audit events sent to Janus event handlers. Every builder returns a new
+ * reference. No token ever goes into any of these objects.
+ */
+#ifndef SFU_EVENTS_H
+#define SFU_EVENTS_H
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "sfu_errors.h"
+
+/*! \brief {"success":true} plus "response":\p response when not NULL (reference stolen). */
+json_t *sfu_event_ok(json_t *response);
+/*! \brief {"success":false,"error":{"msg":...,"reason":...[,"detail":...]}}.
+ * @param[in] reason Overrides the table's reason when not NULL (e.g. a token verdict)
+ * @param[in] detail One-line explanation, omitted when NULL or empty */
+json_t *sfu_event_error(sfu_err err, const char *reason, const char *detail);
+/*! \brief {"event":"join","user_id":U,"room_id":R} */
+json_t *sfu_event_join(const char *user_id, const char *room_id);
+/*! \brief {"event":"leave","user_id":U,"room_id":R} */
+json_t *sfu_event_leave(const char *user_id, const char *room_id);
+/*! \brief {"event":"blocked"|"unblocked","by":U} */
+json_t *sfu_event_blocked(gboolean blocked, const char *by);
+/*! \brief {"event":"data","body":B} */
+json_t *sfu_event_data(const char *body);
+/*! \brief Audit event for Janus event handlers: {"event":\p name, "room_id":R, "user_id":U, ...extra}.
+ * @param[in] extra Object whose members are merged in (reference stolen), or NULL */
+json_t *sfu_event_audit(const char *name, const char *room_id, const char *user_id, json_t *extra);
+
+#endif

@@ -1,0 +1,585 @@
+/*! \file    sfu_signal.c
+ * \brief    janus-sfu: request queue, workers and request handlers (see sfu_signal.h)
+ */
+#include <string.h>
+
+#include <debug.h>
+
+#include "sfu_core.h"
+#include "sfu_events.h"
+#include "sfu_relay.h"
+#include "sfu_request.h"
+#include "sfu_sdp.h"
+#include "sfu_signal.h"
+
+/* One queued request. Holds a reference to its handle. */
+typedef struct sfu_message {
+	sfu_handle *h;
+	char *transaction;
+	json_t *body, *jsep;
+} sfu_message;
+
+/* What a handler produced: the result to push. */
+typedef struct sfu_outcome {
+	sfu_err err;
+	const char *reason;           /* overrides the error table's reason (static string) */
+	char detail[SFU_DETAIL_LEN];  /* one-line explanation for the client */
+	json_t *response;             /* success payload (reference) */
+	json_t *jsep;                 /* JSEP to attach (reference) */
+} sfu_outcome;
+
+static const sfu_config *config = NULL;
+static sfu_auth *auth = NULL;
+static GAsyncQueue *ready = NULL;  /* handles with pending requests (each entry a reference) */
+static GThread **workers = NULL;
+static guint n_workers = 0;
+static sfu_handle exit_marker;     /* pushed once per worker to stop it */
+static volatile gint stopping = 0;
+
+static guint64 stat_requests, stat_joins, stat_rejections, stat_kicks;
+
+static void stat_inc(guint64 *counter) {
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* =============================================================================
+ * Helpers
+ * ==========================================================================*/
+
+/* Push \p event (reference kept by the caller) to every handle of \p targets, then free the array. */
+static void push_all(GPtrArray *targets, json_t *event, json_t *jsep) {
+	if(targets == NULL)
+		return;
+	for(guint i = 0; i < targets->len; i++) {
+		sfu_handle *t = targets->pdata[i];
+		if(!g_atomic_int_get(&t->destroyed))
+			sfu_core_push_event(t->jh, NULL, event, jsep);
+	}
+	g_ptr_array_unref(targets);
+}
+
+static void audit(sfu_handle *h, const char *name, const char *room_id, const char *user_id, json_t *extra) {
+	if(config == NULL || !config->events || !sfu_core_events_enabled()) {
+		json_decref(extra);
+		return;
+	}
+	sfu_core_notify_event(h ? h->jh : NULL, sfu_event_audit(name, room_id, user_id, extra));
+}
+
+static gint64 now_s(void) {
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* Verify \p token for \p purpose. On failure fills \p out with the error of the matching family. */
+static gboolean authorize(const char *token, sfu_auth_purpose purpose, const char *room_id, const char *user_id,
+		sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant, sfu_outcome *out) {
+	const char *reason = NULL;
+	sfu_auth_verdict v = sfu_auth_check(auth, token, purpose, room_id, user_id, now_s(), grant, &reason);
+	switch(v) {
+		case SFU_AUTH_OK:
+			return TRUE;
+		case SFU_AUTH_MISSING:
+			out->err = anonymous;
+			break;
+		case SFU_AUTH_INVALID:
+			out->err = invalid;
+			break;
+		case SFU_AUTH_FORBIDDEN:
+		default:
+			out->err = forbidden;
+			break;
+	}
+	out->reason = reason;
+	stat_inc(&stat_rejections);
+	json_t *extra = json_object();
+	json_object_set_new(extra, "reason", json_string(reason ? reason : sfu_error_reason(out->err)));
+	json_object_set_new(extra, "request", json_string(purpose == SFU_AUTH_FOR_KICK ? "kick" : "join"));
+	audit(NULL, "rejected", room_id, user_id, extra);
+	return FALSE;
+}
+
+/* Attach what \p grant allows to \p h. */
+static void apply_grant(sfu_handle *h, const sfu_grant *grant) {
+	janus_mutex_lock(&h->mutex);
+	g_atomic_int_set((gint *)&h->auth.publish_media, grant->publish_media);
+	g_atomic_int_set((gint *)&h->auth.send_data, grant->send_data);
+	h->auth.kick_users = grant->kick_users;
+	h->auth.exp = grant->exp;
+	g_free(h->auth.kid);
+	h->auth.kid = g_strdup(grant->kid);
+	g_free(h->auth.jti);
+	h->auth.jti = g_strdup(grant->jti);
+	g_free(h->auth.sub);
+	h->auth.sub = g_strdup(grant->sub);
+	g_free(h->auth.bound_user);
+	h->auth.bound_user = g_strdup(grant->user_id);
+	janus_mutex_unlock(&h->mutex);
+}
+
+static json_t *jsep_offer(char *sdp) {
+	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", sdp);
+	g_free(sdp);
+	return jsep;
+}
+
+/* =============================================================================
+ * Request handlers: one per kind (docs/PROTOCOL.md §4)
+ * ==========================================================================*/
+
+static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	sfu_grant grant;
+	memset(&grant, 0, sizeof(grant));
+	if(!authorize(req->token, SFU_AUTH_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
+			SFU_ERR_JOIN_INVALID_TOKEN, SFU_ERR_JOIN_FORBIDDEN, &grant, out)) {
+		sfu_grant_clear(&grant);
+		return;
+	}
+	sfu_role role = req->subscribe.data ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER;
+	sfu_limits limits = {config->max_room_size, config->max_ccu};
+	json_t *users = NULL;
+	GPtrArray *notify = NULL;
+	out->err = sfu_registry_join(h, req->room_id, req->user_id, role, &limits, &users, &notify);
+	if(out->err != SFU_OK) {
+		sfu_grant_clear(&grant);
+		return;
+	}
+	/* Known from here: the handle is in the room. */
+	apply_grant(h, &grant);
+	sfu_grant_clear(&grant);
+	stat_inc(&stat_joins);
+	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined room '%s' as %s of '%s'\n", h->id, req->room_id,
+		role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber", req->user_id);
+	if(notify != NULL) {
+		json_t *ev = sfu_event_join(req->user_id, req->room_id);
+		push_all(notify, ev, NULL);
+		json_decref(ev);
+		json_t *extra = json_pack("{ss}", "role", "publisher");
+		audit(h, "joined", req->room_id, req->user_id, extra);
+	}
+	out->response = json_object();
+	json_t *by_room = json_object();
+	json_object_set_new(by_room, req->room_id, users);
+	json_object_set_new(out->response, "users", by_room);
+	if(!req->subscribe.present)
+		return;
+	char *offer = NULL;
+	out->err = sfu_registry_subscribe(h, req->room_id, req->subscribe.notifications, req->subscribe.data,
+		req->subscribe.media, &offer, NULL);
+	if(offer != NULL)
+		out->jsep = jsep_offer(offer);
+}
+
+static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	const char *media = req->subscribe.media;
+	char *room = NULL;
+	if(media != NULL) {
+		/* A joined handle may only receive publishers of its own room. */
+		room = sfu_registry_publisher_room(h->room_id, media);
+		if(room == NULL) {
+			out->err = h->room_id ? SFU_ERR_SUB_NOT_IN_ROOM : SFU_ERR_NO_PUBLISHER;
+			return;
+		}
+	} else if(h->room_id != NULL) {
+		room = g_strdup(h->room_id);
+	}
+	sfu_grant grant;
+	memset(&grant, 0, sizeof(grant));
+	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, room, h->user_id, SFU_ERR_SUB_ANONYMOUS,
+			SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
+		sfu_grant_clear(&grant);
+		g_free(room);
+		return;
+	}
+	char *offer = NULL;
+	out->err = sfu_registry_subscribe(h, room, req->subscribe.notifications, req->subscribe.data, media, &offer,
+		NULL);
+	if(out->err == SFU_ERR_HANDLE_SUBSCRIBED)
+		out->err = SFU_ERR_USER_SUBSCRIBED;
+	if(out->err == SFU_OK && h->role == SFU_ROLE_NONE)
+		apply_grant(h, &grant);
+	sfu_grant_clear(&grant);
+	g_free(room);
+	if(out->err != SFU_OK)
+		return;
+	out->response = json_object();
+	if(offer != NULL)
+		out->jsep = jsep_offer(offer);
+}
+
+/* End every handle of \p user_id in \p room_id, telling its publisher handle why first. */
+static guint eject_user(const char *room_id, const char *user_id, const char *reason, const char *by) {
+	GPtrArray *victims = sfu_registry_user_handles(room_id, user_id);
+	json_t *ev = json_pack("{sssss?}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
+	for(guint i = 0; i < victims->len; i++) {
+		sfu_handle *v = victims->pdata[i];
+		if(v->role == SFU_ROLE_PUBLISHER)
+			sfu_core_push_event(v->jh, NULL, ev, NULL);
+	}
+	json_decref(ev);
+	guint n = victims->len;
+	for(guint i = 0; i < victims->len; i++)
+		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
+	g_ptr_array_unref(victims);
+	return n;
+}
+
+static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	if(sfu_auth_is_open(auth)) {
+		/* Legacy: without auth_key nobody can kick. */
+		out->err = SFU_ERR_KICK_FORBIDDEN;
+		out->reason = "auth_disabled";
+		return;
+	}
+	sfu_grant grant;
+	memset(&grant, 0, sizeof(grant));
+	gboolean ok = authorize(req->token, SFU_AUTH_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
+		SFU_ERR_KICK_FORBIDDEN, SFU_ERR_KICK_FORBIDDEN, &grant, out);
+	sfu_grant_clear(&grant);
+	if(!ok)
+		return;
+	const char *by = h->user_id;
+	guint n = eject_user(req->room_id, req->user_id, "kicked", by);
+	stat_inc(&stat_kicks);
+	JANUS_LOG(LOG_INFO, "[sfu] user '%s' kicked from room '%s' by '%s' (%u handles)\n", req->user_id, req->room_id,
+		by ? by : "?", n);
+	json_t *extra = json_pack("{sssi}", "reason", "kicked", "handles", n);
+	if(by != NULL)
+		json_object_set_new(extra, "by", json_string(by));
+	audit(h, "ejected", req->room_id, req->user_id, extra);
+	out->response = json_pack("{si}", "kicked", n);
+}
+
+static void handle_block(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	if(h->role == SFU_ROLE_NONE) {
+		out->err = req->kind == SFU_REQ_BLOCK ? SFU_ERR_BLOCK_NOT_JOINED : SFU_ERR_UNBLOCK_NOT_JOINED;
+		return;
+	}
+	gboolean block = req->kind == SFU_REQ_BLOCK;
+	sfu_handle *fir = NULL;
+	GPtrArray *targets = block ? sfu_registry_block(h, req->whom) : sfu_registry_unblock(h, req->whom, &fir);
+	json_t *ev = sfu_event_blocked(block, h->user_id);
+	push_all(targets, ev, NULL);
+	json_decref(ev);
+	if(fir != NULL) {
+		sfu_relay_request_keyframe(fir);
+		sfu_handle_unref(fir);
+	}
+	out->response = json_object();
+}
+
+static void handle_data(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	if(h->role == SFU_ROLE_NONE) {
+		out->err = SFU_ERR_DATA_NOT_JOINED;
+		return;
+	}
+	if(!g_atomic_int_get((gint *)&h->auth.send_data)) {
+		out->err = SFU_ERR_DATA_FORBIDDEN;
+		return;
+	}
+	json_t *ev = sfu_event_data(req->body);
+	push_all(sfu_registry_data_targets(h, req->whom), ev, NULL);
+	json_decref(ev);
+	out->response = json_object();
+}
+
+static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	if(h->role == SFU_ROLE_NONE) {
+		out->err = SFU_ERR_REFRESH_NOT_JOINED;
+		return;
+	}
+	sfu_grant grant;
+	memset(&grant, 0, sizeof(grant));
+	if(!authorize(req->token, SFU_AUTH_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
+			SFU_ERR_REFRESH_INVALID_TOKEN, SFU_ERR_REFRESH_FORBIDDEN, &grant, out)) {
+		sfu_grant_clear(&grant);
+		return;
+	}
+	GPtrArray *mine = sfu_registry_user_handles(h->room_id, h->user_id);
+	for(guint i = 0; i < mine->len; i++)
+		apply_grant(mine->pdata[i], &grant);
+	g_ptr_array_unref(mine);
+	out->response = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
+	json_t *extra = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
+	audit(h, "refreshed", h->room_id, h->user_id, extra);
+	sfu_grant_clear(&grant);
+}
+
+typedef void (*request_handler)(sfu_handle *h, const sfu_request *req, sfu_outcome *out);
+
+static const request_handler handlers[] = {
+	[SFU_REQ_JOIN] = handle_join,
+	[SFU_REQ_KICK] = handle_kick,
+	[SFU_REQ_SUBSCRIBE] = handle_subscribe,
+	[SFU_REQ_BLOCK] = handle_block,
+	[SFU_REQ_UNBLOCK] = handle_block,
+	[SFU_REQ_DATA] = handle_data,
+	[SFU_REQ_REFRESH] = handle_refresh,
+};
+
+/* =============================================================================
+ * JSEP (docs/PROTOCOL.md §4.7, §4.8)
+ * ==========================================================================*/
+
+static void handle_jsep(sfu_handle *h, const sfu_jsep *jsep, sfu_outcome *out) {
+	if(jsep->type != SFU_JSEP_OFFER)
+		return; /* Answers are applied by the core; nothing to do. */
+	sfu_sdp_result r;
+	if(!sfu_sdp_negotiate_publisher(jsep->sdp, &r, out->detail, sizeof(out->detail))) {
+		out->err = SFU_ERR_SDP;
+		return;
+	}
+	out->jsep = json_pack("{ssss}", "type", "answer", "sdp", r.answer);
+	GPtrArray *subs = sfu_registry_set_offer(h, g_strdup(r.subscriber_offer), r.audio_pt, r.video_pt);
+	json_t *reoffer = json_pack("{ssss}", "type", "offer", "sdp", r.subscriber_offer);
+	json_t *empty = json_object();
+	/* Renegotiation for the current subscribers: body {}, no transaction. */
+	for(guint i = 0; i < subs->len; i++) {
+		sfu_handle *s = subs->pdata[i];
+		if(!g_atomic_int_get(&s->destroyed))
+			sfu_core_push_event(s->jh, NULL, empty, reoffer);
+	}
+	json_decref(empty);
+	json_decref(reoffer);
+	g_ptr_array_unref(subs);
+	sfu_sdp_result_clear(&r);
+}
+
+/* =============================================================================
+ * Processing one request and composing its single result (§3.3)
+ * ==========================================================================*/
+
+static void outcome_init(sfu_outcome *o) {
+	memset(o, 0, sizeof(*o));
+}
+
+static void outcome_clear(sfu_outcome *o) {
+	json_decref(o->response);
+	json_decref(o->jsep);
+	memset(o, 0, sizeof(*o));
+}
+
+static void process(sfu_message *msg) {
+	sfu_handle *h = msg->h;
+	stat_inc(&stat_requests);
+	sfu_outcome body_out, jsep_out;
+	outcome_init(&body_out);
+	outcome_init(&jsep_out);
+	sfu_request req;
+	sfu_jsep jsep;
+	body_out.err = sfu_request_parse(msg->body, &req, body_out.detail, sizeof(body_out.detail));
+	if(body_out.err == SFU_OK && req.kind != SFU_REQ_NONE)
+		handlers[req.kind](h, &req, &body_out);
+	/* Both parts are processed eagerly, as the plugin we replace did. */
+	jsep_out.err = sfu_request_parse_jsep(msg->jsep, &jsep, jsep_out.detail, sizeof(jsep_out.detail));
+	if(jsep_out.err == SFU_OK && jsep.type != SFU_JSEP_NONE)
+		handle_jsep(h, &jsep, &jsep_out);
+	json_t *result = NULL, *result_jsep = NULL;
+	if(body_out.err != SFU_OK) {
+		result = sfu_event_error(body_out.err, body_out.reason, body_out.detail);
+	} else if(jsep_out.err != SFU_OK) {
+		result = sfu_event_error(jsep_out.err, jsep_out.reason, jsep_out.detail);
+	} else {
+		json_t *response = body_out.response;
+		body_out.response = NULL;
+		if(response == NULL && req.kind != SFU_REQ_NONE)
+			response = json_object();
+		result = sfu_event_ok(response);
+		result_jsep = jsep.type != SFU_JSEP_NONE ? jsep_out.jsep : body_out.jsep;
+		if(result_jsep != NULL)
+			json_incref(result_jsep);
+	}
+	if(body_out.err != SFU_OK || jsep_out.err != SFU_OK) {
+		JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT ": %s request failed: %s\n", h->id,
+			sfu_request_kind_name(req.kind),
+			sfu_error_reason(body_out.err != SFU_OK ? body_out.err : jsep_out.err));
+	}
+	if(!g_atomic_int_get(&h->destroyed))
+		sfu_core_push_event(h->jh, msg->transaction, result, result_jsep);
+	json_decref(result);
+	json_decref(result_jsep);
+	outcome_clear(&body_out);
+	outcome_clear(&jsep_out);
+}
+
+/* =============================================================================
+ * Queue and workers
+ * ==========================================================================*/
+
+static void message_free(sfu_message *msg) {
+	sfu_handle_unref(msg->h);
+	g_free(msg->transaction);
+	json_decref(msg->body);
+	json_decref(msg->jsep);
+	g_free(msg);
+}
+
+void sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep) {
+	sfu_message *msg = g_malloc0(sizeof(sfu_message));
+	msg->h = h;
+	msg->transaction = transaction;
+	msg->body = message;
+	msg->jsep = jsep;
+	gboolean schedule = FALSE;
+	janus_mutex_lock(&h->mutex);
+	g_queue_push_tail(h->pending, msg);
+	if(!h->scheduled) {
+		h->scheduled = TRUE;
+		schedule = TRUE;
+	}
+	janus_mutex_unlock(&h->mutex);
+	if(schedule) {
+		sfu_handle_ref(h);
+		g_async_queue_push(ready, h);
+	}
+}
+
+static gpointer worker(gpointer data) {
+	(void)data;
+	for(;;) {
+		sfu_handle *h = g_async_queue_pop(ready);
+		if(h == &exit_marker)
+			break;
+		janus_mutex_lock(&h->mutex);
+		sfu_message *msg = g_queue_pop_head(h->pending);
+		janus_mutex_unlock(&h->mutex);
+		if(msg != NULL) {
+			if(!g_atomic_int_get(&h->destroyed) && !g_atomic_int_get(&stopping))
+				process(msg);
+			message_free(msg);
+		}
+		/* One request per turn keeps a chatty handle from starving others. */
+		janus_mutex_lock(&h->mutex);
+		gboolean more = !g_queue_is_empty(h->pending);
+		if(!more)
+			h->scheduled = FALSE;
+		janus_mutex_unlock(&h->mutex);
+		if(more)
+			g_async_queue_push(ready, h); /* keeps its reference */
+		else
+			sfu_handle_unref(h);
+	}
+	return NULL;
+}
+
+int sfu_signal_start(const sfu_config *cfg, sfu_auth *a) {
+	config = cfg;
+	auth = a;
+	g_atomic_int_set(&stopping, 0);
+	ready = g_async_queue_new();
+	n_workers = cfg->message_threads ? cfg->message_threads : (guint)g_get_num_processors();
+	workers = g_new0(GThread *, n_workers);
+	for(guint i = 0; i < n_workers; i++) {
+		char name[32];
+		g_snprintf(name, sizeof(name), "sfu-signal-%u", i);
+		GError *error = NULL;
+		workers[i] = g_thread_try_new(name, worker, NULL, &error);
+		if(workers[i] == NULL) {
+			JANUS_LOG(LOG_FATAL, "[sfu] could not start signalling thread %u: %s\n", i,
+				error ? error->message : "?");
+			g_clear_error(&error);
+			n_workers = i;
+			sfu_signal_stop();
+			return -1;
+		}
+	}
+	JANUS_LOG(LOG_INFO, "[sfu] %u signalling threads started\n", n_workers);
+	return 0;
+}
+
+void sfu_signal_stop(void) {
+	if(ready == NULL)
+		return;
+	g_atomic_int_set(&stopping, 1);
+	for(guint i = 0; i < n_workers; i++)
+		g_async_queue_push(ready, &exit_marker);
+	for(guint i = 0; i < n_workers; i++)
+		g_thread_join(workers[i]);
+	g_free(workers);
+	workers = NULL;
+	n_workers = 0;
+	/* Drain what is left: drop requests without answering (Janus is going away). */
+	sfu_handle *h;
+	while((h = g_async_queue_try_pop(ready)) != NULL) {
+		if(h == &exit_marker)
+			continue;
+		janus_mutex_lock(&h->mutex);
+		sfu_message *msg;
+		while((msg = g_queue_pop_head(h->pending)) != NULL)
+			message_free(msg);
+		h->scheduled = FALSE;
+		janus_mutex_unlock(&h->mutex);
+		sfu_handle_unref(h);
+	}
+	g_async_queue_unref(ready);
+	ready = NULL;
+}
+
+/* =============================================================================
+ * Media state and departures
+ * ==========================================================================*/
+
+void sfu_signal_departed(sfu_departure *d) {
+	if(d->joined && d->user_left) {
+		json_t *ev = sfu_event_leave(d->user_id, d->room_id);
+		push_all(d->notify, ev, NULL);
+		d->notify = NULL;
+		json_decref(ev);
+		audit(NULL, "left", d->room_id, d->user_id, NULL);
+	}
+	sfu_departure_clear(d);
+}
+
+void sfu_signal_media_up(sfu_handle *h) {
+	g_atomic_int_set(&h->media_up, 1);
+	sfu_handle *pub = sfu_handle_publisher(h);
+	if(pub == NULL)
+		return;
+	if(!sfu_registry_is_blocked(pub->user_id, h->user_id))
+		sfu_relay_request_keyframe(pub);
+	sfu_handle_unref(pub);
+}
+
+void sfu_signal_stats_get(sfu_signal_stats *out) {
+	out->requests = __atomic_load_n(&stat_requests, __ATOMIC_RELAXED);
+	out->joins_accepted = __atomic_load_n(&stat_joins, __ATOMIC_RELAXED);
+	out->rejections = __atomic_load_n(&stat_rejections, __ATOMIC_RELAXED);
+	out->kicks = __atomic_load_n(&stat_kicks, __ATOMIC_RELAXED);
+}
+
+/* =============================================================================
+ * Admin API (Janus admin message_plugin)
+ * ==========================================================================*/
+
+static json_t *admin_stats(void) {
+	sfu_signal_stats s;
+	sfu_relay_stats r;
+	sfu_registry_counts c;
+	sfu_signal_stats_get(&s);
+	sfu_relay_stats_get(&r);
+	sfu_registry_counts_get(&c);
+	return json_pack("{s:{sIsIsIsI},s:{sIsIsIsI},s:{sisisi}}",
+		"signalling", "requests", (json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted,
+		"rejections", (json_int_t)s.rejections, "kicks", (json_int_t)s.kicks,
+		"relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes", (json_int_t)r.rtp_bytes,
+		"data_messages", (json_int_t)r.data_messages, "data_bytes", (json_int_t)r.data_bytes,
+		"registry", "handles", c.handles, "rooms", c.rooms, "publisher_users", c.publisher_users);
+}
+
+json_t *sfu_signal_admin(json_t *request) {
+	json_t *name = json_object_get(request, "request");
+	if(!json_is_string(name))
+		return json_pack("{sbss}", "success", 0, "error", "missing request");
+	const char *what = json_string_value(name);
+	if(!strcmp(what, "stats"))
+		return json_pack("{sbso}", "success", 1, "stats", admin_stats());
+	if(!strcmp(what, "reload_keys")) {
+		GError *error = NULL;
+		if(!sfu_auth_reload(auth, config, &error)) {
+			json_t *r = json_pack("{sbss}", "success", 0, "error", error ? error->message : "reload failed");
+			g_clear_error(&error);
+			return r;
+		}
+		return json_pack("{sb}", "success", 1);
+	}
+	return json_pack("{sbss}", "success", 0, "error", "unknown request");
+}

@@ -1,0 +1,43 @@
+/*! \file    sfu_signal.h
+ * \brief    janus-sfu: signalling (request queue, worker threads, request handlers)
+ * \details  handle_message() only enqueues: requests are kept per handle, in
+ * order, and the handle is put on a ready queue served by \c message_threads
+ * workers, so one handle's requests never run concurrently or out of order
+ * while different handles proceed in parallel. Each request gets exactly one
+ * result event with its transaction (docs/PROTOCOL.md §3.3), unless its handle
+ * was destroyed before it ran. Handlers are table-driven (one row per kind).
+ */
+#ifndef SFU_SIGNAL_H
+#define SFU_SIGNAL_H
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "sfu_auth.h"
+#include "sfu_config.h"
+#include "sfu_registry.h"
+
+/*! \brief Start the workers. \p config and \p auth must outlive sfu_signal_stop(). @returns 0 or -1 */
+int sfu_signal_start(const sfu_config *config, sfu_auth *auth);
+/*! \brief Stop the workers (pending requests are dropped without a response) and join them. */
+void sfu_signal_stop(void);
+
+/*! \brief Queue a request. Takes ownership of \p h's reference, \p transaction, \p message and \p jsep.
+ * Transport thread; never blocks on signalling work. */
+void sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep);
+
+/*! \brief Tell the room that a handle went away (destroy_session). Takes the departure's contents. */
+void sfu_signal_departed(sfu_departure *departure);
+/*! \brief A handle's PeerConnection is up: a subscriber asks its publisher for a keyframe. */
+void sfu_signal_media_up(sfu_handle *h);
+
+/*! \brief Admin API request (Janus admin \c message_plugin). @returns a new JSON response */
+json_t *sfu_signal_admin(json_t *request);
+
+/*! \brief Signalling counters for the admin API. */
+typedef struct sfu_signal_stats {
+	guint64 requests, joins_accepted, rejections, kicks;
+} sfu_signal_stats;
+void sfu_signal_stats_get(sfu_signal_stats *out);
+
+#endif

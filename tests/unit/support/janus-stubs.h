@@ -1,0 +1,14 @@
+/*! \file    janus-stubs.h
+ * \brief    Test helpers over the stubbed Janus logger (see janus-stubs.c)
+ */
+#ifndef SFU_JANUS_STUBS_H
+#define SFU_JANUS_STUBS_H
+
+#include <glib.h>
+
+/*! \brief TRUE when any log line since the last clear contains \p needle. */
+gboolean sfu_test_log_contains(const char *needle);
+/*! \brief Forget the captured log. */
+void sfu_test_log_clear(void);
+
+#endif
