@@ -10,9 +10,12 @@
 #include <plugins/plugin.h>
 #include <debug.h>
 
+#include "sfu_admin.h"
 #include "sfu_auth.h"
+#include "sfu_authz.h"
 #include "sfu_config.h"
 #include "sfu_core.h"
+#include "sfu_events.h"
 #include "sfu_registry.h"
 #include "sfu_relay.h"
 #include "sfu_signal.h"
@@ -100,8 +103,11 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 		return -1;
 	}
 	sfu_core_init(callback, &sfu_plugin);
+	sfu_events_set_audit(config->events);
 	sfu_registry_init();
-	if(sfu_signal_start(config, auth) < 0) {
+	sfu_admin_init(config, auth);
+	if(sfu_authz_start(config) < 0 || sfu_signal_start(config, auth) < 0) {
+		sfu_authz_stop();
 		sfu_registry_shutdown();
 		g_clear_pointer(&auth, sfu_auth_free);
 		g_clear_pointer(&config, sfu_config_free);
@@ -120,6 +126,7 @@ static void sfu_destroy(void) {
 		return;
 	g_atomic_int_set(&stopping, 1);
 	sfu_signal_stop();
+	sfu_authz_stop();
 	sfu_registry_shutdown();
 	sfu_core_shutdown();
 	g_clear_pointer(&auth, sfu_auth_free);
@@ -186,7 +193,7 @@ static struct janus_plugin_result *sfu_handle_message(janus_plugin_session *hand
 static json_t *sfu_handle_admin_message(json_t *message) {
 	if(!running())
 		return json_pack("{sbss}", "success", 0, "error", "not running");
-	return sfu_signal_admin(message);
+	return sfu_admin_handle(message);
 }
 
 /* Media callbacks: find the handle without the registry lock (the core keeps
@@ -239,7 +246,7 @@ static void sfu_destroy_session(janus_plugin_session *handle, int *error) {
 		return;
 	}
 	handle->plugin_handle = NULL;
-	sfu_signal_departed(&d);
+	sfu_authz_departed(&d);
 }
 
 static json_t *sfu_query_session(janus_plugin_session *handle) {

@@ -1,7 +1,11 @@
 /*! \file    sfu_events.c
  * \brief    janus-sfu: JSON builders (see sfu_events.h)
  */
+#include "sfu_core.h"
 #include "sfu_events.h"
+#include "sfu_registry.h"
+
+static volatile gint audit_enabled = 1;
 
 json_t *sfu_event_ok(json_t *response) {
 	json_t *ev = json_object();
@@ -65,4 +69,27 @@ json_t *sfu_event_audit(const char *name, const char *room_id, const char *user_
 		json_decref(extra);
 	}
 	return ev;
+}
+
+void sfu_events_push_all(GPtrArray *targets, json_t *event, json_t *jsep) {
+	if(targets == NULL)
+		return;
+	for(guint i = 0; i < targets->len; i++) {
+		sfu_handle *t = targets->pdata[i];
+		if(!g_atomic_int_get(&t->destroyed))
+			sfu_core_push_event(t->jh, NULL, event, jsep);
+	}
+	g_ptr_array_unref(targets);
+}
+
+void sfu_events_set_audit(gboolean enabled) {
+	g_atomic_int_set(&audit_enabled, enabled ? 1 : 0);
+}
+
+void sfu_events_audit(void *jh, const char *name, const char *room_id, const char *user_id, json_t *extra) {
+	if(!g_atomic_int_get(&audit_enabled) || !sfu_core_events_enabled()) {
+		json_decref(extra);
+		return;
+	}
+	sfu_core_notify_event(jh, sfu_event_audit(name, room_id, user_id, extra));
 }

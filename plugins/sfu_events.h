@@ -31,4 +31,16 @@ json_t *sfu_event_data(const char *body);
  * @param[in] extra Object whose members are merged in (reference stolen), or NULL */
 json_t *sfu_event_audit(const char *name, const char *room_id, const char *user_id, json_t *extra);
 
+/*! \brief Push \p event (and \p jsep, may be NULL) to every live handle of \p targets, then free the array.
+ * \p targets holds sfu_handle references (sfu_registry.h); the caller keeps its reference to \p event.
+ * Must not be called with the registry lock held. */
+void sfu_events_push_all(GPtrArray *targets, json_t *event, json_t *jsep);
+
+/*! \brief Turn audit events on or off (config \c events; default on). */
+void sfu_events_set_audit(gboolean enabled);
+/*! \brief Send an audit event to Janus event handlers, when enabled there and here.
+ * @param[in] jh The core handle the event is about, or NULL
+ * @param[in] extra Merged into the event (reference stolen), may be NULL */
+void sfu_events_audit(void *jh, const char *name, const char *room_id, const char *user_id, json_t *extra);
+
 #endif

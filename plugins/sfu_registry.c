@@ -308,7 +308,7 @@ sfu_err sfu_registry_join(sfu_handle *h, const char *room_id, const char *user_i
 	h->user_id = g_strdup(user_id);
 	janus_refcount_increase(&room->ref);
 	h->room = room;
-	h->joined_at = g_get_monotonic_time();
+	h->joined_at = g_get_real_time();
 	if(role == SFU_ROLE_PUBLISHER) {
 		if(m->publishers == NULL) {
 			room->publisher_users++;
@@ -401,6 +401,9 @@ GPtrArray *sfu_registry_set_offer(sfu_handle *pub, char *offer, int audio_pt, in
 
 /* Detach \p h from everything (registry lock held). Fills \p out. */
 static void detach_locked(sfu_handle *h, sfu_departure *out) {
+	if(h->detached)
+		return;
+	h->detached = TRUE;
 	/* Subscriber side: leave the publisher's list. */
 	janus_mutex_lock(&h->mutex);
 	sfu_handle *pub = h->publisher;
@@ -467,6 +470,109 @@ gboolean sfu_registry_remove(janus_plugin_session *jh, sfu_departure *out) {
 	janus_mutex_unlock(&reg_mutex);
 	sfu_handle_unref(h); /* the table's reference */
 	return TRUE;
+}
+
+GPtrArray *sfu_registry_evict(const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out) {
+	memset(out, 0, sizeof(*out));
+	GPtrArray *victims = handle_array();
+	janus_mutex_lock(&reg_mutex);
+	sfu_member *m = member_get(g_hash_table_lookup(rooms, room_id), user_id);
+	GList *all = m ? g_list_concat(g_list_copy(m->publishers), g_list_copy(m->subscribers)) : NULL;
+	for(GList *l = all; l != NULL; l = l->next) {
+		sfu_handle *h = l->data;
+		if(h == except)
+			continue;
+		sfu_handle_ref(h);
+		g_ptr_array_add(victims, h);
+		g_atomic_int_set(&h->destroyed, 1);
+		sfu_departure d;
+		memset(&d, 0, sizeof(d));
+		/* The member (and even the room) may go away inside: \c all holds no reference to them. */
+		detach_locked(h, &d);
+		if(d.user_left) {
+			sfu_departure_clear(out);
+			*out = d;
+		} else {
+			sfu_departure_clear(&d);
+		}
+	}
+	g_list_free(all);
+	janus_mutex_unlock(&reg_mutex);
+	return victims;
+}
+
+static json_t *handle_summary(sfu_handle *h) {
+	json_t *item = json_object();
+	json_object_set_new(item, "id", json_integer((json_int_t)h->id));
+	json_object_set_new(item, "role", json_string(h->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
+	json_object_set_new(item, "media_up", json_boolean(g_atomic_int_get(&h->media_up)));
+	janus_mutex_lock(&h->mutex);
+	if(h->publisher != NULL && h->publisher->user_id != NULL)
+		json_object_set_new(item, "receiving_from", json_string(h->publisher->user_id));
+	janus_mutex_unlock(&h->mutex);
+	return item;
+}
+
+json_t *sfu_registry_list_rooms(void) {
+	json_t *list = json_array();
+	janus_mutex_lock(&reg_mutex);
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, rooms);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		sfu_room *room = value;
+		json_array_append_new(list, json_pack("{sssisi}", "room_id", room->id, "users",
+			(int)g_hash_table_size(room->members), "publisher_users", (int)room->publisher_users));
+	}
+	janus_mutex_unlock(&reg_mutex);
+	return list;
+}
+
+json_t *sfu_registry_list_participants(const char *room_id) {
+	janus_mutex_lock(&reg_mutex);
+	sfu_room *room = g_hash_table_lookup(rooms, room_id);
+	if(room == NULL) {
+		janus_mutex_unlock(&reg_mutex);
+		return NULL;
+	}
+	json_t *list = json_array();
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, room->members);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		sfu_member *m = value;
+		json_t *handles_json = json_array();
+		gint64 joined = 0;
+		sfu_handle *first = NULL;
+		for(int pass = 0; pass < 2; pass++) {
+			for(GList *l = pass ? m->subscribers : m->publishers; l != NULL; l = l->next) {
+				sfu_handle *h = l->data;
+				if(first == NULL)
+					first = h;
+				if(joined == 0 || h->joined_at < joined)
+					joined = h->joined_at;
+				json_array_append_new(handles_json, handle_summary(h));
+			}
+		}
+		json_t *p = json_pack("{sssIso}", "user_id", m->user_id, "joined_at", (json_int_t)(joined / G_USEC_PER_SEC),
+			"handles", handles_json);
+		if(first != NULL) {
+			janus_mutex_lock(&first->mutex);
+			if(first->auth.exp > 0)
+				json_object_set_new(p, "expires_at", json_integer(first->auth.exp));
+			if(first->auth.kid != NULL)
+				json_object_set_new(p, "kid", json_string(first->auth.kid));
+			if(first->auth.sub != NULL)
+				json_object_set_new(p, "sub", json_string(first->auth.sub));
+			json_object_set_new(p, "publish_media", json_boolean(first->auth.publish_media));
+			json_object_set_new(p, "send_data", json_boolean(first->auth.send_data));
+			json_object_set_new(p, "kick_users", json_boolean(first->auth.kick_users));
+			janus_mutex_unlock(&first->mutex);
+		}
+		json_array_append_new(list, p);
+	}
+	janus_mutex_unlock(&reg_mutex);
+	return list;
 }
 
 void sfu_departure_clear(sfu_departure *d) {

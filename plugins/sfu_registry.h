@@ -59,7 +59,8 @@ typedef struct sfu_handle {
 	sfu_room *room;           /*!< [once] reference to the joined room */
 	gboolean subscribed;      /*!< [registry] a subscription was stored */
 	gboolean notifications, data; /*!< [once with subscribed] */
-	gint64 joined_at;         /*!< [once] monotonic µs */
+	gint64 joined_at;         /*!< [once] real time µs */
+	gboolean detached;        /*!< [registry] left its room and subscriptions (evicted or removed) */
 	sfu_handle_auth auth;     /*!< [m] */
 	/* Publisher media state */
 	char *subscriber_offer;   /*!< [m] SDP offered to this publisher's subscribers */
@@ -104,6 +105,14 @@ void sfu_departure_clear(sfu_departure *d);
 /*! \brief Destroy the handle of \p jh: mark it, leave its room, drop its subscriptions, drop the table reference.
  * Idempotent. @returns FALSE if \p jh was unknown. Must not hold the registry lock. */
 gboolean sfu_registry_remove(janus_plugin_session *jh, sfu_departure *out);
+
+/*! \brief Evict every handle of \p user_id in \p room_id but \p except (kick, ejection, stale-session
+ * replacement), first phase: marks them destroyed and detaches them from the room and from their
+ * subscriptions under the registry lock, so no media or event reaches them any more. The caller then
+ * tells them why and ends their sessions (second phase, no lock held).
+ * @param[out] out Whom to send \c leave to, if the user has no handle left in the room
+ * @returns the evicted handles (references) */
+GPtrArray *sfu_registry_evict(const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out);
 
 /*! \brief Join \p h to \p room_id as \p user_id (§4.1 steps 2-6).
  * @param[out] users New JSON array of the user_ids with a publisher in the room before this join
@@ -154,6 +163,11 @@ sfu_handle *sfu_handle_publisher(sfu_handle *sub);
 
 /*! \brief JSON description of \p h for query_session / the admin API. */
 json_t *sfu_handle_describe(sfu_handle *h);
+
+/*! \brief Admin API: every room with its user counts (new JSON array). */
+json_t *sfu_registry_list_rooms(void);
+/*! \brief Admin API: the participants of \p room_id (new JSON array), NULL when there is no such room. */
+json_t *sfu_registry_list_participants(const char *room_id);
 
 /*! \brief Counts for stats and tests. */
 typedef struct sfu_registry_counts {

@@ -5,6 +5,7 @@
 
 #include <debug.h>
 
+#include "sfu_authz.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_relay.h"
@@ -46,28 +47,30 @@ static void stat_inc(guint64 *counter) {
  * Helpers
  * ==========================================================================*/
 
-/* Push \p event (reference kept by the caller) to every handle of \p targets, then free the array. */
-static void push_all(GPtrArray *targets, json_t *event, json_t *jsep) {
-	if(targets == NULL)
-		return;
-	for(guint i = 0; i < targets->len; i++) {
-		sfu_handle *t = targets->pdata[i];
-		if(!g_atomic_int_get(&t->destroyed))
-			sfu_core_push_event(t->jh, NULL, event, jsep);
-	}
-	g_ptr_array_unref(targets);
-}
-
-static void audit(sfu_handle *h, const char *name, const char *room_id, const char *user_id, json_t *extra) {
-	if(config == NULL || !config->events || !sfu_core_events_enabled()) {
-		json_decref(extra);
-		return;
-	}
-	sfu_core_notify_event(h ? h->jh : NULL, sfu_event_audit(name, room_id, user_id, extra));
-}
-
 static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static const char *purpose_name(sfu_auth_purpose purpose) {
+	switch(purpose) {
+		case SFU_AUTH_FOR_SUBSCRIBE:
+			return "subscribe";
+		case SFU_AUTH_FOR_KICK:
+			return "kick";
+		case SFU_AUTH_FOR_REFRESH:
+			return "refresh";
+		case SFU_AUTH_FOR_JOIN:
+		default:
+			return "join";
+	}
+}
+
+/* Count and report a refused request (never with the token). */
+static void rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
+	stat_inc(&stat_rejections);
+	sfu_authz_count_rejection(reason);
+	sfu_events_audit(NULL, "rejected", room_id, user_id,
+		json_pack("{ssss}", "request", request, "reason", reason));
 }
 
 /* Verify \p token for \p purpose. On failure fills \p out with the error of the matching family. */
@@ -90,30 +93,8 @@ static gboolean authorize(const char *token, sfu_auth_purpose purpose, const cha
 			break;
 	}
 	out->reason = reason;
-	stat_inc(&stat_rejections);
-	json_t *extra = json_object();
-	json_object_set_new(extra, "reason", json_string(reason ? reason : sfu_error_reason(out->err)));
-	json_object_set_new(extra, "request", json_string(purpose == SFU_AUTH_FOR_KICK ? "kick" : "join"));
-	audit(NULL, "rejected", room_id, user_id, extra);
+	rejected(room_id, user_id, purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
 	return FALSE;
-}
-
-/* Attach what \p grant allows to \p h. */
-static void apply_grant(sfu_handle *h, const sfu_grant *grant) {
-	janus_mutex_lock(&h->mutex);
-	g_atomic_int_set((gint *)&h->auth.publish_media, grant->publish_media);
-	g_atomic_int_set((gint *)&h->auth.send_data, grant->send_data);
-	h->auth.kick_users = grant->kick_users;
-	h->auth.exp = grant->exp;
-	g_free(h->auth.kid);
-	h->auth.kid = g_strdup(grant->kid);
-	g_free(h->auth.jti);
-	h->auth.jti = g_strdup(grant->jti);
-	g_free(h->auth.sub);
-	h->auth.sub = g_strdup(grant->sub);
-	g_free(h->auth.bound_user);
-	h->auth.bound_user = g_strdup(grant->user_id);
-	janus_mutex_unlock(&h->mutex);
 }
 
 static json_t *jsep_offer(char *sdp) {
@@ -134,7 +115,15 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		sfu_grant_clear(&grant);
 		return;
 	}
+	out->err = sfu_authz_admit(req->room_id, req->user_id, &grant, &out->reason);
+	if(out->err != SFU_OK) {
+		rejected(req->room_id, req->user_id, "join", out->reason);
+		sfu_grant_clear(&grant);
+		return;
+	}
 	sfu_role role = req->subscribe.data ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER;
+	if(role == SFU_ROLE_PUBLISHER)
+		sfu_authz_replace_stale(h, req->room_id, req->user_id, &grant);
 	sfu_limits limits = {config->max_room_size, config->max_ccu};
 	json_t *users = NULL;
 	GPtrArray *notify = NULL;
@@ -144,17 +133,16 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		return;
 	}
 	/* Known from here: the handle is in the room. */
-	apply_grant(h, &grant);
+	sfu_authz_joined(h, &grant);
 	sfu_grant_clear(&grant);
 	stat_inc(&stat_joins);
 	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined room '%s' as %s of '%s'\n", h->id, req->room_id,
 		role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber", req->user_id);
 	if(notify != NULL) {
 		json_t *ev = sfu_event_join(req->user_id, req->room_id);
-		push_all(notify, ev, NULL);
+		sfu_events_push_all(notify, ev, NULL);
 		json_decref(ev);
-		json_t *extra = json_pack("{ss}", "role", "publisher");
-		audit(h, "joined", req->room_id, req->user_id, extra);
+		sfu_events_audit(h->jh, "joined", req->room_id, req->user_id, json_pack("{ss}", "role", "publisher"));
 	}
 	out->response = json_object();
 	json_t *by_room = json_object();
@@ -196,7 +184,7 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	if(out->err == SFU_ERR_HANDLE_SUBSCRIBED)
 		out->err = SFU_ERR_USER_SUBSCRIBED;
 	if(out->err == SFU_OK && h->role == SFU_ROLE_NONE)
-		apply_grant(h, &grant);
+		sfu_authz_attach(h, &grant);
 	sfu_grant_clear(&grant);
 	g_free(room);
 	if(out->err != SFU_OK)
@@ -204,23 +192,6 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	out->response = json_object();
 	if(offer != NULL)
 		out->jsep = jsep_offer(offer);
-}
-
-/* End every handle of \p user_id in \p room_id, telling its publisher handle why first. */
-static guint eject_user(const char *room_id, const char *user_id, const char *reason, const char *by) {
-	GPtrArray *victims = sfu_registry_user_handles(room_id, user_id);
-	json_t *ev = json_pack("{sssss?}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
-	for(guint i = 0; i < victims->len; i++) {
-		sfu_handle *v = victims->pdata[i];
-		if(v->role == SFU_ROLE_PUBLISHER)
-			sfu_core_push_event(v->jh, NULL, ev, NULL);
-	}
-	json_decref(ev);
-	guint n = victims->len;
-	for(guint i = 0; i < victims->len; i++)
-		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
-	g_ptr_array_unref(victims);
-	return n;
 }
 
 static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
@@ -237,15 +208,9 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	sfu_grant_clear(&grant);
 	if(!ok)
 		return;
-	const char *by = h->user_id;
-	guint n = eject_user(req->room_id, req->user_id, "kicked", by);
+	guint n = sfu_authz_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
 	stat_inc(&stat_kicks);
-	JANUS_LOG(LOG_INFO, "[sfu] user '%s' kicked from room '%s' by '%s' (%u handles)\n", req->user_id, req->room_id,
-		by ? by : "?", n);
-	json_t *extra = json_pack("{sssi}", "reason", "kicked", "handles", n);
-	if(by != NULL)
-		json_object_set_new(extra, "by", json_string(by));
-	audit(h, "ejected", req->room_id, req->user_id, extra);
+	sfu_authz_count_kick();
 	out->response = json_pack("{si}", "kicked", n);
 }
 
@@ -258,7 +223,7 @@ static void handle_block(sfu_handle *h, const sfu_request *req, sfu_outcome *out
 	sfu_handle *fir = NULL;
 	GPtrArray *targets = block ? sfu_registry_block(h, req->whom) : sfu_registry_unblock(h, req->whom, &fir);
 	json_t *ev = sfu_event_blocked(block, h->user_id);
-	push_all(targets, ev, NULL);
+	sfu_events_push_all(targets, ev, NULL);
 	json_decref(ev);
 	if(fir != NULL) {
 		sfu_relay_request_keyframe(fir);
@@ -277,7 +242,7 @@ static void handle_data(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		return;
 	}
 	json_t *ev = sfu_event_data(req->body);
-	push_all(sfu_registry_data_targets(h, req->whom), ev, NULL);
+	sfu_events_push_all(sfu_registry_data_targets(h, req->whom), ev, NULL);
 	json_decref(ev);
 	out->response = json_object();
 }
@@ -294,13 +259,14 @@ static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *o
 		sfu_grant_clear(&grant);
 		return;
 	}
-	GPtrArray *mine = sfu_registry_user_handles(h->room_id, h->user_id);
-	for(guint i = 0; i < mine->len; i++)
-		apply_grant(mine->pdata[i], &grant);
-	g_ptr_array_unref(mine);
-	out->response = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
-	json_t *extra = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
-	audit(h, "refreshed", h->room_id, h->user_id, extra);
+	const char *reason = NULL;
+	out->err = sfu_authz_refresh(h, &grant, &reason);
+	if(out->err != SFU_OK) {
+		out->reason = reason;
+		rejected(h->room_id, h->user_id, "refresh", reason);
+	} else {
+		out->response = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
+	}
 	sfu_grant_clear(&grant);
 }
 
@@ -518,17 +484,6 @@ void sfu_signal_stop(void) {
  * Media state and departures
  * ==========================================================================*/
 
-void sfu_signal_departed(sfu_departure *d) {
-	if(d->joined && d->user_left) {
-		json_t *ev = sfu_event_leave(d->user_id, d->room_id);
-		push_all(d->notify, ev, NULL);
-		d->notify = NULL;
-		json_decref(ev);
-		audit(NULL, "left", d->room_id, d->user_id, NULL);
-	}
-	sfu_departure_clear(d);
-}
-
 void sfu_signal_media_up(sfu_handle *h) {
 	g_atomic_int_set(&h->media_up, 1);
 	sfu_handle *pub = sfu_handle_publisher(h);
@@ -544,42 +499,4 @@ void sfu_signal_stats_get(sfu_signal_stats *out) {
 	out->joins_accepted = __atomic_load_n(&stat_joins, __ATOMIC_RELAXED);
 	out->rejections = __atomic_load_n(&stat_rejections, __ATOMIC_RELAXED);
 	out->kicks = __atomic_load_n(&stat_kicks, __ATOMIC_RELAXED);
-}
-
-/* =============================================================================
- * Admin API (Janus admin message_plugin)
- * ==========================================================================*/
-
-static json_t *admin_stats(void) {
-	sfu_signal_stats s;
-	sfu_relay_stats r;
-	sfu_registry_counts c;
-	sfu_signal_stats_get(&s);
-	sfu_relay_stats_get(&r);
-	sfu_registry_counts_get(&c);
-	return json_pack("{s:{sIsIsIsI},s:{sIsIsIsI},s:{sisisi}}",
-		"signalling", "requests", (json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted,
-		"rejections", (json_int_t)s.rejections, "kicks", (json_int_t)s.kicks,
-		"relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes", (json_int_t)r.rtp_bytes,
-		"data_messages", (json_int_t)r.data_messages, "data_bytes", (json_int_t)r.data_bytes,
-		"registry", "handles", c.handles, "rooms", c.rooms, "publisher_users", c.publisher_users);
-}
-
-json_t *sfu_signal_admin(json_t *request) {
-	json_t *name = json_object_get(request, "request");
-	if(!json_is_string(name))
-		return json_pack("{sbss}", "success", 0, "error", "missing request");
-	const char *what = json_string_value(name);
-	if(!strcmp(what, "stats"))
-		return json_pack("{sbso}", "success", 1, "stats", admin_stats());
-	if(!strcmp(what, "reload_keys")) {
-		GError *error = NULL;
-		if(!sfu_auth_reload(auth, config, &error)) {
-			json_t *r = json_pack("{sbss}", "success", 0, "error", error ? error->message : "reload failed");
-			g_clear_error(&error);
-			return r;
-		}
-		return json_pack("{sb}", "success", 1);
-	}
-	return json_pack("{sbss}", "success", 0, "error", "unknown request");
 }

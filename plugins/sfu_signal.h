@@ -26,13 +26,8 @@ void sfu_signal_stop(void);
  * Transport thread; never blocks on signalling work. */
 void sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep);
 
-/*! \brief Tell the room that a handle went away (destroy_session). Takes the departure's contents. */
-void sfu_signal_departed(sfu_departure *departure);
 /*! \brief A handle's PeerConnection is up: a subscriber asks its publisher for a keyframe. */
 void sfu_signal_media_up(sfu_handle *h);
-
-/*! \brief Admin API request (Janus admin \c message_plugin). @returns a new JSON response */
-json_t *sfu_signal_admin(json_t *request);
 
 /*! \brief Signalling counters for the admin API. */
 typedef struct sfu_signal_stats {

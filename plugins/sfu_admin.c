@@ -1,0 +1,132 @@
+/*! \file    sfu_admin.c
+ * \brief    janus-sfu: Admin API (see sfu_admin.h)
+ */
+#include <string.h>
+
+#include <debug.h>
+
+#include "sfu_admin.h"
+#include "sfu_authz.h"
+#include "sfu_bans.h"
+#include "sfu_events.h"
+#include "sfu_registry.h"
+#include "sfu_relay.h"
+#include "sfu_request.h"
+#include "sfu_signal.h"
+
+static const sfu_config *config = NULL;
+static sfu_auth *auth = NULL;
+
+void sfu_admin_init(const sfu_config *cfg, sfu_auth *a) {
+	config = cfg;
+	auth = a;
+}
+
+static json_t *fail(const char *error) {
+	return json_pack("{sbss}", "success", 0, "error", error);
+}
+
+/* A bounded, non-empty string field, or NULL. */
+static const char *id_field(json_t *request, const char *name) {
+	json_t *v = json_object_get(request, name);
+	if(!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > SFU_MAX_ID_LEN)
+		return NULL;
+	return json_string_value(v);
+}
+
+static json_t *list_rooms(json_t *request) {
+	(void)request;
+	return json_pack("{sbso}", "success", 1, "rooms", sfu_registry_list_rooms());
+}
+
+static json_t *list_participants(json_t *request) {
+	const char *room = id_field(request, "room_id");
+	if(room == NULL)
+		return fail("room_id (string) required");
+	json_t *list = sfu_registry_list_participants(room);
+	if(list == NULL)
+		list = json_array();
+	return json_pack("{sbssso}", "success", 1, "room_id", room, "participants", list);
+}
+
+static json_t *kick(json_t *request) {
+	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
+	if(room == NULL || user == NULL)
+		return fail("room_id and user_id (strings) required");
+	guint n = sfu_authz_eject(room, user, "admin", "admin", TRUE);
+	sfu_authz_count_kick();
+	return json_pack("{sbsi}", "success", 1, "kicked", (int)n);
+}
+
+static json_t *list_bans(json_t *request) {
+	json_t *room = json_object_get(request, "room_id");
+	if(room != NULL && !json_is_null(room) && !json_is_string(room))
+		return fail("room_id must be a string");
+	return json_pack("{sbso}", "success", 1, "bans",
+		sfu_bans_list(json_string_value(room), g_get_real_time() / G_USEC_PER_SEC));
+}
+
+static json_t *unban(json_t *request) {
+	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
+	if(room == NULL || user == NULL)
+		return fail("room_id and user_id (strings) required");
+	guint n = sfu_bans_remove(room, user);
+	if(n > 0)
+		sfu_events_audit(NULL, "unbanned", room, user, NULL);
+	return json_pack("{sbsi}", "success", 1, "unbanned", (int)n);
+}
+
+static json_t *reload_keys(json_t *request) {
+	(void)request;
+	GError *error = NULL;
+	if(!sfu_auth_reload(auth, config, &error)) {
+		JANUS_LOG(LOG_ERR, "[sfu] reload_keys failed, old keys kept: %s\n", error ? error->message : "?");
+		json_t *r = fail(error ? error->message : "reload failed");
+		g_clear_error(&error);
+		return r;
+	}
+	JANUS_LOG(LOG_INFO, "[sfu] keys reloaded\n");
+	return json_pack("{sb}", "success", 1);
+}
+
+static json_t *stats(json_t *request) {
+	(void)request;
+	sfu_signal_stats s;
+	sfu_relay_stats r;
+	sfu_registry_counts c;
+	sfu_signal_stats_get(&s);
+	sfu_relay_stats_get(&r);
+	sfu_registry_counts_get(&c);
+	json_t *out = json_pack("{s:{sIsIsIsI},s:{sIsIsIsI},s:{sisisi}}",
+		"signalling", "requests", (json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted,
+		"rejections", (json_int_t)s.rejections, "kicks", (json_int_t)s.kicks,
+		"relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes", (json_int_t)r.rtp_bytes,
+		"data_messages", (json_int_t)r.data_messages, "data_bytes", (json_int_t)r.data_bytes,
+		"registry", "handles", c.handles, "rooms", c.rooms, "publisher_users", c.publisher_users);
+	json_object_set_new(out, "authorization", sfu_authz_stats());
+	return json_pack("{sbso}", "success", 1, "stats", out);
+}
+
+static const struct {
+	const char *name;
+	json_t *(*handle)(json_t *request);
+} requests[] = {
+	{"list_rooms", list_rooms},
+	{"list_participants", list_participants},
+	{"kick", kick},
+	{"list_bans", list_bans},
+	{"unban", unban},
+	{"reload_keys", reload_keys},
+	{"stats", stats},
+};
+
+json_t *sfu_admin_handle(json_t *request) {
+	json_t *name = json_object_get(request, "request");
+	if(!json_is_string(name))
+		return fail("missing request (string)");
+	for(size_t i = 0; i < G_N_ELEMENTS(requests); i++) {
+		if(!strcmp(json_string_value(name), requests[i].name))
+			return requests[i].handle(request);
+	}
+	return fail("unknown request");
+}
