@@ -122,7 +122,7 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		return;
 	}
 	sfu_role role = req->subscribe.data ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER;
-	if(role == SFU_ROLE_PUBLISHER)
+	if(role == SFU_ROLE_PUBLISHER && h->role == SFU_ROLE_NONE)
 		sfu_authz_replace_stale(h, req->room_id, req->user_id, &grant);
 	sfu_limits limits = {config->max_room_size, config->max_ccu};
 	json_t *users = NULL;
