@@ -1,0 +1,628 @@
+/*! \file pc.c
+ * \brief sfu-bot: one PeerConnection as a browser puts it on the wire
+ * \details ICE with libnice (one stream, one component: BUNDLE + rtcp-mux), no
+ * trickle from our side (all candidates in the SDP), DTLS 1.2 with OpenSSL on
+ * memory BIOs (client or server per a=setup, certificate fingerprint checked),
+ * SRTP keys from "EXTRACTOR-dtls_srtp", SRTP with libsrtp2 (AES-CM-SHA1-80 or
+ * AEAD-AES-128-GCM, whichever DTLS selected). Offers are sendonly audio (Opus)
+ * and video (H.264 42e01f or VP8); answers accept audio and video recvonly and
+ * reject every other m-line with port 0. Incoming RTCP is counted, not decrypted.
+ */
+#include "bot.h"
+
+#include <agent.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <srtp2/srtp.h>
+#include <string.h>
+
+#define PT_OPUS 111
+#define PT_H264 102
+#define PT_VP8  96
+#define MTU     1200
+
+/* =============================================================================
+ * Process-wide DTLS identity
+ * ==========================================================================*/
+
+static SSL_CTX *ssl_ctx;
+static char local_fp[128];
+
+static int verify_any(int ok, X509_STORE_CTX *ctx) {
+	(void)ok;
+	(void)ctx;
+	return 1; /* self-signed: the fingerprint is checked after the handshake */
+}
+
+static void fingerprint(X509 *cert, char *out, size_t outlen) {
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	X509_digest(cert, EVP_sha256(), md, &n);
+	size_t o = 0;
+	for(unsigned int i = 0; i < n && o + 4 < outlen; i++)
+		o += (size_t)g_snprintf(out + o, outlen - o, i ? ":%02X" : "%02X", md[i]);
+}
+
+void bot_pc_global_init(void) {
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *cert = X509_new();
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), (long)g_random_int());
+	X509_gmtime_adj(X509_getm_notBefore(cert), -86400);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 86400 * 30);
+	X509_NAME *name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"sfu-bot", -1, -1, 0);
+	X509_set_issuer_name(cert, name);
+	X509_set_pubkey(cert, key);
+	X509_sign(cert, key, EVP_sha256());
+	fingerprint(cert, local_fp, sizeof(local_fp));
+
+	ssl_ctx = SSL_CTX_new(DTLS_method());
+	SSL_CTX_set_min_proto_version(ssl_ctx, DTLS1_2_VERSION);
+	SSL_CTX_use_certificate(ssl_ctx, cert);
+	SSL_CTX_use_PrivateKey(ssl_ctx, key);
+	SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_any);
+	SSL_CTX_set_read_ahead(ssl_ctx, 1);
+	SSL_CTX_set_tlsext_use_srtp(ssl_ctx, bot_opt.gcm ? "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+													 : "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM");
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	srtp_init();
+}
+
+/* =============================================================================
+ * The PeerConnection object
+ * ==========================================================================*/
+
+typedef struct remote_media {
+	char kind[16];
+	int port;
+	char proto[48];
+	char fmts[96];
+	char mid[32];
+	int pt[BOT_STREAMS]; /* chosen payload type for audio/video */
+	GString *rtpmap;     /* a=rtpmap/fmtp/rtcp-fb lines of the chosen pt */
+} remote_media;
+
+struct bot_pc {
+	gboolean offerer;
+	const bot_pc_events *ev;
+	void *ud;
+	NiceAgent *agent;
+	guint stream;
+	gboolean gathered, remote_set, ice_ok, dtls_client, dtls_done, failed;
+	char remote_fp[128];
+	SSL *ssl;
+	BIO *rbio, *wbio;
+	guint dtls_timer;
+	srtp_t tx, rx;
+	gboolean srtp_ok;
+	guint32 ssrc[BOT_STREAMS];
+	guint16 rtp_seq[BOT_STREAMS];
+	guint32 rtp_ts[BOT_STREAMS];
+	int pt[BOT_STREAMS];
+	char *pending_remote; /* remote offer waiting for gathering (answerer) */
+	GPtrArray *remote_media;
+};
+
+static void pc_fail(bot_pc *pc, const char *kind) {
+	if(pc->failed || pc->srtp_ok)
+		return;
+	pc->failed = TRUE;
+	pc->ev->failed(pc, kind, pc->ud);
+}
+
+/* Sends what OpenSSL wrote, one datagram per MTU's worth of whole records. */
+static void dtls_flush(bot_pc *pc) {
+	char *data = NULL;
+	long len = BIO_get_mem_data(pc->wbio, &data);
+	long off = 0;
+	while(off < len) {
+		long end = off;
+		while(end + 13 <= len) {
+			long rec = 13 + (((guint8)data[end + 11] << 8) | (guint8)data[end + 12]);
+			if(end > off && end + rec - off > MTU)
+				break;
+			end += rec;
+		}
+		if(end == off)
+			end = len; /* malformed: send the rest */
+		nice_agent_send(pc->agent, pc->stream, 1, (guint)(end - off), data + off);
+		off = end;
+	}
+	(void)BIO_reset(pc->wbio);
+}
+
+static gboolean install_srtp(bot_pc *pc) {
+	SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(pc->ssl);
+	if(prof == NULL)
+		return FALSE;
+	gboolean gcm = prof->id == SRTP_AEAD_AES_128_GCM;
+	int klen = 16, slen = gcm ? 12 : 14;
+	guint8 km[2 * (16 + 14)];
+	if(SSL_export_keying_material(
+		   pc->ssl, km, (size_t)(2 * (klen + slen)), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1)
+		return FALSE;
+	guint8 client[16 + 14], server[16 + 14];
+	memcpy(client, km, (size_t)klen);
+	memcpy(server, km + klen, (size_t)klen);
+	memcpy(client + klen, km + 2 * klen, (size_t)slen);
+	memcpy(server + klen, km + 2 * klen + slen, (size_t)slen);
+	srtp_policy_t tx, rx;
+	memset(&tx, 0, sizeof(tx));
+	memset(&rx, 0, sizeof(rx));
+	if(gcm) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&tx.rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&tx.rtcp);
+	} else {
+		srtp_crypto_policy_set_rtp_default(&tx.rtp);
+		srtp_crypto_policy_set_rtcp_default(&tx.rtcp);
+	}
+	rx.rtp = tx.rtp;
+	rx.rtcp = tx.rtcp;
+	tx.ssrc.type = ssrc_any_outbound;
+	rx.ssrc.type = ssrc_any_inbound;
+	tx.key = pc->dtls_client ? client : server;
+	rx.key = pc->dtls_client ? server : client;
+	tx.window_size = rx.window_size = 1024;
+	if(srtp_create(&pc->tx, &tx) != srtp_err_status_ok)
+		return FALSE;
+	if(srtp_create(&pc->rx, &rx) != srtp_err_status_ok) {
+		srtp_dealloc(pc->tx);
+		pc->tx = NULL;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void dtls_step(bot_pc *pc) {
+	if(pc->dtls_done || pc->failed)
+		return;
+	int rc = SSL_do_handshake(pc->ssl);
+	dtls_flush(pc);
+	if(rc == 1) {
+		pc->dtls_done = TRUE;
+		if(pc->dtls_timer != 0) {
+			g_source_remove(pc->dtls_timer);
+			pc->dtls_timer = 0;
+		}
+		X509 *peer = SSL_get1_peer_certificate(pc->ssl);
+		char fp[128] = "";
+		if(peer != NULL) {
+			fingerprint(peer, fp, sizeof(fp));
+			X509_free(peer);
+		}
+		if(g_ascii_strcasecmp(fp, pc->remote_fp) != 0) {
+			pc_fail(pc, "dtls");
+			return;
+		}
+		if(!install_srtp(pc)) {
+			pc_fail(pc, "dtls");
+			return;
+		}
+		pc->srtp_ok = TRUE;
+		pc->ev->up(pc, pc->ud);
+		return;
+	}
+	int e = SSL_get_error(pc->ssl, rc);
+	if(e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		BOT_LOG("dtls error %d: %s\n", e, ERR_reason_error_string(ERR_peek_last_error()));
+		ERR_clear_error();
+		pc_fail(pc, "dtls");
+	}
+}
+
+static gboolean on_dtls_timer(gpointer data) {
+	bot_pc *pc = data;
+	if(pc->dtls_done || pc->failed) {
+		pc->dtls_timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	if(DTLSv1_handle_timeout(pc->ssl) > 0)
+		dtls_flush(pc);
+	return G_SOURCE_CONTINUE;
+}
+
+static void start_dtls(bot_pc *pc);
+
+static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf, gpointer data) {
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	bot_pc *pc = data;
+	guint8 b0 = (guint8)buf[0];
+	if(b0 >= 20 && b0 <= 63) { /* DTLS (RFC 7983) */
+		if(pc->ssl == NULL) {  /* the peer's ClientHello beat our ICE state change */
+			pc->ice_ok = TRUE;
+			start_dtls(pc);
+		}
+		BIO_write(pc->rbio, buf, (int)len);
+		if(!pc->dtls_done) {
+			dtls_step(pc);
+		} else {
+			char tmp[2048];
+			while(SSL_read(pc->ssl, tmp, sizeof(tmp)) > 0)
+				; /* alerts/close_notify: nothing to do */
+			dtls_flush(pc);
+		}
+		return;
+	}
+	if(b0 < 128 || b0 > 191 || len < 12 || !pc->srtp_ok)
+		return;
+	guint8 pt = (guint8)buf[1] & 0x7f;
+	if(pt >= 64 && pt <= 95) /* RTCP (rtcp-mux, RFC 5761) */
+		return;
+	int n = (int)len;
+	if(srtp_unprotect(pc->rx, buf, &n) != srtp_err_status_ok) {
+		bot_st.unprotect_fail++;
+		return;
+	}
+	/* RTP header: 12 bytes + CSRCs + extension */
+	guint8 *p = (guint8 *)buf;
+	int off = 12 + 4 * (p[0] & 0x0f);
+	if((p[0] & 0x10) && off + 4 <= n)
+		off += 4 + 4 * ((p[off + 2] << 8) | p[off + 3]);
+	if(p[0] & 0x20 && n > off)
+		n -= p[n - 1]; /* padding */
+	if(off >= n)
+		return;
+	pc->ev->rtp(pc, p + off, n - off, pc->ud);
+}
+
+/* DTLS retransmission: start at 100 ms (OpenSSL's default is 1 s, which a
+ * ClientHello sent before the other side's ICE is ready would cost), doubling. */
+static unsigned int dtls_timer_cb(SSL *ssl, unsigned int previous_us) {
+	(void)ssl;
+	return previous_us == 0 ? 100000 : MIN(previous_us * 2, 2000000);
+}
+
+static void start_dtls(bot_pc *pc) {
+	pc->ssl = SSL_new(ssl_ctx);
+	pc->rbio = BIO_new(BIO_s_mem());
+	pc->wbio = BIO_new(BIO_s_mem());
+	BIO_set_mem_eof_return(pc->rbio, -1);
+	BIO_set_mem_eof_return(pc->wbio, -1);
+	SSL_set_bio(pc->ssl, pc->rbio, pc->wbio);
+	SSL_set_options(pc->ssl, SSL_OP_NO_QUERY_MTU);
+	SSL_set_mtu(pc->ssl, MTU);
+	DTLS_set_timer_cb(pc->ssl, dtls_timer_cb);
+	if(pc->dtls_client)
+		SSL_set_connect_state(pc->ssl);
+	else
+		SSL_set_accept_state(pc->ssl);
+	pc->dtls_timer = g_timeout_add(20, on_dtls_timer, pc);
+	if(pc->dtls_client)
+		dtls_step(pc);
+}
+
+static void on_state(NiceAgent *agent, guint stream, guint comp, guint state, gpointer data) {
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	bot_pc *pc = data;
+	if((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) && !pc->ice_ok) {
+		pc->ice_ok = TRUE;
+		start_dtls(pc);
+	} else if(state == NICE_COMPONENT_STATE_FAILED) {
+		pc_fail(pc, pc->ice_ok ? "dtls" : "ice");
+	}
+}
+
+/* =============================================================================
+ * SDP
+ * ==========================================================================*/
+
+static void append_transport(bot_pc *pc, GString *s, gboolean with_candidates, const char *setup) {
+	gchar *ufrag = NULL, *pwd = NULL;
+	nice_agent_get_local_credentials(pc->agent, pc->stream, &ufrag, &pwd);
+	g_string_append_printf(s,
+		"c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+		"a=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
+		ufrag, pwd, local_fp, setup);
+	g_free(ufrag);
+	g_free(pwd);
+	if(!with_candidates)
+		return;
+	GSList *cands = nice_agent_get_local_candidates(pc->agent, pc->stream, 1);
+	for(GSList *l = cands; l != NULL; l = l->next) {
+		gchar *line = nice_agent_generate_local_candidate_sdp(pc->agent, l->data);
+		g_string_append_printf(s, "%s\r\n", line);
+		g_free(line);
+	}
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	g_string_append(s, "a=end-of-candidates\r\n");
+}
+
+static char *build_offer(bot_pc *pc) {
+	GString *s = g_string_new(NULL);
+	g_string_append_printf(s,
+		"v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
+		"a=msid-semantic: WMS bot\r\n",
+		g_random_int());
+	g_string_append_printf(s, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PT_OPUS);
+	append_transport(pc, s, TRUE, "actpass");
+	g_string_append_printf(s,
+		"a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:%d opus/48000/2\r\n"
+		"a=fmtp:%d minptime=10;useinbandfec=1\r\na=ssrc:%u cname:bot\r\na=ssrc:%u msid:bot a0\r\n",
+		PT_OPUS, PT_OPUS, pc->ssrc[0], pc->ssrc[0]);
+	int vpt = bot_opt.vp8 ? PT_VP8 : PT_H264;
+	g_string_append_printf(s, "m=video 9 UDP/TLS/RTP/SAVPF %d\r\n", vpt);
+	append_transport(pc, s, FALSE, "actpass");
+	g_string_append_printf(s, "a=mid:1\r\na=sendonly\r\na=rtcp-mux\r\n");
+	if(bot_opt.vp8)
+		g_string_append_printf(s, "a=rtpmap:%d VP8/90000\r\n", vpt);
+	else
+		g_string_append_printf(s,
+			"a=rtpmap:%d H264/90000\r\na=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;"
+			"profile-level-id=42e01f\r\n",
+			vpt, vpt);
+	g_string_append_printf(s,
+		"a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n"
+		"a=ssrc:%u cname:bot\r\na=ssrc:%u msid:bot v0\r\n",
+		vpt, vpt, vpt, pc->ssrc[1], pc->ssrc[1]);
+	pc->pt[0] = PT_OPUS;
+	pc->pt[1] = vpt;
+	return g_string_free(s, FALSE);
+}
+
+static void remote_media_free(gpointer data) {
+	remote_media *m = data;
+	g_string_free(m->rtpmap, TRUE);
+	g_free(m);
+}
+
+/* Parses the remote SDP: transport attributes into pc, m-lines into
+ * pc->remote_media, candidates into the agent. FALSE if something vital is missing. */
+static gboolean parse_remote(bot_pc *pc, const char *sdp) {
+	char ufrag[256] = "", pwd[256] = "", setup[32] = "";
+	gchar **lines = g_strsplit(sdp, "\n", -1);
+	remote_media *cur = NULL;
+	GSList *cands = NULL;
+	int cand_mline = -1, mline = -1;
+	g_ptr_array_set_size(pc->remote_media, 0);
+	for(gchar **l = lines; *l != NULL; l++) {
+		g_strchomp(*l);
+		const char *a = *l;
+		if(g_str_has_prefix(a, "m=")) {
+			cur = g_new0(remote_media, 1);
+			cur->rtpmap = g_string_new(NULL);
+			cur->pt[0] = cur->pt[1] = -1;
+			sscanf(a + 2, "%15s %d %47s %95[^\n]", cur->kind, &cur->port, cur->proto, cur->fmts);
+			g_ptr_array_add(pc->remote_media, cur);
+			mline++;
+		} else if(sscanf(a, "a=ice-ufrag:%255s", ufrag) == 1 || sscanf(a, "a=ice-pwd:%255s", pwd) == 1) {
+			continue;
+		} else if(g_str_has_prefix(a, "a=fingerprint:sha-256 ")) {
+			g_strlcpy(pc->remote_fp, a + 22, sizeof(pc->remote_fp));
+		} else if(sscanf(a, "a=setup:%31s", setup) == 1) {
+			continue;
+		} else if(cur != NULL && sscanf(a, "a=mid:%31s", cur->mid) == 1) {
+			continue;
+		} else if(g_str_has_prefix(a, "a=candidate:") && (cand_mline < 0 || cand_mline == mline)) {
+			cand_mline = mline;
+			NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(pc->agent, pc->stream, a);
+			if(c != NULL)
+				cands = g_slist_append(cands, c);
+		} else if(cur != NULL && g_str_has_prefix(a, "a=rtpmap:")) {
+			int pt = atoi(a + 9);
+			const char *enc = strchr(a, ' ');
+			int want = -1;
+			if(enc != NULL && g_ascii_strncasecmp(enc + 1, "opus/", 5) == 0)
+				want = 0;
+			else if(enc != NULL && (g_ascii_strncasecmp(enc + 1, "H264/", 5) == 0 ||
+									   g_ascii_strncasecmp(enc + 1, "VP8/", 4) == 0))
+				want = 1;
+			if(want >= 0 && cur->pt[want] < 0) {
+				cur->pt[want] = pt;
+				g_string_append_printf(cur->rtpmap, "%s\r\n", a);
+			}
+		} else if(cur != NULL && (g_str_has_prefix(a, "a=fmtp:") || g_str_has_prefix(a, "a=rtcp-fb:"))) {
+			int pt = atoi(a + (a[2] == 'f' ? 7 : 10));
+			if(pt == cur->pt[0] || pt == cur->pt[1])
+				g_string_append_printf(cur->rtpmap, "%s\r\n", a);
+		}
+	}
+	g_strfreev(lines);
+	if(ufrag[0] == '\0' || pwd[0] == '\0' || pc->remote_fp[0] == '\0' || pc->remote_media->len == 0) {
+		g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+		return FALSE;
+	}
+	/* a=setup: the answerer's "active" makes us the DTLS server; our answers are always active */
+	pc->dtls_client = pc->offerer ? strcmp(setup, "active") != 0 : TRUE;
+	nice_agent_set_remote_credentials(pc->agent, pc->stream, ufrag, pwd);
+	if(cands != NULL)
+		nice_agent_set_remote_candidates(pc->agent, pc->stream, 1, cands);
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	return TRUE;
+}
+
+/* Answer to a remote offer: audio/video recvonly, everything else port 0. */
+static char *build_answer(bot_pc *pc) {
+	GString *s = g_string_new(NULL);
+	GString *bundle = g_string_new("a=group:BUNDLE");
+	for(guint i = 0; i < pc->remote_media->len; i++) {
+		remote_media *m = g_ptr_array_index(pc->remote_media, i);
+		int st = strcmp(m->kind, "audio") == 0 ? 0 : (strcmp(m->kind, "video") == 0 ? 1 : -1);
+		if(st >= 0 && m->port != 0 && m->pt[st] >= 0)
+			g_string_append_printf(bundle, " %s", m->mid);
+	}
+	g_string_append_printf(
+		s, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n%s\r\n", g_random_int(), bundle->str);
+	g_string_free(bundle, TRUE);
+	gboolean first = TRUE;
+	for(guint i = 0; i < pc->remote_media->len; i++) {
+		remote_media *m = g_ptr_array_index(pc->remote_media, i);
+		int st = strcmp(m->kind, "audio") == 0 ? 0 : (strcmp(m->kind, "video") == 0 ? 1 : -1);
+		if(st < 0 || m->port == 0 || m->pt[st] < 0) {
+			g_string_append_printf(s, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind, m->proto, m->fmts);
+			if(m->mid[0] != '\0')
+				g_string_append_printf(s, "a=mid:%s\r\n", m->mid);
+			continue;
+		}
+		g_string_append_printf(s, "m=%s 9 %s %d\r\n", m->kind, m->proto, m->pt[st]);
+		append_transport(pc, s, first, "active");
+		first = FALSE;
+		g_string_append_printf(s, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\n%s", m->mid, m->rtpmap->str);
+		pc->pt[st] = m->pt[st];
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* The answer we got to our offer: is what we send accepted? */
+static gboolean check_answer(bot_pc *pc) {
+	gboolean any = FALSE;
+	for(guint i = 0; i < pc->remote_media->len && i < BOT_STREAMS; i++) {
+		remote_media *m = g_ptr_array_index(pc->remote_media, i);
+		if(m->port != 0 && m->pt[i] >= 0) {
+			pc->pt[i] = m->pt[i];
+			any = TRUE;
+		} else {
+			pc->pt[i] = -1;
+		}
+	}
+	return any;
+}
+
+static void on_gathered(NiceAgent *agent, guint stream, gpointer data) {
+	(void)agent;
+	(void)stream;
+	bot_pc *pc = data;
+	if(pc->gathered)
+		return;
+	pc->gathered = TRUE;
+	char *sdp = NULL;
+	if(pc->offerer) {
+		sdp = build_offer(pc);
+	} else if(pc->pending_remote != NULL) {
+		char *remote = pc->pending_remote;
+		pc->pending_remote = NULL;
+		if(!bot_pc_set_remote(pc, remote)) {
+			g_free(remote);
+			return;
+		}
+		g_free(remote);
+		return;
+	}
+	if(sdp != NULL) {
+		pc->ev->local_sdp(pc, sdp, pc->ud);
+		g_free(sdp);
+	}
+}
+
+bot_pc *bot_pc_new(gboolean offerer, const bot_pc_events *ev, void *ud) {
+	bot_pc *pc = g_new0(bot_pc, 1);
+	pc->offerer = offerer;
+	pc->ev = ev;
+	pc->ud = ud;
+	pc->remote_media = g_ptr_array_new_with_free_func(remote_media_free);
+	for(int i = 0; i < BOT_STREAMS; i++) {
+		pc->ssrc[i] = g_random_int();
+		pc->rtp_seq[i] = (guint16)g_random_int();
+		pc->rtp_ts[i] = g_random_int();
+		pc->pt[i] = -1;
+	}
+	pc->agent =
+		nice_agent_new_full(g_main_context_default(), NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_NONE);
+	g_object_set(pc->agent, "controlling-mode", offerer, "ice-tcp", FALSE, "upnp", FALSE, NULL);
+	if(bot_opt.ice_ip != NULL) {
+		NiceAddress addr;
+		nice_address_init(&addr);
+		if(nice_address_set_from_string(&addr, bot_opt.ice_ip))
+			nice_agent_add_local_address(pc->agent, &addr);
+	}
+	pc->stream = nice_agent_add_stream(pc->agent, 1);
+	g_signal_connect(pc->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), pc);
+	g_signal_connect(pc->agent, "component-state-changed", G_CALLBACK(on_state), pc);
+	nice_agent_attach_recv(pc->agent, pc->stream, 1, g_main_context_default(), on_recv, pc);
+	if(!nice_agent_gather_candidates(pc->agent, pc->stream)) {
+		pc->failed = TRUE; /* reported by the caller's timeout */
+	}
+	return pc;
+}
+
+gboolean bot_pc_set_remote(bot_pc *pc, const char *sdp) {
+	if(!pc->offerer && !pc->gathered) {
+		g_free(pc->pending_remote);
+		pc->pending_remote = g_strdup(sdp);
+		return TRUE;
+	}
+	if(pc->remote_set || !parse_remote(pc, sdp)) {
+		pc_fail(pc, "bad_answer");
+		return FALSE;
+	}
+	pc->remote_set = TRUE;
+	if(pc->offerer) {
+		if(!check_answer(pc)) {
+			pc_fail(pc, "bad_answer");
+			return FALSE;
+		}
+		return TRUE;
+	}
+	char *answer = build_answer(pc);
+	pc->ev->local_sdp(pc, answer, pc->ud);
+	g_free(answer);
+	return TRUE;
+}
+
+void bot_pc_add_remote_candidate(bot_pc *pc, const char *cand) {
+	char *line = g_strdup_printf("a=%s", cand);
+	NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(pc->agent, pc->stream, line);
+	g_free(line);
+	if(c == NULL)
+		return;
+	GSList *l = g_slist_append(NULL, c);
+	nice_agent_set_remote_candidates(pc->agent, pc->stream, 1, l);
+	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
+}
+
+gboolean bot_pc_send(bot_pc *pc, bot_stream st, const guint8 *payload, int len, gboolean marker) {
+	if(!pc->srtp_ok || pc->pt[st] < 0 || len > 1400)
+		return FALSE;
+	guint8 buf[12 + 1400 + SRTP_MAX_TRAILER_LEN];
+	guint16 seq = pc->rtp_seq[st]++;
+	guint32 ts = pc->rtp_ts[st];
+	pc->rtp_ts[st] += st == BOT_STREAM_AUDIO ? 960 : 3000;
+	buf[0] = 0x80;
+	buf[1] = (guint8)((marker ? 0x80 : 0) | pc->pt[st]);
+	buf[2] = (guint8)(seq >> 8);
+	buf[3] = (guint8)seq;
+	buf[4] = (guint8)(ts >> 24);
+	buf[5] = (guint8)(ts >> 16);
+	buf[6] = (guint8)(ts >> 8);
+	buf[7] = (guint8)ts;
+	buf[8] = (guint8)(pc->ssrc[st] >> 24);
+	buf[9] = (guint8)(pc->ssrc[st] >> 16);
+	buf[10] = (guint8)(pc->ssrc[st] >> 8);
+	buf[11] = (guint8)pc->ssrc[st];
+	memcpy(buf + 12, payload, (size_t)len);
+	int n = 12 + len;
+	if(srtp_protect(pc->tx, buf, &n) != srtp_err_status_ok)
+		return FALSE;
+	return nice_agent_send(pc->agent, pc->stream, 1, (guint)n, (const gchar *)buf) == n;
+}
+
+const char *bot_pc_stuck_phase(const bot_pc *pc) {
+	return pc->ice_ok ? "dtls" : "ice";
+}
+
+void bot_pc_free(bot_pc *pc) {
+	if(pc == NULL)
+		return;
+	if(pc->dtls_timer != 0)
+		g_source_remove(pc->dtls_timer);
+	if(pc->ssl != NULL)
+		SSL_free(pc->ssl); /* frees the BIOs */
+	if(pc->tx != NULL)
+		srtp_dealloc(pc->tx);
+	if(pc->rx != NULL)
+		srtp_dealloc(pc->rx);
+	nice_agent_attach_recv(pc->agent, pc->stream, 1, g_main_context_default(), NULL, NULL);
+	g_signal_handlers_disconnect_by_data(pc->agent, pc);
+	nice_agent_remove_stream(pc->agent, pc->stream);
+	g_object_unref(pc->agent);
+	g_ptr_array_free(pc->remote_media, TRUE);
+	g_free(pc->pending_remote);
+	g_free(pc);
+}
