@@ -192,6 +192,14 @@ static sfu_config *apply_table(GHashTable *table, const char *origin, GError **e
  * Formats
  * ==========================================================================*/
 
+static gboolean is_list_key(const char *name) {
+	for(size_t i = 0; name != NULL && i < G_N_ELEMENTS(keys); i++) {
+		if(keys[i].type == KEY_ALGS && !strcmp(keys[i].name, name))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* libconfig (.jcfg): values may be strings, numbers or booleans (Janus itself accepts all three). */
 static GHashTable *read_jcfg(const char *text, const char *origin, GError **error) {
 	config_t lc;
@@ -225,6 +233,11 @@ static GHashTable *read_jcfg(const char *text, const char *origin, GError **erro
 				break;
 			case CONFIG_TYPE_ARRAY:
 			case CONFIG_TYPE_LIST: {
+				/* Only list-typed keys take a list; "" fails every other key's validation by name. */
+				if(!is_list_key(name)) {
+					value = g_strdup("");
+					break;
+				}
 				GString *joined = g_string_new(NULL);
 				for(int j = 0; j < config_setting_length(s); j++) {
 					const char *item = config_setting_get_string_elem(s, j);
@@ -234,7 +247,8 @@ static GHashTable *read_jcfg(const char *text, const char *origin, GError **erro
 				break;
 			}
 			default:
-				value = g_strdup("?");
+				/* Floats and groups: "" is invalid for every key type (and "?" was a valid string). */
+				value = g_strdup("");
 				break;
 		}
 		if(name != NULL)

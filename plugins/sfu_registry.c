@@ -307,8 +307,10 @@ sfu_err sfu_registry_join(sfu_handle *h, const char *room_id, const char *user_i
 	h->room_id = g_strdup(room_id);
 	h->user_id = g_strdup(user_id);
 	janus_refcount_increase(&room->ref);
-	h->room = room;
 	h->joined_at = g_get_real_time();
+	/* Published last, atomically: the media path reads h->room without the registry lock
+	 * (sfu_room_publishers), and h->user_id must be visible once it sees the room. */
+	g_atomic_pointer_set(&h->room, room);
 	if(role == SFU_ROLE_PUBLISHER) {
 		if(m->publishers == NULL) {
 			room->publisher_users++;
@@ -670,7 +672,7 @@ GPtrArray *sfu_handle_subscribers(sfu_handle *pub) {
 }
 
 GPtrArray *sfu_room_publishers(sfu_handle *h) {
-	sfu_room *room = h->room;
+	sfu_room *room = g_atomic_pointer_get(&h->room);
 	if(room == NULL)
 		return NULL;
 	janus_mutex_lock_nodebug(&room->snap_mutex);

@@ -171,8 +171,10 @@ sfu_err sfu_request_parse(const json_t *body, sfu_request *out, char *detail, si
 	if(!json_is_string(kind))
 		return fail(detail, detail_len, "field '%s' must be a string", "kind");
 	const char *name = json_string_value(kind);
+	/* "join\u0000x" must not select join: compare the whole JSON string, not its C prefix. */
+	size_t name_len = json_string_length(kind);
 	for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if(strcmp(name, kinds[i].name) != 0)
+		if(strlen(kinds[i].name) != name_len || strcmp(name, kinds[i].name) != 0)
 			continue;
 		out->kind = kinds[i].kind;
 		sfu_err err = kinds[i].parse(body, out, detail, detail_len);

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Replay the JWT fuzz corpus through the verifier without libFuzzer (TAP on stdout).
+# Any crash, sanitizer report or invariant violation (abort) fails the test.
+top_srcdir=${top_srcdir:-$(dirname "$0")/../..}
+top_builddir=${top_builddir:-$top_srcdir}
+exec "$top_builddir/tests/fuzz/replay-jwt" "$top_srcdir/tests/fuzz/corpus/jwt"

@@ -1,0 +1,983 @@
+/*! \file    test-registry.c
+ * \brief    Unit tests for sfu_registry, with the fake core and no Janus:
+ *           joins, limits, zombies, subscriptions, departures, blocks, data
+ *           targets, snapshots and a multi-threaded stress test.
+ */
+#include <string.h>
+#include <glib.h>
+#include <jansson.h>
+
+#include "sfu_core.h"
+#include "sfu_registry.h"
+#include "support/fake-core.h"
+
+#define MAX_JH 512
+
+static janus_plugin_session jhs[MAX_JH];
+
+/* =============================================================================
+ * Helpers
+ * ==========================================================================*/
+
+static void setup(void) {
+	fake_core_install();
+	sfu_registry_init();
+}
+
+/* Every test ends here: registry empty after removing everything, no core call under a lock. */
+static void teardown(guint violations_before) {
+	sfu_registry_shutdown();
+	sfu_registry_counts c;
+	sfu_registry_counts_get(&c);
+	g_assert_cmpuint(c.handles, ==, 0);
+	g_assert_cmpuint(c.rooms, ==, 0);
+	g_assert_cmpuint(sfu_core_lock_violations(), ==, violations_before);
+	fake_core_uninstall();
+}
+
+static sfu_handle *add(int i) {
+	sfu_handle *h = sfu_registry_add(&jhs[i]);
+	g_assert_nonnull(h);
+	g_assert_true(h->jh == &jhs[i]);
+	return h;
+}
+
+static int cmp_str(gconstpointer a, gconstpointer b) {
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted users list of a join, as "a,b". */
+static char *users_of(json_t *users) {
+	GPtrArray *names = g_ptr_array_new();
+	size_t i;
+	json_t *v;
+	json_array_foreach(users, i, v) g_ptr_array_add(names, (gpointer)json_string_value(v));
+	g_ptr_array_sort(names, cmp_str);
+	g_ptr_array_add(names, NULL);
+	char *joined = g_strjoinv(",", (char **)names->pdata);
+	g_ptr_array_free(names, TRUE);
+	return joined;
+}
+
+static sfu_err join2(sfu_handle *h, const char *room, const char *user, gboolean publisher,
+	const sfu_limits *lim, char **users_out, GPtrArray **notify_out) {
+	json_t *users = NULL;
+	GPtrArray *notify = NULL;
+	sfu_err err = sfu_registry_join(
+		h, room, user, publisher ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER, lim, &users, &notify);
+	if(err != SFU_OK) {
+		g_assert_null(users);
+		g_assert_null(notify);
+		return err;
+	}
+	g_assert_true(json_is_array(users));
+	if(users_out != NULL)
+		*users_out = users_of(users);
+	json_decref(users);
+	if(publisher)
+		g_assert_nonnull(notify);
+	else
+		g_assert_null(notify);
+	if(notify_out != NULL)
+		*notify_out = notify;
+	else if(notify != NULL)
+		g_ptr_array_unref(notify);
+	return SFU_OK;
+}
+
+/* Join and, like sfu_signal, store the subscription right after (data == publisher). */
+static sfu_err join_full(
+	sfu_handle *h, const char *room, const char *user, gboolean publisher, gboolean notif) {
+	sfu_err err = join2(h, room, user, publisher, NULL, NULL, NULL);
+	if(err != SFU_OK)
+		return err;
+	char *offer = NULL;
+	err = sfu_registry_subscribe(h, room, notif, publisher, NULL, &offer, NULL);
+	g_assert_cmpint(err, ==, SFU_OK);
+	g_assert_null(offer);
+	return SFU_OK;
+}
+
+static void join_ok(sfu_handle *h, const char *room, const char *user, gboolean publisher) {
+	g_assert_cmpint(join_full(h, room, user, publisher, TRUE), ==, SFU_OK);
+}
+
+static GPtrArray *removed(int i, sfu_departure *d) {
+	g_assert_true(sfu_registry_remove(&jhs[i], d));
+	return d->notify;
+}
+
+static gboolean array_has(GPtrArray *a, sfu_handle *h) {
+	for(guint i = 0; a != NULL && i < a->len; i++) {
+		if(a->pdata[i] == h)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void set_offer(sfu_handle *pub) {
+	GPtrArray *subs = sfu_registry_set_offer(pub, g_strdup("v=0\r\n"), 111, 96);
+	g_ptr_array_unref(subs);
+}
+
+/* =============================================================================
+ * Joining
+ * ==========================================================================*/
+
+
+static void test_join_publisher_subscriber(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0), *b = add(1), *c = add(2), *idle = add(3);
+	g_assert_null(sfu_registry_add(&jhs[0])); /* known jh */
+	char *users = NULL;
+	GPtrArray *notify = NULL;
+
+	g_assert_cmpint(join2(a, "r", "a", TRUE, NULL, &users, &notify), ==, SFU_OK);
+	g_assert_cmpstr(users, ==, ""); /* the users list is taken before the joiner */
+	g_assert_cmpuint(notify->len, ==, 0);
+	g_free(users);
+	g_ptr_array_unref(notify);
+	g_assert_cmpint(a->role, ==, SFU_ROLE_PUBLISHER);
+	g_assert_cmpstr(a->room_id, ==, "r");
+	g_assert_cmpstr(a->user_id, ==, "a");
+	char *offer = NULL;
+	g_assert_cmpint(sfu_registry_subscribe(a, "r", TRUE, TRUE, NULL, &offer, NULL), ==, SFU_OK);
+
+	g_assert_cmpint(join2(b, "r", "b", TRUE, NULL, &users, &notify), ==, SFU_OK);
+	g_assert_cmpstr(users, ==, "a");
+	g_assert_cmpuint(notify->len, ==, 1);
+	g_assert_true(notify->pdata[0] == a);
+	g_free(users);
+	/* Two phases: push the join event after the registry call, with no lock held. */
+	json_t *ev = json_pack("{ssssss}", "event", "join", "user_id", "b", "room_id", "r");
+	for(guint i = 0; i < notify->len; i++)
+		g_assert_cmpint(sfu_core_push_event(((sfu_handle *)notify->pdata[i])->jh, NULL, ev, NULL), ==, 0);
+	json_decref(ev);
+	g_ptr_array_unref(notify);
+	g_assert_cmpuint(fake_core_pushes_matching(&jhs[0], "\"event\":\"join\""), ==, 1);
+	g_assert_cmpuint(fake_core_pushes_matching(&jhs[1], NULL), ==, 0);
+	g_assert_cmpint(sfu_registry_subscribe(b, "r", TRUE, TRUE, NULL, &offer, NULL), ==, SFU_OK);
+
+	/* A subscriber join sees the publishers but is not in the list itself, and notifies nobody. */
+	g_assert_cmpint(join2(c, "r", "c", FALSE, NULL, &users, NULL), ==, SFU_OK);
+	g_assert_cmpstr(users, ==, "a,b");
+	g_free(users);
+	g_assert_cmpint(c->role, ==, SFU_ROLE_SUBSCRIBER);
+	g_assert_cmpint(join2(idle, "r", "d", TRUE, NULL, &users, NULL), ==, SFU_OK);
+	g_assert_cmpstr(users, ==, "a,b");
+	g_free(users);
+
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.handles, ==, 4);
+	g_assert_cmpuint(counts.rooms, ==, 1);
+	g_assert_cmpuint(counts.publisher_users, ==, 3);
+
+	GPtrArray *pubs = sfu_room_publishers(c);
+	g_assert_cmpuint(pubs->len, ==, 3);
+	g_assert_true(pubs->pdata[0] == a && pubs->pdata[1] == b && pubs->pdata[2] == idle);
+	g_ptr_array_unref(pubs);
+
+	/* Lookups return new references; unknown handles give NULL. */
+	sfu_handle *found = sfu_registry_lookup(&jhs[1]);
+	g_assert_true(found == b);
+	sfu_handle_unref(found);
+	g_assert_null(sfu_registry_lookup(&jhs[100]));
+
+	json_t *rooms = sfu_registry_list_rooms();
+	g_assert_cmpuint(json_array_size(rooms), ==, 1);
+	g_assert_cmpint(json_integer_value(json_object_get(json_array_get(rooms, 0), "publisher_users")), ==, 3);
+	json_decref(rooms);
+	json_t *parts = sfu_registry_list_participants("r");
+	g_assert_cmpuint(json_array_size(parts), ==, 4);
+	json_decref(parts);
+	g_assert_null(sfu_registry_list_participants("nope"));
+	json_t *desc = sfu_handle_describe(a);
+	g_assert_cmpstr(json_string_value(json_object_get(desc, "role")), ==, "publisher");
+	json_decref(desc);
+
+	teardown(v0);
+}
+
+static void test_lock_probe(void) {
+	/* The fake's probe counts core calls made inside a critical section the test marks. */
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0);
+	join_ok(a, "r", "a", TRUE);
+	GPtrArray *targets = NULL;
+	fake_core_lock_enter();
+	targets = sfu_registry_data_targets(a, "a"); /* registry calls never reach the core */
+	fake_core_lock_leave();
+	g_assert_cmpuint(sfu_core_lock_violations(), ==, v0);
+	fake_core_lock_enter();
+	sfu_core_close_pc(a->jh);
+	fake_core_lock_leave();
+	g_assert_cmpuint(sfu_core_lock_violations(), ==, v0 + 1);
+	g_assert_cmpuint(fake_core_count(FAKE_CLOSE_PC, a->jh), ==, 1);
+	g_ptr_array_unref(targets);
+	teardown(v0 + 1);
+}
+
+static void test_fake_core_records(void) {
+	/* The recording fake itself: counts per handle, notify ownership, events switch. */
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	janus_plugin_rtp rtp = {0};
+	janus_plugin_rtcp rtcp = {0};
+	janus_plugin_data data = {0};
+	sfu_core_relay_rtp(&jhs[0], &rtp);
+	sfu_core_relay_rtp(&jhs[0], &rtp);
+	sfu_core_relay_rtcp(&jhs[1], &rtcp);
+	sfu_core_relay_data(&jhs[1], &data);
+	sfu_core_send_pli(&jhs[2]);
+	sfu_core_end_session(&jhs[2]);
+	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTP, &jhs[0]), ==, 2);
+	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTP, &jhs[1]), ==, 0);
+	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTCP, NULL), ==, 1);
+	g_assert_cmpuint(fake_core_count(FAKE_RELAY_DATA, &jhs[1]), ==, 1);
+	g_assert_cmpuint(fake_core_count(FAKE_SEND_PLI, &jhs[2]), ==, 1);
+	g_assert_cmpuint(fake_core_count(FAKE_END_SESSION, &jhs[2]), ==, 1);
+	json_t *msg = json_pack("{sb}", "success", 1), *jsep = json_pack("{ssss}", "type", "offer", "sdp", "v=0");
+	g_assert_cmpint(sfu_core_push_event(&jhs[3], "tx", msg, jsep), ==, 0);
+	g_assert_cmpint(msg->refcount, ==, 1); /* the caller keeps its reference */
+	json_decref(msg);
+	json_decref(jsep);
+	fake_push p;
+	g_assert_true(fake_core_push_get(0, &p));
+	g_assert_true(p.handle == &jhs[3]);
+	g_assert_cmpstr(p.transaction, ==, "tx");
+	g_assert_cmpstr(p.message, ==, "{\"success\":true}");
+	g_assert_cmpstr(p.jsep, ==, "{\"sdp\":\"v=0\",\"type\":\"offer\"}");
+	fake_push_clear(&p);
+	g_assert_false(fake_core_push_get(1, &p));
+	char *last = fake_core_last_push(&jhs[3]);
+	g_assert_cmpstr(last, ==, "{\"success\":true}");
+	g_free(last);
+	g_assert_true(sfu_core_events_enabled());
+	sfu_core_notify_event(&jhs[3], json_pack("{ss}", "audit", "x")); /* stolen */
+	g_assert_cmpuint(fake_core_notify_count(), ==, 1);
+	last = fake_core_last_notify();
+	g_assert_cmpstr(last, ==, "{\"audit\":\"x\"}");
+	g_free(last);
+	fake_core_set_events_enabled(FALSE);
+	g_assert_false(sfu_core_events_enabled());
+	sfu_core_notify_event(&jhs[3], json_pack("{ss}", "audit", "y")); /* dropped, still freed */
+	g_assert_cmpuint(fake_core_notify_count(), ==, 1);
+	fake_core_reset();
+	g_assert_cmpuint(fake_core_push_count(), ==, 0);
+	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTP, NULL), ==, 0);
+	teardown(v0);
+}
+
+static void test_zombie_publisher(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *old = add(0), *other = add(1), *fresh = add(2), *sub1 = add(3), *sub2 = add(4);
+	join_ok(old, "r", "a", TRUE);
+	set_offer(old);
+	join_ok(other, "r", "b", TRUE);
+	/* The same user joins again as publisher (reconnect before the old handle died). */
+	char *users = NULL;
+	GPtrArray *notify = NULL;
+	g_assert_cmpint(join2(fresh, "r", "a", TRUE, NULL, &users, &notify), ==, SFU_OK);
+	g_assert_cmpstr(users, ==, "a,b");    /* own id: how naf-janus-adapter detects the zombie */
+	g_assert_cmpuint(notify->len, ==, 1); /* only b, never the user's own handles */
+	g_assert_true(notify->pdata[0] == other);
+	g_ptr_array_unref(notify);
+	g_free(users);
+	char *offer = NULL;
+	g_assert_cmpint(sfu_registry_subscribe(fresh, "r", TRUE, TRUE, NULL, &offer, NULL), ==, SFU_OK);
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.publisher_users, ==, 2);
+
+	/* The registered publisher is the oldest live one. */
+	join_ok(sub1, "r", "s", FALSE);
+	sfu_handle *sub1b = add(5);
+	g_assert_cmpint(join2(sub1b, "r", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
+	g_assert_cmpint(sfu_registry_subscribe(sub1b, "r", FALSE, FALSE, "a", &offer, NULL), ==, SFU_OK);
+	g_assert_cmpstr(offer, ==, "v=0\r\n");
+	g_free(offer);
+	sfu_handle *pub = sfu_handle_publisher(sub1b);
+	g_assert_true(pub == old);
+	sfu_handle_unref(pub);
+
+	/* The OLD handle goes: the user stays (no leave), its subscribers lose their source. */
+	sfu_departure d;
+	removed(0, &d);
+	g_assert_true(d.joined);
+	g_assert_false(d.user_left);
+	g_assert_null(d.notify);
+	sfu_departure_clear(&d);
+	g_assert_null(sfu_handle_publisher(sub1b));
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.publisher_users, ==, 2);
+
+	/* The newer handle is promoted (upstream kept the dead one registered): a subscriber can get it. */
+	char *room = sfu_registry_publisher_room("r", "a");
+	g_assert_cmpstr(room, ==, "r");
+	g_free(room);
+	join_ok(sub2, "r", "t", FALSE);
+	sfu_handle *sub3 = add(6);
+	g_assert_cmpint(join2(sub3, "r", "t", FALSE, NULL, NULL, NULL), ==, SFU_OK);
+	g_assert_cmpint(
+		sfu_registry_subscribe(sub3, "r", FALSE, FALSE, "a", &offer, NULL), ==, SFU_ERR_PUBLISHER_NOT_READY);
+	g_assert_null(offer);
+	set_offer(fresh);
+	g_assert_cmpint(sfu_registry_subscribe(sub3, "r", FALSE, FALSE, "a", &offer, NULL), ==, SFU_OK);
+	g_free(offer);
+	pub = sfu_handle_publisher(sub3);
+	g_assert_true(pub == fresh);
+	sfu_handle_unref(pub);
+	GPtrArray *subs = sfu_handle_subscribers(fresh);
+	g_assert_cmpuint(subs->len, ==, 1);
+	g_assert_true(subs->pdata[0] == sub3);
+	g_ptr_array_unref(subs);
+	teardown(v0);
+}
+
+static void test_limits(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_limits room_limit = {2, 0};
+	sfu_handle *h[8];
+	for(int i = 0; i < 8; i++)
+		h[i] = add(i);
+	g_assert_cmpint(join2(h[0], "r", "a", TRUE, &room_limit, NULL, NULL), ==, SFU_OK);
+	g_assert_cmpint(join2(h[1], "r", "b", TRUE, &room_limit, NULL, NULL), ==, SFU_OK);
+	g_assert_cmpint(join2(h[2], "r", "c", TRUE, &room_limit, NULL, NULL), ==, SFU_ERR_ROOM_FULL);
+	g_assert_cmpint(h[2]->role, ==, SFU_ROLE_NONE);
+	/* Subscribers do not count and are not limited. */
+	g_assert_cmpint(join2(h[2], "r", "c", FALSE, &room_limit, NULL, NULL), ==, SFU_OK);
+	/* Other rooms have their own count. */
+	g_assert_cmpint(join2(h[3], "r2", "c", TRUE, &room_limit, NULL, NULL), ==, SFU_OK);
+	/* A leaving publisher frees its place. */
+	sfu_departure d;
+	removed(1, &d);
+	sfu_departure_clear(&d);
+	g_assert_cmpint(join2(h[4], "r", "e", TRUE, &room_limit, NULL, NULL), ==, SFU_OK);
+
+	/* max_ccu: distinct publisher users server-wide. */
+	sfu_limits ccu = {0, 3};
+	g_assert_cmpint(join2(h[5], "r3", "f", TRUE, &ccu, NULL, NULL), ==, SFU_ERR_SERVER_FULL); /* a, c, e */
+	g_assert_cmpint(join2(h[5], "r3", "f", FALSE, &ccu, NULL, NULL), ==, SFU_OK);
+	removed(3, &d); /* c's publisher in r2; c is still a subscriber in r, which does not count */
+	sfu_departure_clear(&d);
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.publisher_users, ==, 2);
+	g_assert_cmpint(join2(h[6], "r3", "g", TRUE, &ccu, NULL, NULL), ==, SFU_OK);
+	/* Limits of 0 are unlimited; NULL limits too. */
+	sfu_limits none = {0, 0};
+	g_assert_cmpint(join2(h[7], "r", "h", TRUE, &none, NULL, NULL), ==, SFU_OK);
+	teardown(v0);
+}
+
+static void test_already_joined(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0), *b = add(1);
+	join_ok(a, "r", "a", TRUE);
+	g_assert_cmpint(join2(a, "r", "a", TRUE, NULL, NULL, NULL), ==, SFU_ERR_ALREADY_JOINED);
+	g_assert_cmpint(join2(a, "other", "x", FALSE, NULL, NULL, NULL), ==, SFU_ERR_ALREADY_JOINED);
+	g_assert_cmpstr(a->room_id, ==, "r");
+	join_ok(b, "r", "b", FALSE);
+	g_assert_cmpint(join2(b, "r", "b", TRUE, NULL, NULL, NULL), ==, SFU_ERR_ALREADY_JOINED);
+	/* An evicted (destroyed) handle cannot join again either. */
+	sfu_handle *c = add(2);
+	sfu_departure d;
+	GPtrArray *victims = sfu_registry_evict("r", "b", NULL, &d);
+	g_ptr_array_unref(victims);
+	sfu_departure_clear(&d);
+	sfu_handle_ref(c);
+	g_assert_cmpint(join2(c, "r", "c", TRUE, NULL, NULL, NULL), ==, SFU_OK);
+	sfu_handle_unref(c);
+	g_assert_true(sfu_registry_remove(&jhs[2], &d));
+	sfu_departure_clear(&d);
+	teardown(v0);
+}
+
+/* =============================================================================
+ * Subscriptions
+ * ==========================================================================*/
+
+static void test_subscribe_errors(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *p = add(0), *s = add(1), *loose = add(2);
+	join_ok(p, "r", "p", TRUE);
+	g_assert_cmpint(join2(s, "r", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
+	char *offer = NULL, *proom = NULL;
+	g_assert_cmpint(
+		sfu_registry_subscribe(s, "r", FALSE, FALSE, "nobody", &offer, &proom), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_null(offer);
+	g_assert_null(proom);
+	/* A subscriber handle is not a publisher. */
+	g_assert_cmpint(
+		sfu_registry_subscribe(loose, NULL, FALSE, FALSE, "s", &offer, &proom), ==, SFU_ERR_NO_PUBLISHER);
+	/* Not ready until the publisher negotiated. */
+	g_assert_cmpint(
+		sfu_registry_subscribe(s, "r", FALSE, FALSE, "p", &offer, &proom), ==, SFU_ERR_PUBLISHER_NOT_READY);
+	g_assert_null(offer);
+	g_assert_null(proom);
+	GPtrArray *subs = sfu_registry_set_offer(p, g_strdup("offer-1"), 111, 96);
+	g_assert_cmpuint(subs->len, ==, 0);
+	g_ptr_array_unref(subs);
+	g_assert_cmpint(sfu_registry_subscribe(s, "r", TRUE, FALSE, "p", &offer, &proom), ==, SFU_OK);
+	g_assert_cmpstr(offer, ==, "offer-1");
+	g_assert_cmpstr(proom, ==, "r");
+	g_free(offer);
+	g_free(proom);
+	g_assert_true(s->subscribed);
+	g_assert_true(s->notifications);
+	/* Only once per handle, with or without media. */
+	g_assert_cmpint(
+		sfu_registry_subscribe(s, "r", FALSE, FALSE, "p", &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(
+		sfu_registry_subscribe(s, "r", FALSE, FALSE, NULL, &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(
+		sfu_registry_subscribe(p, "r", FALSE, FALSE, NULL, &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	/* A publisher cannot receive itself. */
+	sfu_handle *p2 = add(3);
+	g_assert_cmpint(join2(p2, "r", "p2", TRUE, NULL, NULL, NULL), ==, SFU_OK);
+	set_offer(p2);
+	g_assert_cmpint(
+		sfu_registry_subscribe(p2, "r", TRUE, TRUE, "p2", &offer, NULL), ==, SFU_ERR_NO_PUBLISHER);
+	/* A renegotiation returns the current subscribers to push the new offer to. */
+	subs = sfu_registry_set_offer(p, g_strdup("offer-2"), 111, 96);
+	g_assert_cmpuint(subs->len, ==, 1);
+	g_assert_true(subs->pdata[0] == s);
+	g_ptr_array_unref(subs);
+	g_assert_cmpint(p->audio_pt, ==, 111);
+	g_assert_cmpint(p->video_pt, ==, 96);
+	/* A non-joined handle (legacy subscribe request) may receive a publisher of any room. */
+	g_assert_cmpint(sfu_registry_subscribe(loose, NULL, FALSE, FALSE, "p", &offer, &proom), ==, SFU_OK);
+	g_assert_cmpstr(offer, ==, "offer-2");
+	g_assert_cmpstr(proom, ==, "r");
+	g_free(offer);
+	g_free(proom);
+	/* A destroyed handle cannot subscribe. */
+	sfu_handle *gone = add(4);
+	sfu_handle_ref(gone);
+	sfu_departure d;
+	g_assert_true(sfu_registry_remove(&jhs[4], &d));
+	sfu_departure_clear(&d);
+	g_assert_cmpint(
+		sfu_registry_subscribe(gone, NULL, FALSE, FALSE, "p", &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	sfu_handle_unref(gone);
+	teardown(v0);
+}
+
+static void test_room_scoped_lookup(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *pb = add(0), *sa = add(1), *loose = add(2);
+	join_ok(pb, "B", "p", TRUE);
+	set_offer(pb);
+	g_assert_cmpint(join2(sa, "A", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
+	g_assert_null(sfu_registry_publisher_room("A", "p"));
+	char *room = sfu_registry_publisher_room("B", "p");
+	g_assert_cmpstr(room, ==, "B");
+	g_free(room);
+	room = sfu_registry_publisher_room(NULL, "p");
+	g_assert_cmpstr(room, ==, "B");
+	g_free(room);
+	g_assert_null(sfu_registry_publisher_room(NULL, "nobody"));
+	g_assert_null(sfu_registry_publisher_room("nope", "p"));
+	char *offer = NULL;
+	g_assert_cmpint(
+		sfu_registry_subscribe(sa, "A", FALSE, FALSE, "p", &offer, NULL), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_null(offer);
+	g_assert_false(sa->subscribed);
+	g_assert_null(sfu_handle_publisher(sa));
+	/* Room NULL: any room. */
+	char *proom = NULL;
+	g_assert_cmpint(sfu_registry_subscribe(loose, NULL, FALSE, FALSE, "p", &offer, &proom), ==, SFU_OK);
+	g_assert_cmpstr(proom, ==, "B");
+	g_free(offer);
+	g_free(proom);
+	/* Room-scoped queries do not leak either. */
+	GPtrArray *mine = sfu_registry_user_handles("A", "p");
+	g_assert_cmpuint(mine->len, ==, 0);
+	g_ptr_array_unref(mine);
+	teardown(v0);
+}
+
+/* =============================================================================
+ * Departures
+ * ==========================================================================*/
+
+static void test_departures(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0), *b = add(1), *b_sub = add(2), *quiet = add(3), *watcher = add(4), *never = add(5);
+	join_ok(a, "r", "a", TRUE);
+	join_ok(b, "r", "b", TRUE);
+	join_ok(b_sub, "r", "b", FALSE);
+	g_assert_cmpint(join_full(quiet, "r", "q", TRUE, FALSE), ==, SFU_OK); /* no notifications */
+	join_ok(watcher, "r", "w", FALSE); /* subscribers never get room events */
+	(void)never;
+
+	sfu_departure d;
+	/* b still has its subscriber handle: no leave yet. */
+	removed(1, &d);
+	g_assert_true(d.joined);
+	g_assert_false(d.user_left);
+	g_assert_cmpstr(d.user_id, ==, "b");
+	g_assert_null(d.notify);
+	sfu_departure_clear(&d);
+	/* b's last handle: leave, to the publishers that want notifications, never to the leaver. */
+	GPtrArray *notify = removed(2, &d);
+	g_assert_true(d.user_left);
+	g_assert_cmpstr(d.room_id, ==, "r");
+	g_assert_cmpstr(d.user_id, ==, "b");
+	g_assert_cmpuint(notify->len, ==, 1);
+	g_assert_true(notify->pdata[0] == a);
+	json_t *ev = json_pack("{ssssss}", "event", "leave", "user_id", d.user_id, "room_id", d.room_id);
+	for(guint i = 0; i < notify->len; i++)
+		sfu_core_push_event(((sfu_handle *)notify->pdata[i])->jh, NULL, ev, NULL);
+	json_decref(ev);
+	sfu_departure_clear(&d);
+	g_assert_cmpuint(fake_core_pushes_matching(&jhs[0], "\"event\":\"leave\""), ==, 1);
+	g_assert_cmpuint(fake_core_pushes_matching(&jhs[3], NULL), ==, 0);
+	g_assert_cmpuint(fake_core_pushes_matching(&jhs[4], NULL), ==, 0);
+
+	/* Removing a handle that never joined, twice, or an unknown one. */
+	removed(5, &d);
+	g_assert_false(d.joined);
+	g_assert_false(d.user_left);
+	g_assert_null(d.room_id);
+	sfu_departure_clear(&d);
+	g_assert_false(sfu_registry_remove(&jhs[5], &d));
+	g_assert_false(sfu_registry_remove(&jhs[200], &d));
+
+	/* Eviction: every handle of the user but the one kept, leave once when none is left. */
+	sfu_handle *q2 = add(6), *q3 = add(7);
+	join_ok(q2, "r", "q", FALSE);
+	join_ok(q3, "r", "q", TRUE);
+	GPtrArray *victims = sfu_registry_evict("r", "q", q3, &d);
+	g_assert_cmpuint(victims->len, ==, 2);
+	g_assert_true(array_has(victims, quiet) && array_has(victims, q2));
+	g_assert_false(d.user_left);
+	g_ptr_array_unref(victims);
+	sfu_departure_clear(&d);
+	g_assert_null(sfu_registry_lookup(&jhs[3]));
+	victims = sfu_registry_evict("r", "q", NULL, &d);
+	g_assert_cmpuint(victims->len, ==, 1);
+	g_assert_true(d.user_left);
+	g_assert_true(array_has(d.notify, a));
+	g_ptr_array_unref(victims);
+	sfu_departure_clear(&d);
+	/* The core's later destroy_session finds them detached: no second leave. */
+	removed(3, &d);
+	g_assert_false(d.joined);
+	g_assert_false(d.user_left);
+	sfu_departure_clear(&d);
+	victims = sfu_registry_evict("nope", "q", NULL, &d);
+	g_assert_cmpuint(victims->len, ==, 0);
+	g_ptr_array_unref(victims);
+	sfu_departure_clear(&d);
+
+	/* The last member leaving removes the room. */
+	removed(0, &d);
+	sfu_departure_clear(&d);
+	removed(4, &d);
+	g_assert_true(d.user_left);
+	g_assert_cmpuint(d.notify->len, ==, 0);
+	sfu_departure_clear(&d);
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.rooms, ==, 0);
+	g_assert_cmpuint(counts.publisher_users, ==, 0);
+	teardown(v0);
+}
+
+/* =============================================================================
+ * Blocks, data targets, user handles
+ * ==========================================================================*/
+
+static void test_blocks(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0), *b = add(1), *b_sub = add(2), *c = add(3);
+	join_ok(a, "r", "a", TRUE);
+	join_ok(b, "r", "b", TRUE);
+	join_ok(b_sub, "r", "b", FALSE);
+	join_ok(c, "r", "c", FALSE);
+	g_assert_false(sfu_registry_is_blocked("a", "b"));
+
+	GPtrArray *targets = sfu_registry_block(a, "b");
+	g_assert_cmpuint(targets->len, ==, 1); /* b's publisher handle (with notifications) */
+	g_assert_true(targets->pdata[0] == b);
+	g_ptr_array_unref(targets);
+	/* Both directions, and only that pair. */
+	g_assert_true(sfu_registry_is_blocked("a", "b"));
+	g_assert_true(sfu_registry_is_blocked("b", "a"));
+	g_assert_false(sfu_registry_is_blocked("a", "c"));
+	g_assert_false(sfu_registry_is_blocked("c", "b"));
+	g_assert_false(sfu_registry_is_blocked(NULL, "b"));
+	g_assert_false(sfu_registry_is_blocked("a", NULL));
+	/* Duplicates are counted, but one unblock removes them all. */
+	g_ptr_array_unref(sfu_registry_block(a, "b"));
+	/* Blocking someone without a handle in the room works and notifies nobody. */
+	targets = sfu_registry_block(c, "ghost");
+	g_assert_cmpuint(targets->len, ==, 0);
+	g_ptr_array_unref(targets);
+	g_assert_true(sfu_registry_is_blocked("ghost", "c"));
+
+	sfu_handle *fir = NULL;
+	targets = sfu_registry_unblock(a, "b", &fir);
+	g_assert_cmpuint(targets->len, ==, 1);
+	g_assert_true(targets->pdata[0] == b);
+	g_assert_true(fir == b); /* b's registered publisher gets a FIR */
+	sfu_handle_unref(fir);
+	g_ptr_array_unref(targets);
+	g_assert_false(sfu_registry_is_blocked("a", "b"));
+	g_assert_false(sfu_registry_is_blocked("b", "a"));
+
+	/* Unblocking what was never blocked, or a user without publisher: no FIR target. */
+	targets = sfu_registry_unblock(a, "c", &fir);
+	g_assert_null(fir);
+	g_assert_cmpuint(targets->len, ==, 0);
+	g_ptr_array_unref(targets);
+
+	/* A block by the other side is not removed by my unblock. */
+	g_ptr_array_unref(sfu_registry_block(b, "a"));
+	targets = sfu_registry_unblock(a, "b", &fir);
+	sfu_handle_unref(fir);
+	g_ptr_array_unref(targets);
+	g_assert_true(sfu_registry_is_blocked("a", "b"));
+	/* Blocks are keyed by user and outlive the handles. */
+	sfu_departure d;
+	sfu_handle_ref(b); /* keep b readable after its removal */
+	removed(1, &d);
+	sfu_departure_clear(&d);
+	removed(2, &d);
+	sfu_departure_clear(&d);
+	g_assert_true(sfu_registry_is_blocked("a", "b"));
+	targets = sfu_registry_unblock(b, "a", &fir); /* a removed handle still has its user */
+	g_assert_true(fir == a);
+	sfu_handle_unref(fir);
+	g_ptr_array_unref(targets);
+	g_assert_false(sfu_registry_is_blocked("a", "b"));
+	sfu_handle_unref(b);
+	teardown(v0);
+}
+
+static void test_data_targets(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0), *b = add(1), *b2 = add(2), *c = add(3), *s = add(4), *a2 = add(5);
+	join_ok(a, "r", "a", TRUE);
+	join_ok(b, "r", "b", TRUE);
+	g_assert_cmpint(join2(b2, "r", "b", TRUE, NULL, NULL, NULL), ==, SFU_OK);
+	char *offer = NULL;
+	g_assert_cmpint(
+		sfu_registry_subscribe(b2, "r", TRUE, FALSE, NULL, &offer, NULL), ==, SFU_OK); /* no data */
+	join_ok(c, "r", "c", TRUE);
+	join_ok(s, "r", "s", FALSE); /* subscribers never receive data events */
+	join_ok(a2, "r", "a", TRUE);
+
+	GPtrArray *t = sfu_registry_data_targets(a, NULL); /* everyone but the sender's user */
+	g_assert_cmpuint(t->len, ==, 2);
+	g_assert_true(array_has(t, b) && array_has(t, c));
+	g_ptr_array_unref(t);
+	t = sfu_registry_data_targets(a, "b");
+	g_assert_cmpuint(t->len, ==, 1);
+	g_assert_true(t->pdata[0] == b);
+	g_ptr_array_unref(t);
+	t = sfu_registry_data_targets(a, "a"); /* whom = yourself includes your own handles */
+	g_assert_cmpuint(t->len, ==, 2);
+	g_assert_true(array_has(t, a) && array_has(t, a2));
+	g_ptr_array_unref(t);
+	t = sfu_registry_data_targets(a, "s");
+	g_assert_cmpuint(t->len, ==, 0);
+	g_ptr_array_unref(t);
+	t = sfu_registry_data_targets(s, NULL); /* a subscriber may send */
+	g_assert_cmpuint(t->len, ==, 4);
+	g_ptr_array_unref(t);
+	/* Blocks do not apply to websocket data (upstream). */
+	g_ptr_array_unref(sfu_registry_block(c, "a"));
+	t = sfu_registry_data_targets(a, "c");
+	g_assert_cmpuint(t->len, ==, 1);
+	g_ptr_array_unref(t);
+	/* A departed handle is no longer a target. */
+	sfu_departure d;
+	removed(3, &d);
+	sfu_departure_clear(&d);
+	t = sfu_registry_data_targets(a, "c");
+	g_assert_cmpuint(t->len, ==, 0);
+	g_ptr_array_unref(t);
+	teardown(v0);
+}
+
+static void test_user_handles(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *p = add(0), *s1 = add(1), *s2 = add(2), *other = add(3), *elsewhere = add(4);
+	join_ok(p, "r", "u", TRUE);
+	join_ok(s1, "r", "u", FALSE);
+	join_ok(s2, "r", "u", FALSE);
+	join_ok(other, "r", "v", TRUE);
+	join_ok(elsewhere, "r2", "u", TRUE);
+	GPtrArray *mine = sfu_registry_user_handles("r", "u");
+	g_assert_cmpuint(mine->len, ==, 3);
+	g_assert_true(mine->pdata[0] == p); /* publishers first */
+	g_assert_true(array_has(mine, s1) && array_has(mine, s2));
+	g_assert_false(array_has(mine, elsewhere));
+	g_ptr_array_unref(mine);
+	mine = sfu_registry_user_handles("r", "nobody");
+	g_assert_cmpuint(mine->len, ==, 0);
+	g_ptr_array_unref(mine);
+	mine = sfu_registry_user_handles("nowhere", "u");
+	g_assert_cmpuint(mine->len, ==, 0);
+	g_ptr_array_unref(mine);
+	teardown(v0);
+}
+
+/* =============================================================================
+ * Snapshots
+ * ==========================================================================*/
+
+static void test_snapshots_survive_removal(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *p = add(0), *s = add(1), *q = add(2);
+	join_ok(p, "r", "p", TRUE);
+	set_offer(p);
+	join_ok(q, "r", "q", TRUE);
+	g_assert_cmpint(join2(s, "r", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
+	char *offer = NULL;
+	g_assert_cmpint(sfu_registry_subscribe(s, "r", FALSE, FALSE, "p", &offer, NULL), ==, SFU_OK);
+	g_free(offer);
+
+	GPtrArray *subs = sfu_handle_subscribers(p);
+	GPtrArray *pubs = sfu_room_publishers(s);
+	sfu_handle *src = sfu_handle_publisher(s);
+	g_assert_cmpuint(subs->len, ==, 1);
+	g_assert_cmpuint(pubs->len, ==, 2);
+	g_assert_true(src == p);
+
+	/* Everyone goes; the room too. */
+	for(int i = 0; i < 3; i++) {
+		sfu_departure d;
+		removed(i, &d);
+		sfu_departure_clear(&d);
+	}
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.handles, ==, 0);
+	g_assert_cmpuint(counts.rooms, ==, 0);
+
+	/* The snapshots (and the publisher reference) are still valid to read. */
+	sfu_handle *snap_sub = subs->pdata[0];
+	g_assert_cmpstr(snap_sub->user_id, ==, "s");
+	g_assert_true(g_atomic_int_get(&snap_sub->destroyed));
+	g_assert_cmpstr(((sfu_handle *)pubs->pdata[0])->user_id, ==, "p");
+	g_assert_cmpstr(((sfu_handle *)pubs->pdata[1])->user_id, ==, "q");
+	g_assert_cmpstr(src->user_id, ==, "p");
+	g_assert_cmpstr(src->room_id, ==, "r");
+	/* New snapshots of the removed handles are empty (the media path stops). */
+	GPtrArray *after = sfu_handle_subscribers(src);
+	g_assert_cmpuint(after->len, ==, 0);
+	g_ptr_array_unref(after);
+	after = sfu_room_publishers(src);
+	g_assert_nonnull(after);
+	g_assert_cmpuint(after->len, ==, 0);
+	g_ptr_array_unref(after);
+	g_ptr_array_unref(subs);
+	g_ptr_array_unref(pubs);
+	sfu_handle_unref(src);
+	teardown(v0);
+}
+
+/* =============================================================================
+ * Stress: joins, leaves, subscriptions, blocks and evictions on several threads,
+ * while another thread walks the media-path snapshots.
+ * ==========================================================================*/
+
+#define STRESS_WORKERS 4
+#define STRESS_SLOTS   48
+#define STRESS_ROUNDS  3000
+
+static volatile gint stress_running = 0;
+static volatile gint stress_reads = 0; /* snapshot walks done */
+static volatile gint stress_reader_up = 0;
+
+static const char *stress_rooms[] = {"r0", "r1", "r2"};
+static const char *stress_users[] = {"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"};
+
+static void push_all(GPtrArray *targets, const char *what) {
+	if(targets == NULL)
+		return;
+	json_t *ev = json_pack("{ss}", "event", what);
+	for(guint i = 0; i < targets->len; i++)
+		sfu_core_push_event(((sfu_handle *)targets->pdata[i])->jh, NULL, ev, NULL);
+	json_decref(ev);
+}
+
+static gpointer stress_worker(gpointer data) {
+	int base = GPOINTER_TO_INT(data) * STRESS_SLOTS;
+	while(!g_atomic_int_get(&stress_reader_up))
+		g_thread_yield();
+	GRand *rnd = g_rand_new_with_seed((guint32)base + 1);
+	gboolean live[STRESS_SLOTS] = {FALSE};
+	for(int round = 0; round < STRESS_ROUNDS; round++) {
+		int slot = g_rand_int_range(rnd, 0, STRESS_SLOTS);
+		janus_plugin_session *jh = &jhs[base + slot];
+		sfu_departure d;
+		if(live[slot]) {
+			g_assert_true(sfu_registry_remove(jh, &d));
+			push_all(d.notify, "leave");
+			sfu_departure_clear(&d);
+			live[slot] = FALSE;
+			continue;
+		}
+		sfu_handle *h = sfu_registry_add(jh);
+		g_assert_nonnull(h);
+		live[slot] = TRUE;
+		sfu_handle_ref(h);
+		const char *room = stress_rooms[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_rooms))];
+		const char *user = stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
+		gboolean pub = g_rand_boolean(rnd);
+		sfu_limits limits = {6, 0};
+		json_t *users = NULL;
+		GPtrArray *notify = NULL;
+		sfu_err err = sfu_registry_join(
+			h, room, user, pub ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER, &limits, &users, &notify);
+		json_decref(users);
+		push_all(notify, "join");
+		if(notify != NULL)
+			g_ptr_array_unref(notify);
+		if(err == SFU_OK) {
+			char *offer = NULL;
+			const char *media =
+				pub ? NULL : stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
+			sfu_registry_subscribe(h, room, TRUE, pub, media, &offer, NULL);
+			g_free(offer);
+			if(pub) {
+				GPtrArray *subs = sfu_registry_set_offer(h, g_strdup("v=0"), 111, 96);
+				push_all(subs, "offer");
+				g_ptr_array_unref(subs);
+			}
+			const char *whom = stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
+			GPtrArray *t = NULL;
+			switch(g_rand_int_range(rnd, 0, 5)) {
+				case 0:
+					t = sfu_registry_block(h, whom);
+					break;
+				case 1: {
+					sfu_handle *fir = NULL;
+					t = sfu_registry_unblock(h, whom, &fir);
+					sfu_handle_unref(fir);
+					break;
+				}
+				case 2:
+					t = sfu_registry_data_targets(h, g_rand_boolean(rnd) ? whom : NULL);
+					break;
+				case 3: {
+					/* Evict someone (maybe another thread's handle); its owner still removes it later. */
+					t = sfu_registry_evict(room, whom, h, &d);
+					push_all(d.notify, "leave");
+					sfu_departure_clear(&d);
+					break;
+				}
+				default:
+					t = sfu_registry_user_handles(room, user);
+					break;
+			}
+			push_all(t, "misc");
+			g_ptr_array_unref(t);
+		}
+		sfu_handle_unref(h);
+	}
+	for(int slot = 0; slot < STRESS_SLOTS; slot++) {
+		if(!live[slot])
+			continue;
+		sfu_departure d;
+		g_assert_true(sfu_registry_remove(&jhs[base + slot], &d));
+		sfu_departure_clear(&d);
+	}
+	g_rand_free(rnd);
+	return NULL;
+}
+
+/* What the media path does: no registry lock, only snapshots and the block table. */
+static gpointer stress_reader(gpointer data) {
+	(void)data;
+	GRand *rnd = g_rand_new_with_seed(4242);
+	while(g_atomic_int_get(&stress_running)) {
+		g_atomic_int_set(&stress_reader_up, 1);
+		sfu_handle *h = sfu_registry_lookup(&jhs[g_rand_int_range(rnd, 0, STRESS_WORKERS * STRESS_SLOTS)]);
+		if(h == NULL)
+			continue;
+		GPtrArray *subs = sfu_handle_subscribers(h);
+		for(guint i = 0; i < subs->len; i++) {
+			sfu_handle *s = subs->pdata[i];
+			(void)sfu_registry_is_blocked(h->user_id, s->user_id);
+		}
+		g_ptr_array_unref(subs);
+		GPtrArray *pubs = sfu_room_publishers(h);
+		for(guint i = 0; pubs != NULL && i < pubs->len; i++) {
+			sfu_handle *p = pubs->pdata[i];
+			if(p != h && !g_atomic_int_get(&p->destroyed))
+				(void)sfu_registry_is_blocked(h->user_id, p->user_id);
+		}
+		if(pubs != NULL)
+			g_ptr_array_unref(pubs);
+		sfu_handle *src = sfu_handle_publisher(h);
+		if(src != NULL) {
+			(void)sfu_registry_is_blocked(src->user_id, h->user_id);
+			sfu_handle_unref(src);
+		}
+		sfu_handle_unref(h);
+		g_atomic_int_inc(&stress_reads);
+	}
+	g_rand_free(rnd);
+	return NULL;
+}
+
+static void test_stress(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	g_atomic_int_set(&stress_running, 1);
+	g_atomic_int_set(&stress_reads, 0);
+	g_atomic_int_set(&stress_reader_up, 0);
+	GThread *reader = g_thread_new("stress-reader", stress_reader, NULL);
+	GThread *workers[STRESS_WORKERS];
+	for(int i = 0; i < STRESS_WORKERS; i++)
+		workers[i] = g_thread_new("stress-worker", stress_worker, GINT_TO_POINTER(i));
+	for(int i = 0; i < STRESS_WORKERS; i++)
+		g_thread_join(workers[i]);
+	g_atomic_int_set(&stress_running, 0);
+	g_thread_join(reader);
+	g_test_message(
+		"reader iterations: %d, pushes: %u", g_atomic_int_get(&stress_reads), fake_core_push_count());
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.handles, ==, 0);
+	g_assert_cmpuint(counts.rooms, ==, 0);
+	g_assert_cmpuint(counts.publisher_users, ==, 0);
+	teardown(v0);
+}
+
+int main(int argc, char **argv) {
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/registry/fake-core", test_fake_core_records);
+	g_test_add_func("/registry/lock-probe", test_lock_probe);
+	g_test_add_func("/registry/join/publisher-subscriber", test_join_publisher_subscriber);
+	g_test_add_func("/registry/join/zombie-publisher", test_zombie_publisher);
+	g_test_add_func("/registry/join/limits", test_limits);
+	g_test_add_func("/registry/join/already-joined", test_already_joined);
+	g_test_add_func("/registry/subscribe/errors", test_subscribe_errors);
+	g_test_add_func("/registry/subscribe/room-scoped", test_room_scoped_lookup);
+	g_test_add_func("/registry/departures", test_departures);
+	g_test_add_func("/registry/blocks", test_blocks);
+	g_test_add_func("/registry/data-targets", test_data_targets);
+	g_test_add_func("/registry/user-handles", test_user_handles);
+	g_test_add_func("/registry/snapshots-survive-removal", test_snapshots_survive_removal);
+	g_test_add_func("/registry/stress", test_stress);
+	return g_test_run();
+}
