@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# demo.sh - THE main command: install, build, then run Janus with janus.plugin.sfu and the demo page.
+#
+#   ./scripts/demo.sh            # then open http://localhost:8080/ in two tabs and press Join in both
+#   SFU_AUTH=1 ./scripts/demo.sh # the same with join tokens (keys made with tools/sfu-token keygen)
+#
+# Janus runs in the foreground of this script, in the host's network namespace (a browser on this machine
+# reaches Janus's ICE candidates on the LAN address; Janus never gathers on loopback): WebSockets on
+# 127.0.0.1:8188, HTTP on 127.0.0.1:8088, ICE restricted to the interface of the default route (DEMO_IFACE to
+# choose another). Ctrl-C stops Janus and the web server. Files live in .run/demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+./scripts/install-deps.sh
+./scripts/build.sh
+
+plugin=$top/plugins/.libs/libjanus_sfu.so
+[ -f "$plugin" ] || { echo "demo: $plugin was not built" >&2; exit 1; }
+libdir=
+for d in /usr/lib/x86_64-linux-gnu/janus /usr/lib/aarch64-linux-gnu/janus /usr/lib/janus; do
+	[ -f "$d/transports/libjanus_websockets.so" ] && { libdir=$d; break; }
+done
+[ -n "$libdir" ] || { echo "demo: Janus transports not found (apt-get install janus)" >&2; exit 1; }
+
+run=$top/.run/demo
+rm -rf "$run/plugins" "$run/transports" "$run/loggers" "$run/events"
+mkdir -p "$run/plugins" "$run/transports" "$run/loggers" "$run/events"
+ln -sf "$plugin" "$run/plugins/libjanus_sfu.so"
+ln -sf "$libdir/transports/libjanus_http.so" "$libdir/transports/libjanus_websockets.so" "$run/transports/"
+
+iface=${DEMO_IFACE:-$(ip -o route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')}
+enforce=
+if [ -n "$iface" ]; then
+	enforce="ice_enforce_list = \"$iface\""
+else
+	echo "demo: no default route; Janus gathers ICE candidates on every non-loopback interface"
+fi
+
+cat >"$run/janus.jcfg" <<JCFG
+general: {
+	configs_folder = "$run"
+	plugins_folder = "$run/plugins"
+	transports_folder = "$run/transports"
+	loggers_folder = "$run/loggers"
+	events_folder = "$run/events"
+	debug_level = ${DEMO_DEBUG_LEVEL:-4}
+	session_timeout = 38
+	admin_secret = "demo-admin"
+}
+media: {
+	rtp_port_range = "20000-40000"
+}
+nat: {
+	$enforce
+	ignore_mdns = true
+}
+JCFG
+cat >"$run/janus.transport.http.jcfg" <<JCFG
+general: {
+	json = "compact"
+	base_path = "/janus"
+	http = true
+	port = 8088
+	ip = "127.0.0.1"
+	https = false
+}
+admin: {
+	admin_base_path = "/admin"
+	admin_http = true
+	admin_port = 7088
+	admin_ip = "127.0.0.1"
+}
+JCFG
+cat >"$run/janus.transport.websockets.jcfg" <<JCFG
+general: {
+	json = "compact"
+	ws = true
+	ws_port = 8188
+	ws_ip = "127.0.0.1"
+	wss = false
+}
+admin: {
+	admin_ws = false
+}
+JCFG
+
+# Plugin configuration. Token hook: SFU_AUTH=1 makes a key pair once and configures its public key; the demo
+# server then mints a join token per tab (demo/server.mjs, /token).
+key_line=
+if [ "${SFU_AUTH:-}" = 1 ]; then
+	if [ ! -f "$run/keys/private.pem" ]; then
+		mkdir -p "$run/keys"
+		./tools/sfu-token keygen --out "$run/keys"
+	fi
+	key_line="auth_key = \"$run/keys/public.der\""
+	export SFU_KEY=$run/keys/private.pem
+fi
+cat >"$run/janus.plugin.sfu.jcfg" <<JCFG
+general: {
+	$key_line
+	max_room_size = 30
+}
+JCFG
+
+for port in 8188 8088 8080; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "demo: port $port on 127.0.0.1 is already in use (another demo running?)" >&2
+		exit 1
+	fi
+done
+
+janus_pid=
+server_pid=
+stop() {
+	local rc=${1:-$?}
+	trap - INT TERM EXIT
+	echo
+	echo "demo: stopping"
+	[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
+	[ -n "$janus_pid" ] && kill -TERM "$janus_pid" 2>/dev/null
+	for _ in $(seq 30); do
+		{ [ -z "$janus_pid" ] || ! kill -0 "$janus_pid" 2>/dev/null; } && break
+		sleep 0.1
+	done
+	[ -n "$janus_pid" ] && kill -KILL "$janus_pid" 2>/dev/null
+	wait 2>/dev/null
+	exit "$rc"
+}
+trap 'stop 0' INT TERM
+trap stop EXIT
+
+# Own sessions (setsid): Ctrl-C reaches this script only, whose trap stops both processes in order.
+setsid janus -F "$run" -C "$run/janus.jcfg" -P "$run/plugins" -o >"$run/janus.log" 2>&1 &
+janus_pid=$!
+for _ in $(seq 100); do
+	curl -sf http://127.0.0.1:8088/janus/info >/dev/null 2>&1 && break
+	kill -0 "$janus_pid" 2>/dev/null || { echo "demo: Janus exited:" >&2; tail -20 "$run/janus.log" >&2; exit 1; }
+	sleep 0.1
+done
+if ! curl -sf http://127.0.0.1:8088/janus/info | grep -q '"janus.plugin.sfu"'; then
+	echo "demo: Janus runs but janus.plugin.sfu did not load:" >&2
+	grep -i sfu "$run/janus.log" | tail -10 >&2
+	exit 1
+fi
+
+JANUS_WS_URL=ws://127.0.0.1:8188/ setsid node demo/server.mjs &
+server_pid=$!
+
+echo "demo: Janus with janus.plugin.sfu: ws://127.0.0.1:8188/ (log: $run/janus.log, ICE on ${iface:-all interfaces})"
+echo "demo: open http://localhost:8080/ in two tabs (or two browsers) and press Join in both. Ctrl-C stops."
+# Foreground: wait until either process ends (or Ctrl-C, which runs stop at once).
+wait -n "$janus_pid" "$server_pid" || true
+sleep 0.2
+echo "demo: a process ended unexpectedly; see $run/janus.log" >&2
+exit 1
