@@ -24,3 +24,5 @@ if [ ! -f Makefile ] || [ ! -f config.status ] || [ "$(cat "$stamp" 2>/dev/null)
 	printf '%s' "$want" >"$stamp"
 fi
 make -j"${MAKE_JOBS:-2}"
+# The load client (sfu-bot) is not part of "all"; its test runs in the suite.
+make -j"${MAKE_JOBS:-2}" sfu-bot

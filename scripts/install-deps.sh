@@ -21,6 +21,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev valgrind
 	# sfu-bot (headless WebRTC load client)
 	libnice-dev libsrtp2-dev libcurl4-openssl-dev
+	# benchmarks (make bench): plots
+	gnuplot-nox
 	# browser tests, network namespaces, process control
 	chromium iproute2 util-linux procps curl ca-certificates
 )

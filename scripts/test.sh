@@ -7,7 +7,7 @@
 #
 # 1. scripts/install-deps.sh, scripts/build.sh
 # 2. make check: GLib TAP unit tests, fuzz corpus replays, layering/doc checks (automake harness)
-# 3. node --test tests/e2e/ inside a private network namespace (scripts/netns.sh): a real Janus 1.1.2 with the
+# 3. node --test tests/e2e/ tests/bot/ inside a private network namespace (scripts/netns.sh): a real Janus 1.1.2 with the
 #    built plugin per test file, the Janus API over WebSockets, and headless Chromium with naf-janus-adapter.
 # The last line is "N passed, N failed" (make check's PASS/FAIL plus node's pass/fail); exit 1 if anything
 # failed. Janus processes and the namespace never outlive this script.
@@ -79,7 +79,7 @@ fi
 
 step "integration and browser tests (node --test, private network namespace)"
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(tests/e2e/)
+[ ${#files[@]} -gt 0 ] || files=(tests/e2e/ tests/bot/)
 tap=$logdir/e2e.tap
 : >"$tap"
 runner=(node --test --test-concurrency=1 --test-timeout="${E2E_TEST_TIMEOUT_MS:-300000}"
