@@ -65,6 +65,10 @@ function assertClean({ status, summary, stderr }) {
   assert.equal(media.rx_foreign, 0);
   assert.equal(media.srtp_unprotect_failures, 0);
   assert.ok(media.delay_p99_ms < 100, `p99 one-way delay ${media.delay_p99_ms} ms`);
+  // the media fast path (tools/sfu-bot/pc.c) took over both peers' sockets
+  assert.equal(summary.bot.fastpath, true);
+  assert.equal(summary.bot.fastpath_peers, 2, `fast path: ${JSON.stringify(summary.bot)}`);
+  assert.equal(summary.bot.stun_requests_rejected, 0);
 }
 
 test('publisher -> subscriber through janus.plugin.sfu: no loss', { skip: whyNot(true) ?? false }, () => {
@@ -73,6 +77,17 @@ test('publisher -> subscriber through janus.plugin.sfu: no loss', { skip: whyNot
 
 test('publisher -> subscriber through janus.plugin.videoroom: no loss', { skip: whyNot(false) ?? false }, () => {
   assertClean(runBot('videoroom'));
+});
+
+// Janus's libnice sends STUN Binding requests as keepalives (every 25 s) and
+// fails the PeerConnection when they go unanswered. Once the bot's fast path
+// owns the socket it answers them itself: they must be answered, and the media
+// must keep flowing past the first check.
+test('STUN keepalive checks from Janus are answered on the fast path', { skip: whyNot(false) ?? false }, () => {
+  const r = runBot('videoroom', ['--nat-conf', 'ice_keepalive_conncheck = true'], ['--duration', '30']);
+  assertClean(r);
+  assert.ok(r.summary.bot.stun_requests_answered >= 2,
+    `keepalive checks answered: ${JSON.stringify(r.summary.bot)}`);
 });
 
 test('janus.plugin.sfu with RS512 tokens minted by tools/sfu-token', {

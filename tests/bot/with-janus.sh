@@ -17,6 +17,8 @@
 #   --cpu N          pin Janus to core N (taskset)
 #   --auth-key FILE  auth_key of janus.plugin.sfu (public key; default: open)
 #   --sfu-conf TEXT  extra lines for the general: block of janus.plugin.sfu.jcfg
+#   --nat-conf TEXT  extra lines for the nat: block of janus.jcfg
+#                    (e.g. "ice_keepalive_conncheck = true")
 #   --debug N        Janus debug_level (default 3)
 set -eu
 
@@ -30,12 +32,13 @@ if ! ip link show v0 >/dev/null 2>&1; then
 		ip link set v0 up && ip link set v1 up && exec "$@"' ns "$0" "$@"
 fi
 
-cpu= auth_key= sfu_conf= debug=3
+cpu= auth_key= sfu_conf= nat_conf= debug=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--cpu) cpu=$2; shift 2 ;;
 		--auth-key) auth_key=$2; shift 2 ;;
 		--sfu-conf) sfu_conf=$2; shift 2 ;;
+		--nat-conf) nat_conf=$2; shift 2 ;;
 		--debug) debug=$2; shift 2 ;;
 		--) shift; break ;;
 		*) echo "with-janus.sh: unknown option $1" >&2; exit 2 ;;
@@ -70,6 +73,7 @@ media: {
 nat: {
 	ice_enforce_list = "v0"
 	ignore_mdns = true
+	$nat_conf
 }
 EOF
 cat >"$dir/janus.transport.http.jcfg" <<EOF

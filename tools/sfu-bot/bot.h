@@ -48,6 +48,9 @@ typedef struct bot_options {
 	int watch_pid;              /* Janus pid: CPU and RSS over the window */
 	int tick_ms;                /* sender tick */
 	int batch_us;               /* sleep before each poll while measuring */
+	gboolean no_fastpath;       /* keep libnice on the media path */
+	int rx_batch_us;            /* receive thread: sleep after each drain */
+	gboolean libsrtp_rx;        /* unprotect with libsrtp2 even for AES-CM */
 	int verbose;
 } bot_options;
 
@@ -101,7 +104,9 @@ typedef struct bot_pc_events {
 	void (*local_sdp)(bot_pc *pc, const char *sdp, void *ud);          /* offer or answer ready */
 	void (*up)(bot_pc *pc, void *ud);                                  /* SRTP keys installed */
 	void (*failed)(bot_pc *pc, const char *kind, void *ud);            /* "ice", "dtls", "bad_answer" */
-	void (*rtp)(bot_pc *pc, const guint8 *payload, int len, void *ud); /* decrypted RTP payload */
+	/* decrypted RTP payload; arrival_us: when the datagram reached our socket
+	 * (the kernel's receive time on the fast path), bot_now_us() clock */
+	void (*rtp)(bot_pc *pc, const guint8 *payload, int len, gint64 arrival_us, void *ud);
 } bot_pc_events;
 
 void bot_pc_global_init(void);
@@ -116,6 +121,18 @@ gboolean bot_pc_send(bot_pc *pc, bot_stream st, const guint8 *payload, int len, 
 /*! \brief "ice" until ICE connected, then "dtls": what a setup timeout is blamed on. */
 const char *bot_pc_stuck_phase(const bot_pc *pc);
 void bot_pc_free(bot_pc *pc);
+/*! \brief The main loop's poll function: leaves out the sockets the media fast
+ * path owns, then calls next (g_poll or a batching wrapper). */
+gint bot_pc_poll(GPollFD *fds, guint nfds, gint timeout, GPollFunc next);
+/*! \brief Held by the media receive thread while it updates bot_st and the
+ * peers' tracks; the main thread takes it to reset or read them. */
+void bot_pc_rx_lock(void);
+void bot_pc_rx_unlock(void);
+/*! \brief Once the media receive thread runs, it calls fn every tick_ms with
+ * bot_pc_rx_lock held (a timerfd in its epoll set); bot_pc_sender_in_thread()
+ * then says so, and the main loop's sender timer stops. */
+void bot_pc_set_sender(void (*fn)(void), int tick_ms);
+gboolean bot_pc_sender_in_thread(void);
 
 /* =============================================================================
  * Payload format and statistics (stats.c)
@@ -144,6 +161,10 @@ typedef struct bot_stats {
 	/* media */
 	guint64 tx_packets, tx_bytes, rx_packets, rx_bytes, rx_bad, rx_foreign, unprotect_fail;
 	guint64 win_rx_packets, win_tx_packets;
+	/* media fast path (pc.c) */
+	guint64 fast_peers, rx_wakeups, rx_syscalls, stun_answered, stun_rejected, stun_other;
+	guint64 win_rx_wakeups, win_rx_syscalls; /* values at the window's start */
+	int srtp_cm, srtp_gcm;                    /* PeerConnections per SRTP profile */
 	guint32 delay_hist[20001]; /* 10 us buckets up to 200 ms, then overflow */
 	guint64 delay_n, delay_max_us;
 } bot_stats;

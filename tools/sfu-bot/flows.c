@@ -118,10 +118,10 @@ static void pc_local_sdp(bot_pc *pc, const char *sdp, void *ud) {
 static void pc_up(bot_pc *pc, void *ud) {
 	(void)pc;
 	bot_peer *p = ud;
-	p->media_up = TRUE;
 	bot_latency_add(&bot_st.media_ms[p->role], (double)(bot_now_us() - p->t_start) / 1000.0);
 	if(p->role == ROLE_PUB)
 		p->send_start_us = bot_now_us();
+	g_atomic_int_set(&p->media_up, TRUE); /* last: the sender may run on the receive thread */
 	peer_up(p);
 }
 
@@ -130,7 +130,7 @@ static void pc_failed(bot_pc *pc, const char *kind, void *ud) {
 	peer_fail(ud, kind);
 }
 
-static void pc_rtp(bot_pc *pc, const guint8 *payload, int len, void *ud) {
+static void pc_rtp(bot_pc *pc, const guint8 *payload, int len, gint64 arrival_us, void *ud) {
 	(void)pc;
 	bot_peer *p = ud;
 	int stream;
@@ -149,7 +149,7 @@ static void pc_rtp(bot_pc *pc, const guint8 *payload, int len, void *ud) {
 		return;
 	}
 	bot_track_add(&p->track[stream], seq);
-	bot_delay_add(bot_now_us() - sent);
+	bot_delay_add(arrival_us - sent);
 }
 
 static const bot_pc_events pc_events = {pc_local_sdp, pc_up, pc_failed, pc_rtp};
@@ -319,8 +319,11 @@ void bot_flow_stop(bot_peer *p) {
 	p->done = TRUE;
 	bot_session_close(p->session);
 	p->session = NULL;
-	bot_pc_free(p->pc);
+	bot_pc *pc = p->pc;
+	bot_pc_rx_lock(); /* the sender on the receive thread reads p->pc under this lock */
 	p->pc = NULL;
+	bot_pc_rx_unlock();
+	bot_pc_free(pc);
 }
 
 /* =============================================================================

@@ -29,6 +29,7 @@ bot_options bot_opt = {
 	.timeout_s = 10,
 	.ramp_timeout_s = 120,
 	.tick_ms = 5,
+	.rx_batch_us = 1000,
 };
 
 static GMainLoop *loop;
@@ -92,17 +93,20 @@ static long janus_rss_kb(void) {
  * Sender
  * ==========================================================================*/
 
-static gboolean on_send_tick(gpointer data) {
-	(void)data;
-	if(!sending)
-		return G_SOURCE_CONTINUE;
+/* One sender tick over every publisher. Runs with bot_pc_rx_lock held: on the
+ * main loop (on_send_tick) until the media receive thread exists, then on that
+ * thread (bot_pc_set_sender), so that the main loop no longer wakes up every
+ * tick. */
+static void send_all(void) {
+	if(!g_atomic_int_get(&sending))
+		return;
 	gint64 now = bot_now_us();
 	const int pps[BOT_STREAMS] = {bot_opt.audio_pps, bot_opt.video_pps};
 	const int size[BOT_STREAMS] = {bot_opt.audio_size, bot_opt.video_size};
 	guint8 payload[1400];
 	for(int i = 0; i < bot_opt.publishers; i++) {
 		bot_peer *p = &pubs[i];
-		if(!p->media_up || p->pc == NULL)
+		if(!g_atomic_int_get(&p->media_up) || p->pc == NULL)
 			continue;
 		for(int st = 0; st < BOT_STREAMS; st++) {
 			if(pps[st] <= 0)
@@ -125,6 +129,17 @@ static gboolean on_send_tick(gpointer data) {
 				p->sent[st] = p->seq[st] = (guint32)due; /* we fell behind: skip, do not burst */
 		}
 	}
+}
+
+static gboolean on_send_tick(gpointer data) {
+	(void)data;
+	if(bot_pc_sender_in_thread()) {
+		send_timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	bot_pc_rx_lock();
+	send_all();
+	bot_pc_rx_unlock();
 	return G_SOURCE_CONTINUE;
 }
 
@@ -176,6 +191,21 @@ static void print_summary(void) {
 		json_pack("{sfsfsfsIsI}", "cpu_us", cpu, "cpu_us_per_rx_packet", rx ? cpu / (double)rx : 0.0,
 			"cpu_us_per_packet", (rx + tx) ? cpu / (double)(rx + tx) : 0.0, "window_rx_packets",
 			(json_int_t)rx, "window_tx_packets", (json_int_t)tx));
+	{
+		json_t *b = json_object_get(extra, "bot");
+		guint64 wk = bot_st.rx_wakeups - bot_st.win_rx_wakeups, sc = bot_st.rx_syscalls - bot_st.win_rx_syscalls;
+		json_object_set_new(b, "fastpath", json_boolean(!bot_opt.no_fastpath));
+		json_object_set_new(b, "fastpath_peers", json_integer((json_int_t)bot_st.fast_peers));
+		json_object_set_new(b, "window_rx_wakeups", json_integer((json_int_t)wk));
+		json_object_set_new(b, "window_rx_recvmmsg", json_integer((json_int_t)sc));
+		json_object_set_new(b, "rx_packets_per_wakeup", json_real(wk ? (double)rx / (double)wk : 0.0));
+		json_object_set_new(b, "stun_requests_answered", json_integer((json_int_t)bot_st.stun_answered));
+		json_object_set_new(b, "stun_requests_rejected", json_integer((json_int_t)bot_st.stun_rejected));
+		json_object_set_new(b, "stun_other", json_integer((json_int_t)bot_st.stun_other));
+		json_object_set_new(b, "srtp_profiles", json_pack("{sisi}", "aes_cm_sha1_80", bot_st.srtp_cm,
+													  "aead_aes_128_gcm", bot_st.srtp_gcm));
+		json_object_set_new(b, "srtp_rx", json_string(bot_opt.libsrtp_rx ? "libsrtp2" : "openssl"));
+	}
 	if(bot_opt.watch_pid > 0) {
 		double jus = (double)(janus_ticks_end - janus_ticks_start) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 		json_object_set_new(extra, "janus",
@@ -208,12 +238,14 @@ static gboolean on_quit(gpointer data) {
 
 static gboolean on_drained(gpointer data) {
 	(void)data;
+	bot_pc_rx_lock(); /* the media receive thread updates the counters and tracks */
 	win_end_us = bot_now_us();
 	cpu_end = bot_cpu_us();
 	janus_ticks_end = janus_ticks();
 	rss_end_kb = janus_rss_kb();
 	window_closed = TRUE;
 	print_summary();
+	bot_pc_rx_unlock();
 	int n = bot_opt.publishers * (1 + bot_opt.subscribers) + bot_opt.join_only;
 	for(int i = 0; i < n; i++) {
 		bot_peer *p = i < bot_opt.publishers
@@ -229,7 +261,7 @@ static gboolean on_drained(gpointer data) {
 
 static gboolean on_window_end(gpointer data) {
 	(void)data;
-	sending = FALSE;
+	g_atomic_int_set(&sending, FALSE);
 	g_timeout_add(500, on_drained, NULL);
 	return G_SOURCE_REMOVE;
 }
@@ -244,11 +276,13 @@ static void open_window(void) {
 	g_printerr("sfu-bot: %d/%d peers up in %.2f s; measuring for %.1f s\n", ups, wanted,
 		(double)(bot_now_us() - ramp_start_us) / 1e6, bot_opt.duration_s);
 	rss_ready_kb = janus_rss_kb();
+	bot_pc_rx_lock();
 	bot_stats_reset_window();
 	win_tx_start = 0;
 	win_start_us = bot_now_us();
 	cpu_start = bot_cpu_us();
 	janus_ticks_start = janus_ticks();
+	bot_pc_rx_unlock();
 	g_timeout_add((guint)(bot_opt.duration_s * 1000), on_window_end, NULL);
 }
 
@@ -351,8 +385,9 @@ static void start_all(void) {
 	for(int i = 0; i < bot_opt.join_only; i++)
 		g_queue_push_tail(&startq, &joiners[i]);
 	pump_timer = g_timeout_add(2, on_pump, NULL);
+	bot_pc_set_sender(send_all, bot_opt.tick_ms);
 	send_timer = g_timeout_add((guint)bot_opt.tick_ms, on_send_tick, NULL);
-	sending = TRUE;
+	g_atomic_int_set(&sending, TRUE);
 	if(total_peers == 0)
 		open_window();
 }
@@ -376,7 +411,7 @@ static void on_rooms(gboolean ok, void *ud) {
  * serves many sockets. Trades up to N us of added (measured) delay for far
  * fewer wake-ups: GLib polls every fd on each iteration. */
 static gint batch_poll(GPollFD *fds, guint nfds, gint timeout) {
-	if(timeout != 0 && sending && window_open) {
+	if(timeout != 0 && g_atomic_int_get(&sending) && window_open) {
 		struct timespec ts = {0, (long)bot_opt.batch_us * 1000};
 		nanosleep(&ts, NULL);
 		gint n = g_poll(fds, nfds, 0);
@@ -386,6 +421,11 @@ static gint batch_poll(GPollFD *fds, guint nfds, gint timeout) {
 			timeout = MAX(0, timeout - bot_opt.batch_us / 1000);
 	}
 	return g_poll(fds, nfds, timeout);
+}
+
+/* Leaves out the sockets of the media fast path (pc.c), then batch_poll or g_poll. */
+static gint main_poll(GPollFD *fds, guint nfds, gint timeout) {
+	return bot_pc_poll(fds, nfds, timeout, bot_opt.batch_us > 0 ? batch_poll : g_poll);
 }
 
 static gboolean parse_options(int argc, char **argv) {
@@ -426,6 +466,14 @@ static gboolean parse_options(int argc, char **argv) {
 			"PID"},
 		{"batch-us", 0, 0, G_OPTION_ARG_INT, &bot_opt.batch_us,
 			"sleep before each poll in the window (fewer wake-ups, adds up to N us delay)", "US"},
+		{"rx-batch-us", 0, 0, G_OPTION_ARG_INT, &bot_opt.rx_batch_us,
+			"media receive thread: sleep N us after each round so that packets accumulate (delay is measured "
+			"from the kernel's receive time, so it is not affected; default 1000)",
+			"US"},
+		{"libsrtp-rx", 0, 0, G_OPTION_ARG_NONE, &bot_opt.libsrtp_rx,
+			"unprotect with libsrtp2 (default: OpenSSL for AES-CM, libsrtp2 for GCM)", NULL},
+		{"no-fastpath", 0, 0, G_OPTION_ARG_NONE, &bot_opt.no_fastpath,
+			"keep libnice on the media path (no receive thread, no direct socket I/O)", NULL},
 		{"tick", 0, 0, G_OPTION_ARG_INT, &bot_opt.tick_ms, "sender tick, ms (5)", "MS"},
 		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &bot_opt.verbose, "log failures", NULL},
 		{NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -470,8 +518,7 @@ int main(int argc, char **argv) {
 	bot_http_init();
 	bot_pc_global_init();
 	loop = g_main_loop_new(NULL, FALSE);
-	if(bot_opt.batch_us > 0)
-		g_main_context_set_poll_func(NULL, batch_poll);
+	g_main_context_set_poll_func(NULL, main_poll);
 
 	int P = bot_opt.publishers, S = bot_opt.subscribers, J = bot_opt.join_only;
 	pubs = g_new0(bot_peer, MAX(P, 1));

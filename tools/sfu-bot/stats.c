@@ -72,13 +72,18 @@ void bot_track_add(bot_track *t, guint32 seq) {
 		if(shift >= 1024) {
 			memset(t->bits, 0, sizeof(t->bits));
 		} else {
-			/* shift the window: bit k means max_seq - k */
-			guint64 nb[16] = {0};
-			for(guint32 k = 0; k + shift < 1024; k++) {
-				if(t->bits[k / 64] & ((guint64)1 << (k % 64)))
-					nb[(k + shift) / 64] |= (guint64)1 << ((k + shift) % 64);
+			/* shift the window: bit k means max_seq - k (bits[] is one 1024-bit
+			 * little-endian number; shift it left by whole words, then bits) */
+			guint32 ws = shift / 64, bs = shift % 64;
+			for(int i = 15; i >= 0; i--) {
+				guint64 v = 0;
+				if(i >= (int)ws) {
+					v = t->bits[i - (int)ws] << bs;
+					if(bs != 0 && i - (int)ws - 1 >= 0)
+						v |= t->bits[i - (int)ws - 1] >> (64 - bs);
+				}
+				t->bits[i] = v;
 			}
-			memcpy(t->bits, nb, sizeof(nb));
 		}
 		t->max_seq = seq;
 		bit_test_set(t, 0);
@@ -159,6 +164,8 @@ void bot_stats_reset_window(void) {
 	bot_st.delay_max_us = 0;
 	bot_st.win_rx_packets = 0;
 	bot_st.win_tx_packets = 0;
+	bot_st.win_rx_wakeups = bot_st.rx_wakeups;
+	bot_st.win_rx_syscalls = bot_st.rx_syscalls;
 }
 
 json_t *bot_stats_summary(json_t *extra) {
