@@ -313,3 +313,22 @@ test('one_user_per_jti refuses a shared token id; audit events arrive without an
   const log = janus.logText();
   for (const t of tokensSeen) assert.ok(!log.includes(t.split('.')[2]), 'a token signature leaked into the log');
 });
+
+test('handle_info (query_session) shows a handle\'s authorization state', { skip }, async () => {
+  const room = uid('room');
+  const token = remember(joinToken(keys, [room], { user_id: 'kim', sub: 'kim-sub', publish_media: false }, { ttl: 90 }));
+  const kim = await publisher(room, 'kim', token);
+  assertOk(kim.join, 'kim join');
+  const info = await admin.handleInfo(kim.handle.session.id, kim.handle.id);
+  const state = info.info?.plugin_specific;
+  assert.ok(state, JSON.stringify(info));
+  assert.equal(state.role, 'publisher');
+  assert.equal(state.room_id, room);
+  assert.equal(state.user_id, 'kim');
+  assert.equal(state.sub, 'kim-sub');
+  assert.equal(state.publish_media, false);
+  assert.equal(state.send_data, true);
+  assert.ok(Math.abs(state.expires_at - (Date.now() / 1000 + 90)) < 5);
+  assert.ok(!JSON.stringify(info).includes(token.split('.')[2]), 'no token in handle_info');
+  kim.user.close();
+});
