@@ -2,12 +2,17 @@
 # demo.sh - THE main command: install, build, then run Janus with janus.plugin.sfu and the demo page.
 #
 #   ./scripts/demo.sh            # then open http://localhost:8080/ in two tabs and press Join in both
-#   SFU_AUTH=1 ./scripts/demo.sh # the same with join tokens (keys made with tools/sfu-token keygen)
+#   SFU_AUTH=0 ./scripts/demo.sh # the old open mode: no keys, no tokens, anyone may join any room
+#
+# The demo room is private: on first run a key pair is made with tools/sfu-token keygen (.run/demo-keys/),
+# the plugin is configured with its public key, and the demo server (demo/server.mjs) gives each tab a
+# short-lived join token (DEMO_TOKEN_TTL seconds, 120) that the page refreshes in-band. The first tab to join
+# is the room's owner: its token may kick. DEMO_ROOM names the room (demo).
 #
 # Janus runs in the foreground of this script, in the host's network namespace (a browser on this machine
 # reaches Janus's ICE candidates on the LAN address; Janus never gathers on loopback): WebSockets on
 # 127.0.0.1:8188, HTTP on 127.0.0.1:8088, ICE restricted to the interface of the default route (DEMO_IFACE to
-# choose another). Ctrl-C stops Janus and the web server. Files live in .run/demo/.
+# choose another). Ctrl-C (or SIGTERM) stops Janus and the web server. Files live in .run/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -85,20 +90,38 @@ admin: {
 }
 JCFG
 
-# Plugin configuration. Token hook: SFU_AUTH=1 makes a key pair once and configures its public key; the demo
-# server then mints a join token per tab (demo/server.mjs, /token).
-key_line=
-if [ "${SFU_AUTH:-}" = 1 ]; then
-	if [ ! -f "$run/keys/private.pem" ]; then
-		mkdir -p "$run/keys"
-		./tools/sfu-token keygen --out "$run/keys"
+# Plugin configuration. Tokens (the default): a key pair made once, its public key as auth_key; the demo
+# server mints each tab's tokens with the private key. The expiry warning comes at a third of the token's
+# lifetime before it ends (at most 60 s), so short test lifetimes (DEMO_TOKEN_TTL=20) refresh too.
+auth=${SFU_AUTH:-1}
+case $auth in
+0|1) ;;
+*) echo "demo: SFU_AUTH must be 1 (tokens, the default) or 0 (open room)" >&2; exit 2 ;;
+esac
+ttl=${DEMO_TOKEN_TTL:-120}
+if ! [[ $ttl =~ ^[0-9]+$ ]] || [ "$ttl" -lt 10 ] || [ "$ttl" -gt 86400 ]; then
+	echo "demo: DEMO_TOKEN_TTL must be a whole number of seconds between 10 and 86400" >&2
+	exit 2
+fi
+ttl=$((10#$ttl))
+keys=$top/.run/demo-keys
+auth_lines=
+if [ "$auth" = 1 ]; then
+	if [ ! -f "$keys/private.pem" ] || [ ! -f "$keys/public.der" ]; then
+		rm -rf "$keys"
+		mkdir -p "$keys"
+		chmod 700 "$keys"
+		./tools/sfu-token keygen --out "$keys" >/dev/null
+		echo "demo: made the demo's token key pair in $keys"
 	fi
-	key_line="auth_key = \"$run/keys/public.der\""
-	export SFU_KEY=$run/keys/private.pem
+	warn=$((ttl / 3))
+	[ "$warn" -gt 60 ] && warn=60
+	auth_lines="auth_key = \"$keys/public.der\"
+	expiry_warning_s = $warn"
 fi
 cat >"$run/janus.plugin.sfu.jcfg" <<JCFG
 general: {
-	$key_line
+	$auth_lines
 	max_room_size = 30
 }
 JCFG
@@ -144,10 +167,16 @@ if ! curl -sf http://127.0.0.1:8088/janus/info | grep -q '"janus.plugin.sfu"'; t
 	exit 1
 fi
 
-JANUS_WS_URL=ws://127.0.0.1:8188/ setsid node demo/server.mjs &
+JANUS_WS_URL=ws://127.0.0.1:8188/ SFU_AUTH=$auth SFU_KEY=$keys/private.pem DEMO_TOKEN_TTL=$ttl \
+	setsid node demo/server.mjs &
 server_pid=$!
 
 echo "demo: Janus with janus.plugin.sfu: ws://127.0.0.1:8188/ (log: $run/janus.log, ICE on ${iface:-all interfaces})"
+if [ "$auth" = 1 ]; then
+	echo "demo: private room: each tab gets a join token ($ttl s, refreshed in-band); the first tab to join owns the room (it can kick)"
+else
+	echo "demo: OPEN room (SFU_AUTH=0): no tokens, nobody can kick"
+fi
 echo "demo: open http://localhost:8080/ in two tabs (or two browsers) and press Join in both. Ctrl-C stops."
 # Foreground: wait until either process ends (or Ctrl-C, which runs stop at once).
 wait -n "$janus_pid" "$server_pid" || true

@@ -50,7 +50,8 @@ typedef struct bot_options {
 	int batch_us;               /* sleep before each poll while measuring */
 	gboolean no_fastpath;       /* keep libnice on the media path */
 	int rx_batch_us;            /* receive thread: sleep after each drain */
-	gboolean libsrtp_rx;        /* unprotect with libsrtp2 even for AES-CM */
+	gboolean libsrtp_rx;        /* unprotect with libsrtp2 instead of OpenSSL */
+	gboolean libsrtp_tx;        /* protect with libsrtp2 instead of OpenSSL */
 	int verbose;
 } bot_options;
 
@@ -118,6 +119,8 @@ gboolean bot_pc_set_remote(bot_pc *pc, const char *sdp);
 void bot_pc_add_remote_candidate(bot_pc *pc, const char *cand);
 /*! \brief Sends one RTP packet of the stream with the given payload; FALSE if not up. */
 gboolean bot_pc_send(bot_pc *pc, bot_stream st, const guint8 *payload, int len, gboolean marker);
+/*! \brief Sends what bot_pc_send queued on the fast path (one sendmmsg); returns the count sent. */
+int bot_pc_flush(bot_pc *pc);
 /*! \brief "ice" until ICE connected, then "dtls": what a setup timeout is blamed on. */
 const char *bot_pc_stuck_phase(const bot_pc *pc);
 void bot_pc_free(bot_pc *pc);
@@ -162,7 +165,7 @@ typedef struct bot_stats {
 	guint64 tx_packets, tx_bytes, rx_packets, rx_bytes, rx_bad, rx_foreign, unprotect_fail;
 	guint64 win_rx_packets, win_tx_packets;
 	/* media fast path (pc.c) */
-	guint64 fast_peers, rx_wakeups, rx_syscalls, stun_answered, stun_rejected, stun_other;
+	guint64 fast_peers, rx_wakeups, rx_syscalls, tx_syscalls, stun_answered, stun_rejected, stun_other;
 	guint64 win_rx_wakeups, win_rx_syscalls; /* values at the window's start */
 	int srtp_cm, srtp_gcm;                    /* PeerConnections per SRTP profile */
 	guint32 delay_hist[20001]; /* 10 us buckets up to 200 ms, then overflow */

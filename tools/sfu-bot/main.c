@@ -128,6 +128,7 @@ static void send_all(void) {
 			if(p->sent[st] < due)
 				p->sent[st] = p->seq[st] = (guint32)due; /* we fell behind: skip, do not burst */
 		}
+		bot_pc_flush(p->pc); /* this tick's packets of this publisher: one sendmmsg */
 	}
 }
 
@@ -205,6 +206,8 @@ static void print_summary(void) {
 		json_object_set_new(b, "srtp_profiles", json_pack("{sisi}", "aes_cm_sha1_80", bot_st.srtp_cm,
 													  "aead_aes_128_gcm", bot_st.srtp_gcm));
 		json_object_set_new(b, "srtp_rx", json_string(bot_opt.libsrtp_rx ? "libsrtp2" : "openssl"));
+		json_object_set_new(b, "srtp_tx", json_string(bot_opt.libsrtp_tx ? "libsrtp2" : "openssl"));
+		json_object_set_new(b, "tx_sendmmsg", json_integer((json_int_t)bot_st.tx_syscalls));
 	}
 	if(bot_opt.watch_pid > 0) {
 		double jus = (double)(janus_ticks_end - janus_ticks_start) * 1e6 / (double)sysconf(_SC_CLK_TCK);
@@ -471,7 +474,9 @@ static gboolean parse_options(int argc, char **argv) {
 			"from the kernel's receive time, so it is not affected; default 1000)",
 			"US"},
 		{"libsrtp-rx", 0, 0, G_OPTION_ARG_NONE, &bot_opt.libsrtp_rx,
-			"unprotect with libsrtp2 (default: OpenSSL for AES-CM, libsrtp2 for GCM)", NULL},
+			"unprotect with libsrtp2 (default: OpenSSL, keyed once per PeerConnection)", NULL},
+		{"libsrtp-tx", 0, 0, G_OPTION_ARG_NONE, &bot_opt.libsrtp_tx,
+			"protect with libsrtp2 (default: OpenSSL, keyed once per PeerConnection)", NULL},
 		{"no-fastpath", 0, 0, G_OPTION_ARG_NONE, &bot_opt.no_fastpath,
 			"keep libnice on the media path (no receive thread, no direct socket I/O)", NULL},
 		{"tick", 0, 0, G_OPTION_ARG_INT, &bot_opt.tick_ms, "sender tick, ms (5)", "MS"},

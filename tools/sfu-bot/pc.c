@@ -145,7 +145,7 @@ static void osrtp_free(osrtp *o) {
 }
 
 /* key: 16-byte master key followed by the master salt (14 bytes, 12 for GCM) */
-static osrtp *osrtp_new(const guint8 *key, gboolean gcm) {
+static osrtp *osrtp_new(const guint8 *key, gboolean gcm, gboolean enc) {
 	osrtp *o = g_new0(osrtp, 1);
 	guint8 ek[16], ak[20], msalt[14] = {0};
 	memcpy(msalt, key + 16, gcm ? 12 : 14);
@@ -154,7 +154,7 @@ static osrtp *osrtp_new(const guint8 *key, gboolean gcm) {
 	gboolean ok = o->aes != NULL && osrtp_kdf(key, msalt, 0x00, ek, 16) &&
 				  osrtp_kdf(key, msalt, 0x02, o->salt, gcm ? 12 : 14);
 	if(ok && gcm) {
-		ok = EVP_DecryptInit_ex(o->aes, EVP_aes_128_gcm(), NULL, ek, NULL) == 1;
+		ok = EVP_CipherInit_ex(o->aes, EVP_aes_128_gcm(), NULL, ek, NULL, enc ? 1 : 0) == 1;
 	} else if(ok) {
 		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 		OSSL_PARAM params[] = {
@@ -162,7 +162,7 @@ static osrtp *osrtp_new(const guint8 *key, gboolean gcm) {
 		o->hmac = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
 		EVP_MAC_free(mac);
 		ok = o->hmac != NULL && osrtp_kdf(key, msalt, 0x01, ak, 20) &&
-			 EVP_DecryptInit_ex(o->aes, EVP_aes_128_ctr(), NULL, ek, NULL) == 1 &&
+			 EVP_CipherInit_ex(o->aes, EVP_aes_128_ctr(), NULL, ek, NULL, enc ? 1 : 0) == 1 &&
 			 EVP_MAC_init(o->hmac, ak, sizeof(ak), params) == 1;
 	}
 	OPENSSL_cleanse(msalt, sizeof(msalt));
@@ -190,6 +190,47 @@ static void osrtp_win_shift(guint64 *w, guint32 shift) {
 		}
 		w[i] = v;
 	}
+}
+
+/* Protects an RTP packet (12-byte header, as bot_pc_send builds it) in place;
+ * the buffer has room for the 16-byte trailer. roc: the sender's rollover counter. */
+static gboolean osrtp_protect(osrtp *o, guint8 *p, int *len, guint32 roc) {
+	int n = *len, hl = 12 + 4 * (p[0] & 0x0f), body = n - hl, ol = 0;
+	if(body < 0 || (p[0] & 0x10))
+		return FALSE;
+	guint64 idx = ((guint64)roc << 16) | (guint64)((p[2] << 8) | p[3]);
+	if(o->gcm) {
+		guint8 iv[12] = {0};
+		memcpy(iv + 2, p + 8, 4);
+		for(int i = 0; i < 6; i++)
+			iv[6 + i] = (guint8)(idx >> (8 * (5 - i)));
+		for(int i = 0; i < 12; i++)
+			iv[i] ^= o->salt[i];
+		if(EVP_EncryptInit_ex(o->aes, NULL, NULL, NULL, iv) != 1 ||
+			EVP_EncryptUpdate(o->aes, NULL, &ol, p, hl) != 1 ||
+			(body > 0 && EVP_EncryptUpdate(o->aes, p + hl, &ol, p + hl, body) != 1) ||
+			EVP_EncryptFinal_ex(o->aes, p + n, &ol) != 1 ||
+			EVP_CIPHER_CTX_ctrl(o->aes, EVP_CTRL_GCM_GET_TAG, 16, p + n) != 1)
+			return FALSE;
+		*len = n + 16;
+		return TRUE;
+	}
+	guint8 iv[16] = {0};
+	memcpy(iv, o->salt, 14);
+	for(int i = 0; i < 4; i++)
+		iv[4 + i] ^= p[8 + i];
+	for(int i = 0; i < 6; i++)
+		iv[8 + i] ^= (guint8)(idx >> (8 * (5 - i)));
+	guint8 roc_be[4] = {(guint8)(roc >> 24), (guint8)(roc >> 16), (guint8)(roc >> 8), (guint8)roc}, mac[20];
+	size_t ml = 0;
+	if(EVP_EncryptInit_ex(o->aes, NULL, NULL, NULL, iv) != 1 ||
+		(body > 0 && EVP_EncryptUpdate(o->aes, p + hl, &ol, p + hl, body) != 1) ||
+		EVP_MAC_init(o->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(o->hmac, p, (size_t)n) != 1 ||
+		EVP_MAC_update(o->hmac, roc_be, 4) != 1 || EVP_MAC_final(o->hmac, mac, &ml, sizeof(mac)) != 1)
+		return FALSE;
+	memcpy(p + n, mac, OSRTP_TAG);
+	*len = n + OSRTP_TAG;
+	return TRUE;
 }
 
 /* Unprotects an SRTP packet in place; *len becomes the RTP length. */
@@ -319,7 +360,12 @@ struct bot_pc {
 	BIO *rbio, *wbio;
 	guint dtls_timer;
 	srtp_t tx, rx;
-	osrtp *orx; /* OpenSSL receive path (AES-CM profile), else NULL: libsrtp2 */
+	osrtp *orx, *otx; /* OpenSSL SRTP, else NULL: libsrtp2 */
+	guint32 tx_roc[BOT_STREAMS];
+	gboolean tx_any[BOT_STREAMS];
+	/* fast path: a publisher's packets of one sender tick go out in one sendmmsg */
+	guint8 (*txq)[12 + 1400 + 16];
+	int txq_len[64], txq_n;
 	gboolean srtp_ok;
 	guint32 ssrc[BOT_STREAMS];
 	guint16 rtp_seq[BOT_STREAMS];
@@ -406,7 +452,9 @@ static gboolean install_srtp(bot_pc *pc) {
 		return FALSE;
 	}
 	if(!bot_opt.libsrtp_rx)
-		pc->orx = osrtp_new(pc->dtls_client ? server : client, gcm);
+		pc->orx = osrtp_new(pc->dtls_client ? server : client, gcm, FALSE);
+	if(!bot_opt.libsrtp_tx)
+		pc->otx = osrtp_new(pc->dtls_client ? client : server, gcm, TRUE);
 	if(gcm)
 		bot_st.srtp_gcm++;
 	else
@@ -1304,11 +1352,49 @@ void bot_pc_add_remote_candidate(bot_pc *pc, const char *cand) {
 	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
 }
 
+#define TXQ_MAX 64
+
+int bot_pc_flush(bot_pc *pc) {
+	int sent = 0;
+	while(pc->txq_n > 0 && sent < pc->txq_n) {
+		struct mmsghdr msgs[TXQ_MAX];
+		struct iovec iov[TXQ_MAX];
+		int m = pc->txq_n - sent;
+		for(int i = 0; i < m; i++) {
+			iov[i].iov_base = pc->txq[sent + i];
+			iov[i].iov_len = (size_t)pc->txq_len[sent + i];
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &pc->fast_remote;
+			msgs[i].msg_hdr.msg_namelen = pc->fast_remote_len;
+		}
+		int r = sendmmsg(pc->fast_fd, msgs, (unsigned int)m, 0);
+		if(r <= 0)
+			break; /* what libnice does with a failed send: drop it */
+		sent += r;
+		bot_st.tx_syscalls++;
+	}
+	pc->txq_n = 0;
+	return sent;
+}
+
 gboolean bot_pc_send(bot_pc *pc, bot_stream st, const guint8 *payload, int len, gboolean marker) {
 	if(!pc->srtp_ok || pc->pt[st] < 0 || len > 1400)
 		return FALSE;
-	guint8 buf[12 + 1400 + SRTP_MAX_TRAILER_LEN];
+	guint8 stack_buf[12 + 1400 + SRTP_MAX_TRAILER_LEN];
+	guint8 *buf = stack_buf;
+	if(pc->fast_slot >= 0) { /* build it in the send queue */
+		if(pc->txq == NULL)
+			pc->txq = g_malloc(sizeof(*pc->txq) * TXQ_MAX);
+		if(pc->txq_n == TXQ_MAX)
+			bot_pc_flush(pc);
+		buf = pc->txq[pc->txq_n];
+	}
 	guint16 seq = pc->rtp_seq[st]++;
+	if(seq == 0 && pc->tx_any[st])
+		pc->tx_roc[st]++; /* RFC 3711 3.3.1: the sequence number wrapped */
+	pc->tx_any[st] = TRUE;
 	guint32 ts = pc->rtp_ts[st];
 	pc->rtp_ts[st] += st == BOT_STREAM_AUDIO ? 960 : 3000;
 	buf[0] = 0x80;
@@ -1325,11 +1411,13 @@ gboolean bot_pc_send(bot_pc *pc, bot_stream st, const guint8 *payload, int len, 
 	buf[11] = (guint8)pc->ssrc[st];
 	memcpy(buf + 12, payload, (size_t)len);
 	int n = 12 + len;
-	if(srtp_protect(pc->tx, buf, &n) != srtp_err_status_ok)
+	if(pc->otx != NULL ? !osrtp_protect(pc->otx, buf, &n, pc->tx_roc[st])
+					   : srtp_protect(pc->tx, buf, &n) != srtp_err_status_ok)
 		return FALSE;
-	if(pc->fast_slot >= 0) /* the datagram libnice would send, without its locking and look-ups */
-		return sendto(pc->fast_fd, buf, (size_t)n, 0, (struct sockaddr *)&pc->fast_remote,
-				   pc->fast_remote_len) == n;
+	if(pc->fast_slot >= 0) { /* the datagram libnice would send, without its locking and look-ups */
+		pc->txq_len[pc->txq_n++] = n;
+		return TRUE;
+	}
 	return nice_agent_send(pc->agent, pc->stream, 1, (guint)n, (const gchar *)buf) == n;
 }
 
@@ -1350,6 +1438,8 @@ void bot_pc_free(bot_pc *pc) {
 	if(pc->rx != NULL)
 		srtp_dealloc(pc->rx);
 	osrtp_free(pc->orx);
+	osrtp_free(pc->otx);
+	g_free(pc->txq);
 	nice_agent_attach_recv(pc->agent, pc->stream, 1, g_main_context_default(), NULL, NULL);
 	g_signal_handlers_disconnect_by_data(pc->agent, pc);
 	nice_agent_remove_stream(pc->agent, pc->stream);

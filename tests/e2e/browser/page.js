@@ -1,5 +1,8 @@
-// page.js - drives the UNMODIFIED naf-janus-adapter bundle for tests/e2e/browser.test.mjs (via page.evaluate).
-// window.sfu.connect() connects with the fake camera and microphone; the rest reads the adapter's state.
+// page.js - drives the UNMODIFIED naf-janus-adapter bundle for tests/e2e/browser.test.mjs and
+// tests/e2e/browser-auth.test.mjs (via page.evaluate).
+// window.sfu.connect() connects with the fake camera and microphone (and a join token when given); the rest reads
+// the adapter's state. The publisher handle's plugin events (join, leave, token_expiring, ejected, ...) are kept in
+// state.pluginEvents; sfu.enableRefresh() runs the token refresh of docs/REFRESH.md.
 (function () {
   const state = {
     adapter: null,
@@ -9,6 +12,10 @@
     messages: [],        // { dataType, data, source }
     domEvents: [],       // { type: blocked|unblocked, clientId }
     occupantsChanged: 0,
+    seenOccupants: [],   // every id the occupant listener ever reported
+    pluginEvents: [],    // { at: ms, data } for the publisher handle's plugin events (not data)
+    refreshes: [],       // { at, ok, expires_at?, reason? } of enableRefresh()
+    connectErrors: [],   // what connect() rejected with (serializable)
   };
   const note = (s) => state.log.push(`${new Date().toISOString()} ${s}`);
 
@@ -18,6 +25,25 @@
     }));
   }
 
+  function recordPluginEvents(a) {
+    a.publisher.handle.on('event', (ev) => {
+      const data = ev.plugindata && ev.plugindata.data;
+      if (!data || !data.event || data.event === 'data') return;
+      state.pluginEvents.push({ at: Date.now(), data });
+      note(`plugin event ${JSON.stringify(data)}`);
+    });
+  }
+
+  /** A JSON-safe copy of what connect() rejected with (naf throws the join result's error object). */
+  function describeError(e) {
+    if (e instanceof Error) return { name: e.name, message: e.message };
+    try {
+      return JSON.parse(JSON.stringify(e));
+    } catch {
+      return { message: String(e) };
+    }
+  }
+
   function sameSet(a, b) {
     if (!a || !b || a.length !== b.length) return false;
     return a.every((x) => b.includes(x));
@@ -25,7 +51,7 @@
 
   window.sfu = {
     state,
-    async connect({ serverUrl, room, clientId, video = true }) {
+    async connect({ serverUrl, room, clientId, video = true, token }) {
       if (!window.JanusAdapter) throw new Error('naf-janus-adapter did not register');
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: true,
@@ -37,9 +63,13 @@
       a.setServerUrl(serverUrl);
       a.setRoom(room);
       a.setClientId(clientId);
+      if (token !== undefined) a.setJoinToken(token);
       a.setPeerConnectionConfig({ iceServers: [] });
-      a.setServerConnectListeners(() => note('connectSuccess'), (e) => note(`connectFailure ${e}`));
+      // connectSuccess runs synchronously right after the publisher's join result: no later event is missed.
+      a.setServerConnectListeners(() => { note('connectSuccess'); recordPluginEvents(a); },
+        (e) => note(`connectFailure ${e}`));
       a.setRoomOccupantListener((occupants) => {
+        for (const id of Object.keys(occupants)) if (!state.seenOccupants.includes(id)) state.seenOccupants.push(id);
         state.occupantsChanged++;
         note(`occupants ${Object.keys(occupants).join(',')}`);
       });
@@ -59,6 +89,58 @@
       a.syncOccupants(a.availableOccupants.slice());
       return true;
     },
+
+    /** connect(), but resolves with { ok: true } or { ok: false, error } (the join result's error) instead of throwing. */
+    async tryConnect(opts) {
+      try {
+        await window.sfu.connect(opts);
+        return { ok: true };
+      } catch (e) {
+        const error = describeError(e);
+        state.connectErrors.push(error);
+        note(`connect rejected ${JSON.stringify(error)}`);
+        return { ok: false, error };
+      }
+    },
+
+    /** The plugin events named `name` (all when omitted) the publisher handle got so far. */
+    pluginEvents(name) {
+      return state.pluginEvents.filter((e) => !name || e.data.event === name);
+    },
+
+    /**
+     * docs/REFRESH.md: on token_expiring, get a new token from window[fetchName]() (exposed by the test), give it to
+     * the adapter for later subscriber joins and send it in-band with kind:"refresh".
+     */
+    enableRefresh(fetchName = 'sfuFetchToken') {
+      const a = state.adapter;
+      async function refreshJanusToken() {
+        const token = await window[fetchName]();
+        a.setJoinToken(token);
+        const reply = await a.publisher.handle.sendMessage({ kind: 'refresh', token });
+        const result = reply.plugindata.data;
+        if (!result.success) throw new Error(`token refresh refused: ${result.error.reason}`);
+        return result.response.expires_at;
+      }
+      a.publisher.handle.on('event', (ev) => {
+        const data = ev.plugindata && ev.plugindata.data;
+        if (data && data.event === 'token_expiring') {
+          refreshJanusToken().then(
+            (exp) => { state.refreshes.push({ at: Date.now(), ok: true, expires_at: exp }); note(`refreshed until ${exp}`); },
+            (e) => { state.refreshes.push({ at: Date.now(), ok: false, reason: String(e && e.message) }); note(`refresh failed ${e}`); },
+          );
+        }
+      });
+      return true;
+    },
+
+    /** A raw request on the publisher handle; resolves with its plugindata.data. */
+    async request(body) {
+      const reply = await state.adapter.publisher.handle.sendMessage(body);
+      return reply.plugindata.data;
+    },
+
+    kick: (id, token) => state.adapter.kick(id, token),
 
     /** Occupants whose subscriber PeerConnection is up (adapter.occupants), and the available ones. */
     occupants() {
@@ -118,7 +200,7 @@
     unblock: (id) => state.adapter.unblock(id),
     disconnect() {
       clearInterval(state.syncTimer);
-      state.adapter.disconnect();
+      if (state.adapter) state.adapter.disconnect();
     },
   };
 })();
