@@ -157,6 +157,31 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		out->jsep = jsep_offer(offer);
 }
 
+/* A handle that subscribes without having joined enters the publisher's room as a subscriber, under its
+ * token's identity (user_id, else sub, else a per-handle name), so that kicks, bans, blocks and token expiry
+ * reach it like any other handle (the plugin we replace left such handles out of reach of all four). */
+static gboolean enter_as_subscriber(sfu_handle *h, const char *room, const sfu_grant *grant, sfu_outcome *out) {
+	char *who = grant->user_id ? g_strdup(grant->user_id)
+		: grant->sub ? g_strdup(grant->sub) : g_strdup_printf("subscriber-%" G_GUINT64_FORMAT, h->id);
+	out->err = sfu_authz_admit(room, who, grant, &out->reason);
+	if(out->err != SFU_OK) {
+		rejected(room, who, "subscribe", out->reason);
+		out->err = SFU_ERR_SUB_FORBIDDEN;
+		g_free(who);
+		return FALSE;
+	}
+	json_t *users = NULL;
+	GPtrArray *notify = NULL;
+	out->err = sfu_registry_join(h, room, who, SFU_ROLE_SUBSCRIBER, NULL, &users, &notify);
+	json_decref(users);
+	if(notify != NULL)
+		g_ptr_array_unref(notify);
+	if(out->err == SFU_OK)
+		sfu_authz_joined(h, grant);
+	g_free(who);
+	return out->err == SFU_OK;
+}
+
 static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
 	const char *media = req->subscribe.media;
 	char *room = NULL;
@@ -174,6 +199,11 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	memset(&grant, 0, sizeof(grant));
 	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, room, h->user_id, SFU_ERR_SUB_ANONYMOUS,
 			SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
+		sfu_grant_clear(&grant);
+		g_free(room);
+		return;
+	}
+	if(h->role == SFU_ROLE_NONE && media != NULL && !enter_as_subscriber(h, room, &grant, out)) {
 		sfu_grant_clear(&grant);
 		g_free(room);
 		return;

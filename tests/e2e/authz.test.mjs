@@ -332,3 +332,29 @@ test('handle_info (query_session) shows a handle\'s authorization state', { skip
   assert.ok(!JSON.stringify(info).includes(token.split('.')[2]), 'no token in handle_info');
   kim.user.close();
 });
+
+test('a subscribe-only handle is reached by expiry and kicks like any other', { skip }, async () => {
+  const room = uid('room');
+  const pubr = await publisher(room, 'speaker', joinToken(keys, [room], { kick_users: true }));
+  assertOk(pubr.join, 'speaker join');
+  const listener = await openUser(janus);
+  const short = await listener.attach();
+  const r1 = await short.send({ kind: 'subscribe', what: { media: 'speaker' },
+    token: joinToken(keys, [room], { user_id: 'listener1' }, { ttl: 2 }) });
+  assertOk(r1, 'short-lived subscribe');
+  assert.equal(r1.jsep?.type, 'offer');
+  await short.events.waitFor((m) => m.janus === 'detached', 5000);
+  const long = await listener.attach();
+  assertOk(await long.send({ kind: 'subscribe', what: { media: 'speaker' },
+    token: joinToken(keys, [room], { user_id: 'listener2' }) }), 'subscribe');
+  assert.deepEqual(await participants(room), ['listener2', 'speaker']);
+  const k = await pubr.handle.send({ kind: 'kick', room_id: room, user_id: 'listener2',
+    token: joinToken(keys, [room], { kick_users: true }) });
+  assert.equal(k.response.kicked, 1);
+  await long.events.waitFor((m) => m.janus === 'detached', 5000);
+  const again = await (await listener.attach()).send({ kind: 'subscribe', what: { media: 'speaker' },
+    token: joinToken(keys, [room], { user_id: 'listener2' }) });
+  assertError(again, 'Rejecting subscription without permission!', { reason: 'banned' });
+  listener.close();
+  pubr.user.close();
+});

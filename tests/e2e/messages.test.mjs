@@ -130,14 +130,17 @@ test('subscribe to a nonexistent publisher', async () => {
     .includes(r.error?.msg), JSON.stringify(r));
 });
 
-test('a join with subscribe after a subscribe: Handles may only subscribe once!', async () => {
+test('a subscribe puts the handle in the publisher\'s room: a later join gets Handles may only join once!', async () => {
+  // The plugin we replace left subscribe-only handles outside every room (out of reach of kicks, blocks and
+  // expiry); here they enter the publisher's room as subscribers (docs/PROTOCOL.md, subscribe).
   const room = uid('room');
   await pub(room, 'alice');
   const u = track(await openUser(janus));
   const h = await u.attach();
   assertOk(await h.send({ kind: 'subscribe', what: { media: 'alice' } }), 'subscribe');
   assertError(await h.send({ kind: 'join', room_id: room, user_id: 'bob', subscribe: { media: 'alice' } }),
-    'Handles may only subscribe once!');
+    'Handles may only join once!');
+  assertError(await h.send({ kind: 'subscribe', what: { media: 'alice' } }), 'Users may only subscribe once!');
 });
 
 test('kick without keys configured ends nobody and gets one answer', async () => {
