@@ -80,7 +80,14 @@
     const [audio, video] = await Promise.all([adapter.getMediaStream(id, 'audio'), adapter.getMediaStream(id, 'video')]);
     if (!adapter) return;
     addVideo(id, new MediaStream([...audio.getTracks(), ...video.getTracks()]), false);
-    log(`${nameOf(id)} is here`);
+    announce(id);
+  }
+  // "<name> is here", once per occupant, as soon as both its video and its name (first "hello") arrived.
+  const announced = new Set();
+  function announce(id) {
+    if (announced.has(id) || !names[id] || !document.getElementById(`v-${id}`)) return;
+    announced.add(id);
+    log(`${names[id]} is here`);
   }
 
   /* ---- Tokens ------------------------------------------------------------------------------------------ */
@@ -179,6 +186,7 @@
       (id) => occupantConnected(id).catch((e) => log(`media of ${nameOf(id)}: ${e}`)),
       (id) => {
         removeVideo(id);
+        announced.delete(id);
         log(kicking.delete(id) ? `you kicked ${nameOf(id)}` : `${nameOf(id)} left`);
       },
       (_from, dataType, data, source) => {
@@ -186,6 +194,7 @@
           names[data.id] = data.name;
           if (data.owner) owners.add(data.id); else owners.delete(data.id);
           relabel(data.id);
+          announce(data.id);
         }
         if (dataType === 'chat') log(`${data.name}: ${data.text}  [${source.replace('janus-', '')}]`);
       });
@@ -224,6 +233,7 @@
     if (a) a.disconnect();
     $('videos').innerHTML = '';
     kicking.clear();
+    announced.clear();
     expiresAt = 0;
     $('token').textContent = '';
     status(why);

@@ -137,20 +137,24 @@ janus_pid=
 server_pid=
 stop() {
 	local rc=${1:-$?}
-	trap - INT TERM EXIT
+	trap - INT TERM HUP EXIT
 	echo
 	echo "demo: stopping"
-	[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
-	[ -n "$janus_pid" ] && kill -TERM "$janus_pid" 2>/dev/null
+	# (if, not &&: under set -e a failing kill of an already finished process would end the script here)
+	if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+	if [ -n "$janus_pid" ]; then kill -TERM "$janus_pid" 2>/dev/null || true; fi
 	for _ in $(seq 30); do
-		{ [ -z "$janus_pid" ] || ! kill -0 "$janus_pid" 2>/dev/null; } && break
+		if [ -z "$janus_pid" ] || ! kill -0 "$janus_pid" 2>/dev/null; then break; fi
 		sleep 0.1
 	done
-	[ -n "$janus_pid" ] && kill -KILL "$janus_pid" 2>/dev/null
-	wait 2>/dev/null
+	if [ -n "$janus_pid" ] && kill -0 "$janus_pid" 2>/dev/null; then
+		echo "demo: Janus did not stop in 3 s; killing it"
+		kill -KILL "$janus_pid" 2>/dev/null || true
+	fi
+	wait 2>/dev/null || true
 	exit "$rc"
 }
-trap 'stop 0' INT TERM
+trap 'stop 0' INT TERM HUP
 trap stop EXIT
 
 # Own sessions (setsid): Ctrl-C reaches this script only, whose trap stops both processes in order.
