@@ -172,7 +172,7 @@ guint sfu_authz_eject(const char *room_id, const char *user_id, const char *reas
 	sfu_departure d;
 	GPtrArray *victims = sfu_registry_evict(room_id, user_id, NULL, &d);
 	/* Phase 2 (no lock): say why, end the handles, tell the room. */
-	json_t *ev = json_pack("{ssssssss?}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
+	json_t *ev = json_pack("{ssssssss*}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
 	char *sub = NULL, *jti = NULL;
 	for(guint i = 0; i < victims->len; i++) {
 		sfu_handle *v = victims->pdata[i];
@@ -194,7 +194,7 @@ guint sfu_authz_eject(const char *room_id, const char *user_id, const char *reas
 		gint64 until = now_s() + config->kick_ban_s;
 		sfu_bans_add(room_id, user_id, sub, jti, until, by);
 		bump(&n_bans);
-		sfu_events_audit(NULL, "banned", room_id, user_id, json_pack("{sIss?}", "until", (json_int_t)until, "by", by));
+		sfu_events_audit(NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
 	}
 	g_free(sub);
 	g_free(jti);
@@ -203,7 +203,7 @@ guint sfu_authz_eject(const char *room_id, const char *user_id, const char *reas
 	JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s%s%s (%u handles)\n", user_id, room_id, reason,
 		by ? " by " : "", by ? by : "", n);
 	sfu_events_audit(NULL, "ejected", room_id, user_id,
-		json_pack("{ssss?si}", "reason", reason, "by", by, "handles", (int)n));
+		json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)n));
 	return n;
 }
 

@@ -98,6 +98,7 @@ test('a 3 s token: token_expiring, then ejected within 1 s after exp; handles go
   const lateMs = Date.now() - exp * 1000;
   assert.equal(ejected.reason, 'token_expired');
   assert.equal(ejected.room_id, room);
+  assert.ok(!('by' in ejected), `nobody ejected it: no "by" (${JSON.stringify(ejected)})`);
   assert.ok(lateMs < 1000, `ejected ${lateMs} ms after exp`);
   await alice.handle.events.waitFor((m) => m.janus === 'detached', 5000);
   await aliceSub.events.waitFor((m) => m.janus === 'detached', 5000);
