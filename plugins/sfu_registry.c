@@ -729,7 +729,9 @@ json_t *sfu_handle_describe(sfu_handle *h) {
 	if(h->auth.sub != NULL)
 		json_object_set_new(info, "sub", json_string(h->auth.sub));
 	janus_mutex_unlock(&h->mutex);
-	json_object_set_new(info, "subscribers", json_integer(h->subs ? h->subs->len : 0));
+	GPtrArray *subs = sfu_handle_subscribers(h);
+	json_object_set_new(info, "subscribers", json_integer(subs->len));
+	g_ptr_array_unref(subs);
 	json_object_set_new(info, "media_up", json_boolean(g_atomic_int_get(&h->media_up)));
 	json_object_set_new(info, "destroyed", json_boolean(g_atomic_int_get(&h->destroyed)));
 	janus_mutex_unlock(&reg_mutex);
