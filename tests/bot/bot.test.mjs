@@ -79,14 +79,15 @@ test('publisher -> subscriber through janus.plugin.videoroom: no loss', { skip: 
   assertClean(runBot('videoroom'));
 });
 
-// Janus's libnice sends STUN Binding requests as keepalives (every 25 s) and
-// fails the PeerConnection when they go unanswered. Once the bot's fast path
+// With ice_keepalive_conncheck, Janus's libnice sends STUN Binding requests on
+// the selected pair (about one per peer every 5 s here) and fails the
+// PeerConnection when they go unanswered. Once the bot's fast path
 // owns the socket it answers them itself: they must be answered, and the media
 // must keep flowing past the first check.
 test('STUN keepalive checks from Janus are answered on the fast path', { skip: whyNot(false) ?? false }, () => {
-  const r = runBot('videoroom', ['--nat-conf', 'ice_keepalive_conncheck = true'], ['--duration', '30']);
+  const r = runBot('videoroom', ['--nat-conf', 'ice_keepalive_conncheck = true'], ['--duration', '15']);
   assertClean(r);
-  assert.ok(r.summary.bot.stun_requests_answered >= 2,
+  assert.ok(r.summary.bot.stun_requests_answered >= 1,
     `keepalive checks answered: ${JSON.stringify(r.summary.bot)}`);
 });
 

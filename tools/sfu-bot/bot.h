@@ -1,10 +1,13 @@
 /*! \file bot.h
  * \brief sfu-bot: a headless WebRTC load client for Janus (shared types)
  * \details sfu-bot speaks the Janus HTTP API (long-poll), does ICE with libnice,
- * DTLS-SRTP with OpenSSL and libsrtp2, and sends/receives RTP whose payload
- * carries a magic, a sequence number and a monotonic send timestamp, so that a
- * subscriber in the same process measures loss and one-way delay. Everything
- * runs on one GMainLoop (the default main context), on one thread.
+ * DTLS-SRTP with OpenSSL (SRTP with OpenSSL, or libsrtp2), and sends/receives RTP
+ * whose payload carries a magic, a sequence number and a monotonic send
+ * timestamp, so that a subscriber in the same process measures loss and one-way
+ * delay. Signalling, ICE and DTLS run on one GMainLoop (the default main
+ * context). Once a PeerConnection is up, its media moves to the media fast path
+ * (pc.c): one receive thread per process reads every selected socket from one
+ * epoll set and also runs the sender ticks.
  *
  * Modules: http.c (libcurl multi on GLib + Janus sessions), pc.c (one
  * PeerConnection: ICE, DTLS, SRTP, SDP), flows.c (signalling per plugin and
@@ -166,7 +169,7 @@ typedef struct bot_stats {
 	guint64 win_rx_packets, win_tx_packets;
 	/* media fast path (pc.c) */
 	guint64 fast_peers, rx_wakeups, rx_syscalls, tx_syscalls, stun_answered, stun_rejected, stun_other;
-	guint64 win_rx_wakeups, win_rx_syscalls; /* values at the window's start */
+	guint64 win_rx_wakeups, win_rx_syscalls, win_tx_syscalls; /* values at the window's start */
 	int srtp_cm, srtp_gcm;                    /* PeerConnections per SRTP profile */
 	guint32 delay_hist[20001]; /* 10 us buckets up to 200 ms, then overflow */
 	guint64 delay_n, delay_max_us;

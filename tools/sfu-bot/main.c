@@ -207,7 +207,8 @@ static void print_summary(void) {
 													  "aead_aes_128_gcm", bot_st.srtp_gcm));
 		json_object_set_new(b, "srtp_rx", json_string(bot_opt.libsrtp_rx ? "libsrtp2" : "openssl"));
 		json_object_set_new(b, "srtp_tx", json_string(bot_opt.libsrtp_tx ? "libsrtp2" : "openssl"));
-		json_object_set_new(b, "tx_sendmmsg", json_integer((json_int_t)bot_st.tx_syscalls));
+		json_object_set_new(
+			b, "window_tx_sendmmsg", json_integer((json_int_t)(bot_st.tx_syscalls - bot_st.win_tx_syscalls)));
 	}
 	if(bot_opt.watch_pid > 0) {
 		double jus = (double)(janus_ticks_end - janus_ticks_start) * 1e6 / (double)sysconf(_SC_CLK_TCK);

@@ -3,10 +3,12 @@
  * \details ICE with libnice (one stream, one component: BUNDLE + rtcp-mux), no
  * trickle from our side (all candidates in the SDP), DTLS 1.2 with OpenSSL on
  * memory BIOs (client or server per a=setup, certificate fingerprint checked),
- * SRTP keys from "EXTRACTOR-dtls_srtp", SRTP with libsrtp2 (AES-CM-SHA1-80 or
- * AEAD-AES-128-GCM, whichever DTLS selected). Offers are sendonly audio (Opus)
- * and video (H.264 42e01f or VP8); answers accept audio and video recvonly and
- * reject every other m-line with port 0. Incoming RTCP is counted, not decrypted.
+ * SRTP keys from "EXTRACTOR-dtls_srtp", SRTP (AES-CM-SHA1-80 or AEAD-AES-128-GCM,
+ * whichever DTLS selected) with OpenSSL contexts keyed once (libsrtp2 with
+ * --libsrtp-rx/--libsrtp-tx). Offers are sendonly audio (Opus) and video (H.264
+ * 42e01f or VP8); answers accept audio and video recvonly and reject every other
+ * m-line with port 0. Incoming RTCP is dropped, not decrypted. Once DTLS is done
+ * the media leaves libnice for the fast path ("Media fast path" below).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* recvmmsg */
@@ -88,16 +90,19 @@ void bot_pc_global_init(void) {
 }
 
 /* =============================================================================
- * SRTP receive with OpenSSL (AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM)
+ * SRTP with OpenSSL (AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM)
  *
  * Debian's libsrtp2 is built on NSS, which sets up a cipher context for every
- * packet (about 4 us per packet here). The receive side is done here instead,
- * with OpenSSL contexts keyed once: RFC 3711 AES-CM key derivation with kdr 0
+ * packet (about 4 us per packet here). SRTP is done here instead, with OpenSSL
+ * contexts keyed once per direction: RFC 3711 AES-CM key derivation with kdr 0
  * (for GCM the 12-byte master salt is zero-padded to 14 bytes, as libsrtp2
- * does), ROC estimation per SSRC, a 1024-packet replay window as libsrtp2's,
- * then either HMAC-SHA1-80 over the packet and the ROC + AES-128 counter mode
- * (RFC 3711) or AES-128-GCM with the header as AAD (RFC 7714).
- * --libsrtp-rx keeps libsrtp2 on the receive side; sending always uses it.
+ * does), then either AES-128 counter mode + HMAC-SHA1-80 over the packet and
+ * the ROC (RFC 3711) or AES-128-GCM with the header as AAD (RFC 7714).
+ * Receiving also estimates the ROC per SSRC and keeps a 1024-packet replay
+ * window, as libsrtp2 does; sending counts the ROC from its own sequence
+ * numbers. The output is byte for byte what libsrtp2 produces (checked across
+ * a sequence-number wrap for both profiles). libsrtp2 contexts are still
+ * created; --libsrtp-rx / --libsrtp-tx use them instead.
  * ==========================================================================*/
 
 #define OSRTP_TAG     10
@@ -383,6 +388,8 @@ struct bot_pc {
 
 static void fast_take(bot_pc *pc);
 static void fast_release(bot_pc *pc);
+/* Held by the media receive thread (see "Media fast path") */
+static GMutex fast_lock;
 
 static void pc_fail(bot_pc *pc, const char *kind) {
 	if(pc->failed || pc->srtp_ok)
@@ -566,8 +573,13 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar
 	guint8 b0 = (guint8)buf[0];
 	if(b0 >= 20 && b0 <= 63) /* DTLS (RFC 7983) */
 		dtls_input(pc, (const guint8 *)buf, (int)len);
-	else if(b0 >= 128 && b0 <= 191)
+	else if(b0 >= 128 && b0 <= 191) {
+		/* libnice may still dispatch a packet or two after fast_take (same main-loop
+		 * iteration): the SRTP context and the counters are the receive thread's */
+		g_mutex_lock(&fast_lock);
 		rtp_input(pc, (guint8 *)buf, (int)len, bot_now_us());
+		g_mutex_unlock(&fast_lock);
+	}
 }
 
 /* =============================================================================
@@ -601,7 +613,6 @@ typedef struct fast_slot_t {
 	guint32 gen;
 } fast_slot_t;
 
-static GMutex fast_lock;
 static int fast_epfd = -1;
 static GThread *fast_thread;
 static GArray *fast_slots; /* fast_slot_t; written by the main thread under fast_lock */

@@ -166,6 +166,7 @@ void bot_stats_reset_window(void) {
 	bot_st.win_tx_packets = 0;
 	bot_st.win_rx_wakeups = bot_st.rx_wakeups;
 	bot_st.win_rx_syscalls = bot_st.rx_syscalls;
+	bot_st.win_tx_syscalls = bot_st.tx_syscalls;
 }
 
 json_t *bot_stats_summary(json_t *extra) {
