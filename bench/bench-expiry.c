@@ -15,8 +15,8 @@ static GMutex lock;
 static GArray *lateness = NULL; /* gint64 µs */
 static volatile gint fired = 0;
 
-static void on_fire(const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us,
-		gint64 late_us) {
+static void on_fire(
+	const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us, gint64 late_us) {
 	(void)room_id;
 	(void)user_id;
 	(void)kind;
@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
 	for(int i = 0; i < n; i++) {
 		char user[32];
 		g_snprintf(user, sizeof(user), "user-%d", i);
-		sfu_expiry_set("bench-room", user, SFU_EXPIRY_TOKEN, start + g_rand_int_range(rng, 0, window_ms * 1000));
+		sfu_expiry_set(
+			"bench-room", user, SFU_EXPIRY_TOKEN, start + g_rand_int_range(rng, 0, window_ms * 1000));
 	}
 	gint64 t1 = g_get_monotonic_time();
 	/* Refresh 20% of them once: each moves its deadline later, like an in-band refresh. */
@@ -54,7 +55,8 @@ int main(int argc, char **argv) {
 	for(int i = 0; i < n; i += 5) {
 		char user[32];
 		g_snprintf(user, sizeof(user), "user-%d", i);
-		sfu_expiry_set("bench-room", user, SFU_EXPIRY_TOKEN, start + g_rand_int_range(rng, window_ms * 500, window_ms * 1000));
+		sfu_expiry_set("bench-room", user, SFU_EXPIRY_TOKEN,
+			start + g_rand_int_range(rng, window_ms * 500, window_ms * 1000));
 		refreshed++;
 	}
 	gint64 t2 = g_get_monotonic_time();
@@ -67,7 +69,7 @@ int main(int argc, char **argv) {
 	gint64 p99 = m ? g_array_index(lateness, gint64, (m * 99) / 100) : -1;
 	gint64 max = m ? g_array_index(lateness, gint64, m - 1) : -1;
 	printf("{\"participants\": %d, \"window_ms\": %d, \"fired\": %u, \"insert_us_per_op\": %.3f, "
-		"\"refresh_us_per_op\": %.3f, \"lateness_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
+		   "\"refresh_us_per_op\": %.3f, \"lateness_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
 		n, window_ms, m, (double)(t1 - t0) / n, refreshed ? (double)(t2 - t1) / refreshed : 0.0, p50 / 1000.0,
 		p99 / 1000.0, max / 1000.0);
 	g_array_free(lateness, TRUE);

@@ -38,8 +38,8 @@ static const char *sfu_get_name(void);
 static const char *sfu_get_author(void);
 static const char *sfu_get_package(void);
 static void sfu_create_session(janus_plugin_session *handle, int *error);
-static struct janus_plugin_result *sfu_handle_message(janus_plugin_session *handle, char *transaction,
-	json_t *message, json_t *jsep);
+static struct janus_plugin_result *sfu_handle_message(
+	janus_plugin_session *handle, char *transaction, json_t *message, json_t *jsep);
 static json_t *sfu_handle_admin_message(json_t *message);
 static void sfu_setup_media(janus_plugin_session *handle);
 static void sfu_incoming_rtp(janus_plugin_session *handle, janus_plugin_rtp *packet);
@@ -49,27 +49,15 @@ static void sfu_hangup_media(janus_plugin_session *handle);
 static void sfu_destroy_session(janus_plugin_session *handle, int *error);
 static json_t *sfu_query_session(janus_plugin_session *handle);
 
-static janus_plugin sfu_plugin = JANUS_PLUGIN_INIT(
-	.init = sfu_init,
-	.destroy = sfu_destroy,
-	.get_api_compatibility = sfu_get_api_compatibility,
-	.get_version = sfu_get_version,
-	.get_version_string = sfu_get_version_string,
-	.get_description = sfu_get_description,
-	.get_name = sfu_get_name,
-	.get_author = sfu_get_author,
-	.get_package = sfu_get_package,
-	.create_session = sfu_create_session,
-	.handle_message = sfu_handle_message,
-	.handle_admin_message = sfu_handle_admin_message,
-	.setup_media = sfu_setup_media,
-	.incoming_rtp = sfu_incoming_rtp,
-	.incoming_rtcp = sfu_incoming_rtcp,
-	.incoming_data = sfu_incoming_data,
-	.hangup_media = sfu_hangup_media,
-	.destroy_session = sfu_destroy_session,
-	.query_session = sfu_query_session,
-);
+static janus_plugin sfu_plugin = JANUS_PLUGIN_INIT(.init = sfu_init, .destroy = sfu_destroy,
+	.get_api_compatibility = sfu_get_api_compatibility, .get_version = sfu_get_version,
+	.get_version_string = sfu_get_version_string, .get_description = sfu_get_description,
+	.get_name = sfu_get_name, .get_author = sfu_get_author, .get_package = sfu_get_package,
+	.create_session = sfu_create_session, .handle_message = sfu_handle_message,
+	.handle_admin_message = sfu_handle_admin_message, .setup_media = sfu_setup_media,
+	.incoming_rtp = sfu_incoming_rtp, .incoming_rtcp = sfu_incoming_rtcp, .incoming_data = sfu_incoming_data,
+	.hangup_media = sfu_hangup_media, .destroy_session = sfu_destroy_session,
+	.query_session = sfu_query_session, );
 
 /* The only exported symbol (everything else is hidden: Janus dlopens plugins RTLD_GLOBAL). */
 SFU_EXPORT janus_plugin *create(void);
@@ -97,7 +85,8 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 	}
 	auth = sfu_auth_new(config, &error);
 	if(auth == NULL) {
-		JANUS_LOG(LOG_FATAL, "[sfu] not starting: %s\n", error ? error->message : "invalid auth configuration");
+		JANUS_LOG(
+			LOG_FATAL, "[sfu] not starting: %s\n", error ? error->message : "invalid auth configuration");
 		g_clear_error(&error);
 		g_clear_pointer(&config, sfu_config_free);
 		return -1;
@@ -116,8 +105,8 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 	g_atomic_int_set(&stopping, 0);
 	g_atomic_int_set(&initialized, 1);
 	JANUS_LOG(LOG_INFO, "[sfu] %s %s started (config: %s; max_room_size=%u max_ccu=%u; auth %s)\n", SFU_NAME,
-		SFU_VERSION_STRING, config->source ? config->source : "defaults", config->max_room_size, config->max_ccu,
-		sfu_auth_is_open(auth) ? "OFF" : "on");
+		SFU_VERSION_STRING, config->source ? config->source : "defaults", config->max_room_size,
+		config->max_ccu, sfu_auth_is_open(auth) ? "OFF" : "on");
 	return 0;
 }
 
@@ -176,15 +165,15 @@ static void sfu_create_session(janus_plugin_session *handle, int *error) {
 	handle->plugin_handle = h;
 }
 
-static struct janus_plugin_result *sfu_handle_message(janus_plugin_session *handle, char *transaction,
-		json_t *message, json_t *jsep) {
+static struct janus_plugin_result *sfu_handle_message(
+	janus_plugin_session *handle, char *transaction, json_t *message, json_t *jsep) {
 	sfu_handle *h = running() ? sfu_registry_lookup(handle) : NULL;
 	if(h == NULL) {
 		g_free(transaction);
 		json_decref(message);
 		json_decref(jsep);
-		return janus_plugin_result_new(JANUS_PLUGIN_ERROR,
-			running() ? "No handle associated with message!" : "Shutting down", NULL);
+		return janus_plugin_result_new(
+			JANUS_PLUGIN_ERROR, running() ? "No handle associated with message!" : "Shutting down", NULL);
 	}
 	sfu_signal_enqueue(h, transaction, message, jsep); /* takes h's reference */
 	return janus_plugin_result_new(JANUS_PLUGIN_OK_WAIT, "Processing.", NULL);

@@ -97,12 +97,12 @@ static json_t *stats(json_t *request) {
 	sfu_signal_stats_get(&s);
 	sfu_relay_stats_get(&r);
 	sfu_registry_counts_get(&c);
-	json_t *out = json_pack("{s:{sIsIsIsI},s:{sIsIsIsI},s:{sisisi}}",
-		"signalling", "requests", (json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted,
-		"rejections", (json_int_t)s.rejections, "kicks", (json_int_t)s.kicks,
-		"relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes", (json_int_t)r.rtp_bytes,
-		"data_messages", (json_int_t)r.data_messages, "data_bytes", (json_int_t)r.data_bytes,
-		"registry", "handles", c.handles, "rooms", c.rooms, "publisher_users", c.publisher_users);
+	json_t *out = json_pack("{s:{sIsIsIsI},s:{sIsIsIsI},s:{sisisi}}", "signalling", "requests",
+		(json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted, "rejections",
+		(json_int_t)s.rejections, "kicks", (json_int_t)s.kicks, "relay", "rtp_packets",
+		(json_int_t)r.rtp_packets, "rtp_bytes", (json_int_t)r.rtp_bytes, "data_messages",
+		(json_int_t)r.data_messages, "data_bytes", (json_int_t)r.data_bytes, "registry", "handles", c.handles,
+		"rooms", c.rooms, "publisher_users", c.publisher_users);
 	json_object_set_new(out, "authorization", sfu_authz_stats());
 	return json_pack("{sbso}", "success", 1, "stats", out);
 }

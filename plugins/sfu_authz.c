@@ -82,7 +82,8 @@ static void apply_to_user(const char *room_id, const char *user_id, const sfu_gr
  * Door checks, joins, refresh
  * ==========================================================================*/
 
-sfu_err sfu_authz_admit(const char *room_id, const char *user_id, const sfu_grant *grant, const char **reason) {
+sfu_err sfu_authz_admit(
+	const char *room_id, const char *user_id, const sfu_grant *grant, const char **reason) {
 	gint64 now = now_s();
 	if(sfu_bans_check(room_id, user_id, grant->sub, grant->jti, now)) {
 		*reason = "banned";
@@ -95,7 +96,8 @@ sfu_err sfu_authz_admit(const char *room_id, const char *user_id, const sfu_gran
 	return SFU_OK;
 }
 
-guint sfu_authz_replace_stale(sfu_handle *h, const char *room_id, const char *user_id, const sfu_grant *grant) {
+guint sfu_authz_replace_stale(
+	sfu_handle *h, const char *room_id, const char *user_id, const sfu_grant *grant) {
 	if(!config->replace_stale_sessions || grant->user_id == NULL)
 		return 0;
 	/* Only a token-bound user may be replaced: otherwise anyone could evict anyone by joining with their id. */
@@ -107,7 +109,8 @@ guint sfu_authz_replace_stale(sfu_handle *h, const char *room_id, const char *us
 	g_ptr_array_unref(stale);
 	if(n > 0) {
 		__atomic_fetch_add(&n_replaced, n, __ATOMIC_RELAXED);
-		JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", n, user_id, room_id);
+		JANUS_LOG(
+			LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", n, user_id, room_id);
 	}
 	sfu_authz_departed(&d);
 	return n;
@@ -137,8 +140,8 @@ static gboolean binds_differently(const char *current, const char *offered) {
 
 sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason) {
 	janus_mutex_lock(&h->mutex);
-	gboolean mismatch = binds_differently(h->auth.bound_user, grant->user_id) ||
-		binds_differently(h->auth.sub, grant->sub);
+	gboolean mismatch =
+		binds_differently(h->auth.bound_user, grant->user_id) || binds_differently(h->auth.sub, grant->sub);
 	janus_mutex_unlock(&h->mutex);
 	if(mismatch) {
 		*reason = "user_mismatch";
@@ -146,8 +149,8 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 	}
 	apply_to_user(h->room_id, h->user_id, grant);
 	bump(&n_refreshes);
-	sfu_events_audit(h->jh, "refreshed", h->room_id, h->user_id,
-		json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
+	sfu_events_audit(
+		h->jh, "refreshed", h->room_id, h->user_id, json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
 	return SFU_OK;
 }
 
@@ -167,7 +170,8 @@ void sfu_authz_departed(sfu_departure *d) {
 	sfu_departure_clear(d);
 }
 
-guint sfu_authz_eject(const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
+guint sfu_authz_eject(
+	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
 	/* Phase 1 (registry lock inside): detach every handle of the user from the room. */
 	sfu_departure d;
 	GPtrArray *victims = sfu_registry_evict(room_id, user_id, NULL, &d);
@@ -194,14 +198,15 @@ guint sfu_authz_eject(const char *room_id, const char *user_id, const char *reas
 		gint64 until = now_s() + config->kick_ban_s;
 		sfu_bans_add(room_id, user_id, sub, jti, until, by);
 		bump(&n_bans);
-		sfu_events_audit(NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
+		sfu_events_audit(
+			NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
 	}
 	g_free(sub);
 	g_free(jti);
 	sfu_expiry_cancel_user(room_id, user_id);
 	sfu_authz_departed(&d);
-	JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s%s%s (%u handles)\n", user_id, room_id, reason,
-		by ? " by " : "", by ? by : "", n);
+	JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s%s%s (%u handles)\n", user_id, room_id,
+		reason, by ? " by " : "", by ? by : "", n);
 	sfu_events_audit(NULL, "ejected", room_id, user_id,
 		json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)n));
 	return n;
@@ -227,21 +232,22 @@ static gint64 user_exp(const char *room_id, const char *user_id, sfu_handle **pu
 }
 
 /* Scheduler thread: a deadline passed. No lock is held. */
-static void on_deadline(const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us,
-		gint64 lateness_us) {
+static void on_deadline(
+	const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us, gint64 lateness_us) {
 	(void)deadline_us;
 	sfu_handle *pub = NULL;
 	gint64 exp = user_exp(room_id, user_id, kind == SFU_EXPIRY_WARN ? &pub : NULL);
 	switch(kind) {
 		case SFU_EXPIRY_WARN:
 			if(pub != NULL) {
-				json_t *ev = json_pack("{sssssI}", "event", "token_expiring", "room_id", room_id, "expires_at",
-					(json_int_t)exp);
+				json_t *ev = json_pack(
+					"{sssssI}", "event", "token_expiring", "room_id", room_id, "expires_at", (json_int_t)exp);
 				sfu_core_push_event(pub->jh, NULL, ev, NULL);
 				json_decref(ev);
 				sfu_handle_unref(pub);
 				bump(&n_warnings);
-				sfu_events_audit(NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
+				sfu_events_audit(
+					NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
 			}
 			break;
 		case SFU_EXPIRY_TOKEN:
@@ -249,8 +255,8 @@ static void on_deadline(const char *room_id, const char *user_id, sfu_expiry_kin
 			if(exp > 0 && (exp + (gint64)config->expiry_grace_s) * G_USEC_PER_SEC > g_get_real_time())
 				break;
 			bump(&n_expiries);
-			JANUS_LOG(LOG_VERB, "[sfu] token of '%s' in room '%s' expired (%" G_GINT64_FORMAT " us late)\n", user_id,
-				room_id, lateness_us);
+			JANUS_LOG(LOG_VERB, "[sfu] token of '%s' in room '%s' expired (%" G_GINT64_FORMAT " us late)\n",
+				user_id, room_id, lateness_us);
 			sfu_authz_eject(room_id, user_id, "token_expired", NULL, FALSE);
 			break;
 		case SFU_EXPIRY_SESSION:
@@ -310,13 +316,13 @@ json_t *sfu_authz_stats(void) {
 			json_object_set_new(by_reason, k, json_integer(GPOINTER_TO_UINT(v)));
 	}
 	g_mutex_unlock(&stats_lock);
-	return json_pack("{sosIsIsIsIsIsIsIsi}", "rejections_by_reason", by_reason,
-		"refreshes", (json_int_t)__atomic_load_n(&n_refreshes, __ATOMIC_RELAXED),
-		"expiries", (json_int_t)__atomic_load_n(&n_expiries, __ATOMIC_RELAXED),
-		"session_limits", (json_int_t)__atomic_load_n(&n_session_limits, __ATOMIC_RELAXED),
-		"expiry_warnings", (json_int_t)__atomic_load_n(&n_warnings, __ATOMIC_RELAXED),
-		"kicks", (json_int_t)__atomic_load_n(&n_kicks, __ATOMIC_RELAXED),
-		"bans", (json_int_t)__atomic_load_n(&n_bans, __ATOMIC_RELAXED),
-		"replaced_handles", (json_int_t)__atomic_load_n(&n_replaced, __ATOMIC_RELAXED),
-		"scheduled_deadlines", (int)sfu_expiry_count());
+	return json_pack("{sosIsIsIsIsIsIsIsi}", "rejections_by_reason", by_reason, "refreshes",
+		(json_int_t)__atomic_load_n(&n_refreshes, __ATOMIC_RELAXED), "expiries",
+		(json_int_t)__atomic_load_n(&n_expiries, __ATOMIC_RELAXED), "session_limits",
+		(json_int_t)__atomic_load_n(&n_session_limits, __ATOMIC_RELAXED), "expiry_warnings",
+		(json_int_t)__atomic_load_n(&n_warnings, __ATOMIC_RELAXED), "kicks",
+		(json_int_t)__atomic_load_n(&n_kicks, __ATOMIC_RELAXED), "bans",
+		(json_int_t)__atomic_load_n(&n_bans, __ATOMIC_RELAXED), "replaced_handles",
+		(json_int_t)__atomic_load_n(&n_replaced, __ATOMIC_RELAXED), "scheduled_deadlines",
+		(int)sfu_expiry_count());
 }

@@ -26,11 +26,13 @@ void sfu_authz_stop(void);
 /*! \brief Checks made after the token verified and before a join is registered: kick bans, jti sharing.
  * @param[out] reason Set on refusal (static string)
  * @returns SFU_OK, SFU_ERR_JOIN_BANNED or SFU_ERR_JOIN_FORBIDDEN */
-sfu_err sfu_authz_admit(const char *room_id, const char *user_id, const sfu_grant *grant, const char **reason);
+sfu_err sfu_authz_admit(
+	const char *room_id, const char *user_id, const sfu_grant *grant, const char **reason);
 
 /*! \brief A new publisher join of a token-bound user replaces that user's older handles in the room
  * (config replace_stale_sessions). @returns the number of handles replaced */
-guint sfu_authz_replace_stale(sfu_handle *h, const char *room_id, const char *user_id, const sfu_grant *grant);
+guint sfu_authz_replace_stale(
+	sfu_handle *h, const char *room_id, const char *user_id, const sfu_grant *grant);
 
 /*! \brief \p h has joined with \p grant: attach it to \p h and schedule the user's deadlines. A grant
  * that outlives the user's current one refreshes every handle of the user in the room. */
@@ -44,7 +46,8 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
  * @param[in] by Who did it (kicker user_id, "admin"), or NULL
  * @param[in] ban Also ban the user from the room for kick_ban_s
  * @returns the number of handles ended. Must not be called with any registry lock held. */
-guint sfu_authz_eject(const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban);
+guint sfu_authz_eject(
+	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban);
 
 /*! \brief A handle went away (destroy_session): send \c leave and forget the user's deadlines when it was
  * the user's last handle in the room. Takes the departure's contents. */

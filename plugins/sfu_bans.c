@@ -16,8 +16,8 @@ typedef struct jti_claim {
 } jti_claim;
 
 static GMutex lock;
-static GList *bans = NULL;          /* ban* */
-static GHashTable *jtis = NULL;     /* jti -> jti_claim* */
+static GList *bans = NULL;      /* ban* */
+static GHashTable *jtis = NULL; /* jti -> jti_claim* */
 
 static void ban_free(gpointer data) {
 	ban *b = data;
@@ -69,7 +69,7 @@ static gboolean same(const char *a, const char *b) {
 }
 
 void sfu_bans_add(const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 until_s,
-		const char *by) {
+	const char *by) {
 	ban *b = g_malloc0(sizeof(ban));
 	b->room_id = g_strdup(room_id);
 	b->user_id = g_strdup(user_id);
@@ -82,7 +82,8 @@ void sfu_bans_add(const char *room_id, const char *user_id, const char *sub, con
 	g_mutex_unlock(&lock);
 }
 
-gboolean sfu_bans_check(const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 now_s) {
+gboolean sfu_bans_check(
+	const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 now_s) {
 	gboolean banned = FALSE;
 	g_mutex_lock(&lock);
 	prune(now_s);
@@ -122,8 +123,8 @@ json_t *sfu_bans_list(const char *room_id, gint64 now_s) {
 		ban *b = l->data;
 		if(room_id != NULL && !same(b->room_id, room_id))
 			continue;
-		json_t *item = json_pack("{sssssI}", "room_id", b->room_id, "user_id", b->user_id, "until",
-			(json_int_t)b->until);
+		json_t *item = json_pack(
+			"{sssssI}", "room_id", b->room_id, "user_id", b->user_id, "until", (json_int_t)b->until);
 		if(b->sub != NULL)
 			json_object_set_new(item, "sub", json_string(b->sub));
 		if(b->jti != NULL)

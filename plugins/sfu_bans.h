@@ -19,7 +19,8 @@ void sfu_bans_shutdown(void);
 void sfu_bans_add(const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 until_s,
 	const char *by);
 /*! \brief TRUE when a live ban matches the room and any of user_id / sub / jti. */
-gboolean sfu_bans_check(const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 now_s);
+gboolean sfu_bans_check(
+	const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 now_s);
 /*! \brief Lift every ban of \p user_id in \p room_id. @returns how many were lifted */
 guint sfu_bans_remove(const char *room_id, const char *user_id);
 /*! \brief Live bans (of \p room_id, or all when NULL) as a JSON array (new reference). */

@@ -13,7 +13,7 @@
 
 #include "sfu_config.h"
 
-G_DEFINE_QUARK(sfu-config-error-quark, sfu_config_error)
+G_DEFINE_QUARK(sfu - config - error - quark, sfu_config_error)
 
 #define SFU_CONFIG_JCFG "janus.plugin.sfu.jcfg"
 #define SFU_CONFIG_INI  "janus.plugin.sfu.cfg"
@@ -29,8 +29,8 @@ typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY } k
 typedef struct key_spec {
 	const char *name;
 	key_type type;
-	size_t offset;   /* into sfu_config */
-	guint max;       /* KEY_UINT upper bound */
+	size_t offset; /* into sfu_config */
+	guint max;     /* KEY_UINT upper bound */
 } key_spec;
 
 #define CFG_OFF(field) G_STRUCT_OFFSET(sfu_config, field)
@@ -107,8 +107,8 @@ static gboolean parse_algorithms(const char *text, char ***out) {
 	return TRUE;
 }
 
-static gboolean apply_key(sfu_config *cfg, const key_spec *k, const char *value, const char *origin,
-		GError **error) {
+static gboolean apply_key(
+	sfu_config *cfg, const key_spec *k, const char *value, const char *origin, GError **error) {
 	char *field = (char *)cfg + k->offset;
 	gboolean ok = FALSE;
 	const char *expected = "";
@@ -158,8 +158,8 @@ static gboolean apply_key(sfu_config *cfg, const key_spec *k, const char *value,
 			g_set_error(error, SFU_CONFIG_ERROR, 1, "%s: invalid value for '%s': expected %s (at most %u)",
 				origin, k->name, expected, k->max);
 		else
-			g_set_error(error, SFU_CONFIG_ERROR, 1, "%s: invalid value for '%s': expected %s", origin, k->name,
-				expected);
+			g_set_error(error, SFU_CONFIG_ERROR, 1, "%s: invalid value for '%s': expected %s", origin,
+				k->name, expected);
 	}
 	return ok;
 }

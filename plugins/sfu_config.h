@@ -21,27 +21,27 @@ typedef enum sfu_expiry_policy {
 } sfu_expiry_policy;
 
 typedef struct sfu_config {
-	char *source;            /*!< path of the file that was read, or NULL when defaults are used */
+	char *source; /*!< path of the file that was read, or NULL when defaults are used */
 	/* Limits (Mozilla plugin semantics; 0 = unlimited) */
-	guint max_room_size;     /*!< distinct publisher users per room */
-	guint max_ccu;           /*!< distinct publisher users server-wide */
-	guint message_threads;   /*!< signalling workers; 0 = number of CPUs */
+	guint max_room_size;   /*!< distinct publisher users per room */
+	guint max_ccu;         /*!< distinct publisher users server-wide */
+	guint message_threads; /*!< signalling workers; 0 = number of CPUs */
 	/* Token verification (see docs/SECURITY.md) */
-	char *auth_key;          /*!< RSA public key path (DER PKCS#1, DER SPKI or PEM); NULL = none */
-	char *auth_keys;         /*!< JWKS path for kid-based rotation; NULL = none */
-	char **algorithms;       /*!< NULL-terminated list of accepted JWS algs (default {"RS512"}) */
-	char *audience;          /*!< required \c aud when set */
-	char *issuer;            /*!< required \c iss when set */
-	guint clock_leeway_s;    /*!< leeway for exp/nbf/iat (default 0) */
+	char *auth_key;                /*!< RSA public key path (DER PKCS#1, DER SPKI or PEM); NULL = none */
+	char *auth_keys;               /*!< JWKS path for kid-based rotation; NULL = none */
+	char **algorithms;             /*!< NULL-terminated list of accepted JWS algs (default {"RS512"}) */
+	char *audience;                /*!< required \c aud when set */
+	char *issuer;                  /*!< required \c iss when set */
+	guint clock_leeway_s;          /*!< leeway for exp/nbf/iat (default 0) */
 	gboolean require_user_binding; /*!< tokens must carry a user_id claim */
 	/* Session authorization (issue 4) */
-	guint expiry_warning_s;  /*!< token_expiring sent this long before exp (default 60) */
-	guint expiry_grace_s;    /*!< ejection happens at exp + grace (default 0) */
+	guint expiry_warning_s; /*!< token_expiring sent this long before exp (default 60) */
+	guint expiry_grace_s;   /*!< ejection happens at exp + grace (default 0) */
 	sfu_expiry_policy on_token_expiry;
-	guint kick_ban_s;        /*!< a kicked user stays out this long (default 3600) */
+	guint kick_ban_s;                /*!< a kicked user stays out this long (default 3600) */
 	gboolean replace_stale_sessions; /*!< bound-user publisher rejoin replaces the old one (default TRUE) */
 	gboolean one_user_per_jti;       /*!< a jti may be held by one user_id only (default FALSE) */
-	gboolean events;         /*!< send audit events to Janus event handlers (default TRUE) */
+	gboolean events;                 /*!< send audit events to Janus event handlers (default TRUE) */
 } sfu_config;
 
 /*! \brief A config holding every default (no file read). Free with sfu_config_free. */

@@ -6,11 +6,11 @@
 #include "sfu_expiry.h"
 
 typedef struct entry {
-	char *key;          /* "<kind>\x1f<room>\x1f<user>" */
+	char *key; /* "<kind>\x1f<room>\x1f<user>" */
 	char *room_id, *user_id;
 	sfu_expiry_kind kind;
 	gint64 deadline;
-	guint64 seq;        /* tie-breaker: the tree needs a strict order */
+	guint64 seq; /* tie-breaker: the tree needs a strict order */
 	GSequenceIter *pos;
 } entry;
 

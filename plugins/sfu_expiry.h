@@ -12,16 +12,16 @@
 #include <glib.h>
 
 typedef enum sfu_expiry_kind {
-	SFU_EXPIRY_WARN = 0,   /*!< send token_expiring */
-	SFU_EXPIRY_TOKEN,      /*!< eject: token_expired */
-	SFU_EXPIRY_SESSION,    /*!< eject: session_limit */
+	SFU_EXPIRY_WARN = 0, /*!< send token_expiring */
+	SFU_EXPIRY_TOKEN,    /*!< eject: token_expired */
+	SFU_EXPIRY_SESSION,  /*!< eject: session_limit */
 	SFU_EXPIRY__KINDS
 } sfu_expiry_kind;
 
 /*! \brief Called on the scheduler thread when a deadline passes (the entry is already removed).
  * @param[in] lateness_us How late the call is relative to the deadline */
-typedef void (*sfu_expiry_fire_cb)(const char *room_id, const char *user_id, sfu_expiry_kind kind,
-	gint64 deadline_us, gint64 lateness_us);
+typedef void (*sfu_expiry_fire_cb)(
+	const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us, gint64 lateness_us);
 
 /*! \brief Start the scheduler thread. @returns 0 or -1 */
 int sfu_expiry_start(sfu_expiry_fire_cb fire);

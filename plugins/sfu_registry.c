@@ -8,7 +8,8 @@
 /* One user's handles in one room. Registry lock. */
 typedef struct sfu_member {
 	char *user_id;
-	GList *publishers;  /* sfu_handle* (borrowed: the handles table owns them), join order; head = registered */
+	GList
+		*publishers; /* sfu_handle* (borrowed: the handles table owns them), join order; head = registered */
 	GList *subscribers; /* sfu_handle* (borrowed) */
 } sfu_member;
 
@@ -29,8 +30,8 @@ static GHashTable *publisher_users = NULL; /* user_id -> number of rooms where i
 static guint64 next_handle_id = 0;
 
 static GRWLock blocks_lock;
-static GHashTable *blocks = NULL;          /* blocker user_id -> (blocked user_id -> count) */
-static volatile gint blocks_count = 0;     /* entries in \c blocks: 0 lets the media path skip the lock */
+static GHashTable *blocks = NULL;      /* blocker user_id -> (blocked user_id -> count) */
+static volatile gint blocks_count = 0; /* entries in \c blocks: 0 lets the media path skip the lock */
 
 /* =============================================================================
  * Object lifecycles
@@ -233,7 +234,8 @@ static void publisher_users_add(const char *user_id, int delta) {
 }
 
 /* Publisher handles in \p room with the wanted flag, excluding \p user_id's handles (if set). */
-static GPtrArray *room_targets(sfu_room *room, gboolean want_data, const char *only_user, const char *except_user) {
+static GPtrArray *room_targets(
+	sfu_room *room, gboolean want_data, const char *only_user, const char *except_user) {
 	GPtrArray *out = handle_array();
 	for(GList *l = room ? room->pub_order : NULL; l != NULL; l = l->next) {
 		sfu_handle *p = l->data;
@@ -267,7 +269,7 @@ static json_t *room_users(sfu_room *room) {
 }
 
 sfu_err sfu_registry_join(sfu_handle *h, const char *room_id, const char *user_id, sfu_role role,
-		const sfu_limits *limits, json_t **users, GPtrArray **notify) {
+	const sfu_limits *limits, json_t **users, GPtrArray **notify) {
 	*users = NULL;
 	*notify = NULL;
 	janus_mutex_lock(&reg_mutex);
@@ -350,7 +352,7 @@ char *sfu_registry_publisher_room(const char *room_id, const char *media) {
 }
 
 sfu_err sfu_registry_subscribe(sfu_handle *h, const char *room_id, gboolean notifications, gboolean data,
-		const char *media, char **offer, char **publisher_room) {
+	const char *media, char **offer, char **publisher_room) {
 	*offer = NULL;
 	if(publisher_room != NULL)
 		*publisher_room = NULL;
@@ -474,7 +476,8 @@ gboolean sfu_registry_remove(janus_plugin_session *jh, sfu_departure *out) {
 	return TRUE;
 }
 
-GPtrArray *sfu_registry_evict(const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out) {
+GPtrArray *sfu_registry_evict(
+	const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out) {
 	memset(out, 0, sizeof(*out));
 	GPtrArray *victims = handle_array();
 	janus_mutex_lock(&reg_mutex);
@@ -506,7 +509,8 @@ GPtrArray *sfu_registry_evict(const char *room_id, const char *user_id, sfu_hand
 static json_t *handle_summary(sfu_handle *h) {
 	json_t *item = json_object();
 	json_object_set_new(item, "id", json_integer((json_int_t)h->id));
-	json_object_set_new(item, "role", json_string(h->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
+	json_object_set_new(
+		item, "role", json_string(h->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
 	json_object_set_new(item, "media_up", json_boolean(g_atomic_int_get(&h->media_up)));
 	janus_mutex_lock(&h->mutex);
 	if(h->publisher != NULL && h->publisher->user_id != NULL)
@@ -523,8 +527,9 @@ json_t *sfu_registry_list_rooms(void) {
 	g_hash_table_iter_init(&iter, rooms);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
 		sfu_room *room = value;
-		json_array_append_new(list, json_pack("{sssisi}", "room_id", room->id, "users",
-			(int)g_hash_table_size(room->members), "publisher_users", (int)room->publisher_users));
+		json_array_append_new(
+			list, json_pack("{sssisi}", "room_id", room->id, "users", (int)g_hash_table_size(room->members),
+					  "publisher_users", (int)room->publisher_users));
 	}
 	janus_mutex_unlock(&reg_mutex);
 	return list;
@@ -556,8 +561,8 @@ json_t *sfu_registry_list_participants(const char *room_id) {
 				json_array_append_new(handles_json, handle_summary(h));
 			}
 		}
-		json_t *p = json_pack("{sssIso}", "user_id", m->user_id, "joined_at", (json_int_t)(joined / G_USEC_PER_SEC),
-			"handles", handles_json);
+		json_t *p = json_pack("{sssIso}", "user_id", m->user_id, "joined_at",
+			(json_int_t)(joined / G_USEC_PER_SEC), "handles", handles_json);
 		if(first != NULL) {
 			janus_mutex_lock(&first->mutex);
 			if(first->auth.exp > 0)

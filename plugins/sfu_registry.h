@@ -26,9 +26,9 @@
 #include "sfu_errors.h"
 
 typedef enum sfu_role {
-	SFU_ROLE_NONE = 0,   /*!< not joined */
-	SFU_ROLE_PUBLISHER,  /*!< joined with subscribe.data == true: in the room list */
-	SFU_ROLE_SUBSCRIBER  /*!< any other join */
+	SFU_ROLE_NONE = 0,  /*!< not joined */
+	SFU_ROLE_PUBLISHER, /*!< joined with subscribe.data == true: in the room list */
+	SFU_ROLE_SUBSCRIBER /*!< any other join */
 } sfu_role;
 
 typedef struct sfu_room sfu_room;
@@ -38,7 +38,7 @@ typedef struct sfu_handle_auth {
 	gboolean publish_media; /*!< its audio/video is relayed */
 	gboolean send_data;     /*!< its data messages are relayed */
 	gboolean kick_users;
-	gint64 exp;             /*!< token expiry (unix s), 0 when open/unknown */
+	gint64 exp;                         /*!< token expiry (unix s), 0 when open/unknown */
 	char *kid, *jti, *sub, *bound_user; /*!< owned, NULL when absent */
 } sfu_handle_auth;
 
@@ -50,29 +50,29 @@ typedef struct sfu_handle {
 	janus_plugin_session *jh; /*!< [once] the core's handle; NULL in unit tests is fine */
 	guint64 id;               /*!< [once] plugin-local id for logs */
 	janus_refcount ref;
-	volatile gint destroyed;  /*!< [atomic] destroy_session ran */
-	volatile gint media_up;   /*!< [atomic] setup_media ran and hangup_media did not */
+	volatile gint destroyed; /*!< [atomic] destroy_session ran */
+	volatile gint media_up;  /*!< [atomic] setup_media ran and hangup_media did not */
 	janus_mutex mutex;
 	/* Join state */
-	sfu_role role;            /*!< [once] */
-	char *room_id, *user_id;  /*!< [once] */
-	sfu_room *room;           /*!< [once] reference to the joined room */
-	gboolean subscribed;      /*!< [registry] a subscription was stored */
+	sfu_role role;                /*!< [once] */
+	char *room_id, *user_id;      /*!< [once] */
+	sfu_room *room;               /*!< [once] reference to the joined room */
+	gboolean subscribed;          /*!< [registry] a subscription was stored */
 	gboolean notifications, data; /*!< [once with subscribed] */
-	gint64 joined_at;         /*!< [once] real time µs */
-	gboolean detached;        /*!< [registry] left its room and subscriptions (evicted or removed) */
-	sfu_handle_auth auth;     /*!< [m] */
+	gint64 joined_at;             /*!< [once] real time µs */
+	gboolean detached;            /*!< [registry] left its room and subscriptions (evicted or removed) */
+	sfu_handle_auth auth;         /*!< [m] */
 	/* Publisher media state */
-	char *subscriber_offer;   /*!< [m] SDP offered to this publisher's subscribers */
-	int audio_pt, video_pt;   /*!< [m] payload types negotiated with the publisher (-1: none) */
-	guint32 fir_seq;          /*!< [atomic] FIR sequence number */
-	janus_mutex subs_mutex;   /*!< guards the \c subs pointer swap only */
-	GPtrArray *subs;          /*!< snapshot of subscriber handles (each element a reference) */
+	char *subscriber_offer; /*!< [m] SDP offered to this publisher's subscribers */
+	int audio_pt, video_pt; /*!< [m] payload types negotiated with the publisher (-1: none) */
+	guint32 fir_seq;        /*!< [atomic] FIR sequence number */
+	janus_mutex subs_mutex; /*!< guards the \c subs pointer swap only */
+	GPtrArray *subs;        /*!< snapshot of subscriber handles (each element a reference) */
 	/* Subscriber state */
 	struct sfu_handle *publisher; /*!< [registry] reference to the publisher received, or NULL */
 	/* Signalling queue (sfu_signal) */
-	GQueue *pending;          /*!< [m] queued requests */
-	gboolean scheduled;       /*!< [m] the handle is on the ready queue or being processed */
+	GQueue *pending;    /*!< [m] queued requests */
+	gboolean scheduled; /*!< [m] the handle is on the ready queue or being processed */
 } sfu_handle;
 
 /*! \brief Membership limits checked on publisher joins (0 = unlimited). */
@@ -95,10 +95,10 @@ void sfu_handle_unref(sfu_handle *h);
 
 /*! \brief Result of removing a handle: whom to tell that its user left. */
 typedef struct sfu_departure {
-	gboolean joined;       /*!< the handle had joined a room */
-	gboolean user_left;    /*!< it was its user's last handle in that room: send \c leave */
+	gboolean joined;         /*!< the handle had joined a room */
+	gboolean user_left;      /*!< it was its user's last handle in that room: send \c leave */
 	char *room_id, *user_id; /*!< owned copies (NULL when not joined) */
-	GPtrArray *notify;     /*!< publisher handles to send \c leave to (references) */
+	GPtrArray *notify;       /*!< publisher handles to send \c leave to (references) */
 } sfu_departure;
 void sfu_departure_clear(sfu_departure *d);
 
@@ -112,7 +112,8 @@ gboolean sfu_registry_remove(janus_plugin_session *jh, sfu_departure *out);
  * tells them why and ends their sessions (second phase, no lock held).
  * @param[out] out Whom to send \c leave to, if the user has no handle left in the room
  * @returns the evicted handles (references) */
-GPtrArray *sfu_registry_evict(const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out);
+GPtrArray *sfu_registry_evict(
+	const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out);
 
 /*! \brief Join \p h to \p room_id as \p user_id (§4.1 steps 2-6).
  * @param[out] users New JSON array of the user_ids with a publisher in the room before this join

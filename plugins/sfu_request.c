@@ -29,7 +29,8 @@ const char *sfu_request_kind_name(sfu_req_kind kind) {
 	return kind_names[kind];
 }
 
-static sfu_err fail(char *detail, size_t detail_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static sfu_err fail(char *detail, size_t detail_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static sfu_err fail(char *detail, size_t detail_len, const char *fmt, ...) {
 	if(detail != NULL && detail_len > 0) {
 		va_list args;
@@ -42,7 +43,7 @@ static sfu_err fail(char *detail, size_t detail_len, const char *fmt, ...) {
 
 /* Read string field \p name of \p obj into \p out, enforcing presence, type and size. */
 static sfu_err get_string(const json_t *obj, const char *name, field_rule rule, size_t max_len, int non_empty,
-		const char **out, char *detail, size_t detail_len) {
+	const char **out, char *detail, size_t detail_len) {
 	json_t *value = json_object_get(obj, name);
 	*out = NULL;
 	if(value == NULL || json_is_null(value)) {
@@ -78,7 +79,7 @@ static sfu_err get_bool(const json_t *obj, const char *name, int *out, char *det
 }
 
 static sfu_err get_subscription(const json_t *obj, const char *name, int required, sfu_subscription *out,
-		char *detail, size_t detail_len) {
+	char *detail, size_t detail_len) {
 	json_t *value = json_object_get(obj, name);
 	memset(out, 0, sizeof(*out));
 	if(value == NULL || json_is_null(value)) {
@@ -98,29 +99,36 @@ static sfu_err get_subscription(const json_t *obj, const char *name, int require
 }
 
 static sfu_err parse_join(const json_t *body, sfu_request *req, char *detail, size_t detail_len) {
-	sfu_err err = get_string(body, "room_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->room_id, detail, detail_len);
+	sfu_err err =
+		get_string(body, "room_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->room_id, detail, detail_len);
 	if(err == SFU_OK)
-		err = get_string(body, "user_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->user_id, detail, detail_len);
+		err =
+			get_string(body, "user_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->user_id, detail, detail_len);
 	if(err == SFU_OK)
 		err = get_subscription(body, "subscribe", 0, &req->subscribe, detail, detail_len);
 	if(err == SFU_OK)
-		err = get_string(body, "token", FIELD_OPTIONAL, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
+		err =
+			get_string(body, "token", FIELD_OPTIONAL, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
 	return err;
 }
 
 static sfu_err parse_kick(const json_t *body, sfu_request *req, char *detail, size_t detail_len) {
-	sfu_err err = get_string(body, "room_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->room_id, detail, detail_len);
+	sfu_err err =
+		get_string(body, "room_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->room_id, detail, detail_len);
 	if(err == SFU_OK)
-		err = get_string(body, "user_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->user_id, detail, detail_len);
+		err =
+			get_string(body, "user_id", FIELD_REQUIRED, SFU_MAX_ID_LEN, 1, &req->user_id, detail, detail_len);
 	if(err == SFU_OK)
-		err = get_string(body, "token", FIELD_REQUIRED, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
+		err =
+			get_string(body, "token", FIELD_REQUIRED, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
 	return err;
 }
 
 static sfu_err parse_subscribe(const json_t *body, sfu_request *req, char *detail, size_t detail_len) {
 	sfu_err err = get_subscription(body, "what", 1, &req->subscribe, detail, detail_len);
 	if(err == SFU_OK)
-		err = get_string(body, "token", FIELD_OPTIONAL, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
+		err =
+			get_string(body, "token", FIELD_OPTIONAL, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
 	return err;
 }
 
@@ -185,8 +193,8 @@ sfu_err sfu_request_parse(const json_t *body, sfu_request *out, char *detail, si
 		}
 		return err;
 	}
-	return fail(detail, detail_len,
-		"unknown kind (expected join, subscribe, kick, block, unblock, data or refresh)");
+	return fail(
+		detail, detail_len, "unknown kind (expected join, subscribe, kick, block, unblock, data or refresh)");
 }
 
 sfu_err sfu_request_parse_jsep(const json_t *jsep, sfu_jsep *out, char *detail, size_t detail_len) {
@@ -201,7 +209,7 @@ sfu_err sfu_request_parse_jsep(const json_t *jsep, sfu_jsep *out, char *detail, 
 	}
 	const char *type = NULL, *sdp = NULL;
 	if(get_string(jsep, "type", FIELD_REQUIRED, 16, 1, &type, detail, detail_len) != SFU_OK ||
-			get_string(jsep, "sdp", FIELD_REQUIRED, 256 * 1024, 1, &sdp, detail, detail_len) != SFU_OK) {
+		get_string(jsep, "sdp", FIELD_REQUIRED, 256 * 1024, 1, &sdp, detail, detail_len) != SFU_OK) {
 		if(detail != NULL && detail_len > 0) {
 			char inner[SFU_DETAIL_LEN];
 			snprintf(inner, sizeof(inner), "%s", detail);

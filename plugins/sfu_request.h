@@ -17,10 +17,10 @@
 
 #include "sfu_errors.h"
 
-#define SFU_MAX_ID_LEN     256        /*!< bytes in a room_id / user_id / whom */
-#define SFU_MAX_TOKEN_LEN  8192       /*!< bytes in a token (checked again by the verifier) */
-#define SFU_MAX_DATA_LEN   (64 * 1024) /*!< bytes in a data message body */
-#define SFU_DETAIL_LEN     160        /*!< size of a detail buffer */
+#define SFU_MAX_ID_LEN    256         /*!< bytes in a room_id / user_id / whom */
+#define SFU_MAX_TOKEN_LEN 8192        /*!< bytes in a token (checked again by the verifier) */
+#define SFU_MAX_DATA_LEN  (64 * 1024) /*!< bytes in a data message body */
+#define SFU_DETAIL_LEN    160         /*!< size of a detail buffer */
 
 typedef enum sfu_req_kind {
 	SFU_REQ_NONE = 0, /*!< body {}: only the JSEP (if any) matters */
@@ -44,19 +44,15 @@ typedef struct sfu_subscription {
 /*! \brief A parsed request. Strings are borrowed from the body: valid while it lives. */
 typedef struct sfu_request {
 	sfu_req_kind kind;
-	const char *room_id; /*!< join, kick */
-	const char *user_id; /*!< join, kick */
-	const char *token;   /*!< join, kick, subscribe, refresh; NULL when absent/null */
-	const char *whom;    /*!< block, unblock (required); data (optional) */
-	const char *body;    /*!< data */
+	const char *room_id;        /*!< join, kick */
+	const char *user_id;        /*!< join, kick */
+	const char *token;          /*!< join, kick, subscribe, refresh; NULL when absent/null */
+	const char *whom;           /*!< block, unblock (required); data (optional) */
+	const char *body;           /*!< data */
 	sfu_subscription subscribe; /*!< join's subscribe, or subscribe's what */
 } sfu_request;
 
-typedef enum sfu_jsep_type {
-	SFU_JSEP_NONE = 0,
-	SFU_JSEP_OFFER,
-	SFU_JSEP_ANSWER
-} sfu_jsep_type;
+typedef enum sfu_jsep_type { SFU_JSEP_NONE = 0, SFU_JSEP_OFFER, SFU_JSEP_ANSWER } sfu_jsep_type;
 
 typedef struct sfu_jsep {
 	sfu_jsep_type type;

@@ -9,8 +9,8 @@
 
 #include "sfu_sdp.h"
 
-#define OPUS_FMTP "stereo=0;sprop-stereo=0;usedtx=1"
-#define H264_PROFILE "42e01f"
+#define OPUS_FMTP        "stereo=0;sprop-stereo=0;usedtx=1"
+#define H264_PROFILE     "42e01f"
 #define DEFAULT_AUDIO_PT 111
 #define DEFAULT_VIDEO_PT 100
 
@@ -31,33 +31,25 @@ static void answer_media(janus_sdp *offer, janus_sdp *answer, const char **video
 			continue;
 		if(m->type == JANUS_SDP_AUDIO && !audio_done) {
 			audio_done = TRUE;
-			janus_sdp_generate_answer_mline(offer, answer, m,
-				JANUS_SDP_OA_MLINE, JANUS_SDP_AUDIO,
-				JANUS_SDP_OA_CODEC, "opus",
-				JANUS_SDP_OA_FMTP, OPUS_FMTP,
-				JANUS_SDP_OA_DIRECTION, JANUS_SDP_RECVONLY,
-				JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_MID,
-				JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_TRANSPORT_WIDE_CC,
-				JANUS_SDP_OA_DONE);
+			janus_sdp_generate_answer_mline(offer, answer, m, JANUS_SDP_OA_MLINE, JANUS_SDP_AUDIO,
+				JANUS_SDP_OA_CODEC, "opus", JANUS_SDP_OA_FMTP, OPUS_FMTP, JANUS_SDP_OA_DIRECTION,
+				JANUS_SDP_RECVONLY, JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_MID,
+				JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_TRANSPORT_WIDE_CC, JANUS_SDP_OA_DONE);
 		} else if(m->type == JANUS_SDP_VIDEO && !video_done) {
 			const char *codec = pick_video_codec(offer, m);
 			if(codec == NULL)
 				continue;
 			video_done = TRUE;
 			*video_codec = codec;
-			janus_sdp_generate_answer_mline(offer, answer, m,
-				JANUS_SDP_OA_MLINE, JANUS_SDP_VIDEO,
-				JANUS_SDP_OA_CODEC, codec,
-				JANUS_SDP_OA_H264_PROFILE, strcmp(codec, "h264") ? NULL : H264_PROFILE,
-				JANUS_SDP_OA_DIRECTION, JANUS_SDP_RECVONLY,
-				JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_MID,
-				JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_TRANSPORT_WIDE_CC,
-				JANUS_SDP_OA_DONE);
+			janus_sdp_generate_answer_mline(offer, answer, m, JANUS_SDP_OA_MLINE, JANUS_SDP_VIDEO,
+				JANUS_SDP_OA_CODEC, codec, JANUS_SDP_OA_H264_PROFILE,
+				strcmp(codec, "h264") ? NULL : H264_PROFILE, JANUS_SDP_OA_DIRECTION, JANUS_SDP_RECVONLY,
+				JANUS_SDP_OA_ACCEPT_EXTMAP, JANUS_RTP_EXTMAP_MID, JANUS_SDP_OA_ACCEPT_EXTMAP,
+				JANUS_RTP_EXTMAP_TRANSPORT_WIDE_CC, JANUS_SDP_OA_DONE);
 		} else if(m->type == JANUS_SDP_APPLICATION && !data_done) {
 			data_done = TRUE;
-			janus_sdp_generate_answer_mline(offer, answer, m,
-				JANUS_SDP_OA_MLINE, JANUS_SDP_APPLICATION,
-				JANUS_SDP_OA_DONE);
+			janus_sdp_generate_answer_mline(
+				offer, answer, m, JANUS_SDP_OA_MLINE, JANUS_SDP_APPLICATION, JANUS_SDP_OA_DONE);
 		}
 		/* Any other m-line stays rejected (port 0), as generate_answer made it. */
 	}
@@ -65,23 +57,15 @@ static void answer_media(janus_sdp *offer, janus_sdp *answer, const char **video
 
 static char *subscriber_offer(const char *address, int audio_pt, int video_pt, const char *video_codec) {
 	janus_sdp *offer = janus_sdp_generate_offer("janus-sfu", address ? address : "127.0.0.1",
-		JANUS_SDP_OA_MLINE, JANUS_SDP_AUDIO,
-			JANUS_SDP_OA_MID, "0",
-			JANUS_SDP_OA_PT, audio_pt >= 0 ? audio_pt : DEFAULT_AUDIO_PT,
-			JANUS_SDP_OA_CODEC, "opus",
-			JANUS_SDP_OA_FMTP, OPUS_FMTP,
-			JANUS_SDP_OA_DIRECTION, JANUS_SDP_SENDONLY,
-			JANUS_SDP_OA_EXTENSION, JANUS_RTP_EXTMAP_MID, 1,
-		JANUS_SDP_OA_MLINE, JANUS_SDP_VIDEO,
-			JANUS_SDP_OA_MID, "1",
-			JANUS_SDP_OA_PT, video_pt >= 0 ? video_pt : DEFAULT_VIDEO_PT,
-			JANUS_SDP_OA_CODEC, video_codec ? video_codec : "h264",
-			JANUS_SDP_OA_H264_PROFILE, (video_codec == NULL || !strcmp(video_codec, "h264")) ? H264_PROFILE : NULL,
-			JANUS_SDP_OA_DIRECTION, JANUS_SDP_SENDONLY,
-			JANUS_SDP_OA_EXTENSION, JANUS_RTP_EXTMAP_MID, 1,
-		JANUS_SDP_OA_MLINE, JANUS_SDP_APPLICATION,
-			JANUS_SDP_OA_MID, "2",
-		JANUS_SDP_OA_DONE);
+		JANUS_SDP_OA_MLINE, JANUS_SDP_AUDIO, JANUS_SDP_OA_MID, "0", JANUS_SDP_OA_PT,
+		audio_pt >= 0 ? audio_pt : DEFAULT_AUDIO_PT, JANUS_SDP_OA_CODEC, "opus", JANUS_SDP_OA_FMTP, OPUS_FMTP,
+		JANUS_SDP_OA_DIRECTION, JANUS_SDP_SENDONLY, JANUS_SDP_OA_EXTENSION, JANUS_RTP_EXTMAP_MID, 1,
+		JANUS_SDP_OA_MLINE, JANUS_SDP_VIDEO, JANUS_SDP_OA_MID, "1", JANUS_SDP_OA_PT,
+		video_pt >= 0 ? video_pt : DEFAULT_VIDEO_PT, JANUS_SDP_OA_CODEC, video_codec ? video_codec : "h264",
+		JANUS_SDP_OA_H264_PROFILE,
+		(video_codec == NULL || !strcmp(video_codec, "h264")) ? H264_PROFILE : NULL, JANUS_SDP_OA_DIRECTION,
+		JANUS_SDP_SENDONLY, JANUS_SDP_OA_EXTENSION, JANUS_RTP_EXTMAP_MID, 1, JANUS_SDP_OA_MLINE,
+		JANUS_SDP_APPLICATION, JANUS_SDP_OA_MID, "2", JANUS_SDP_OA_DONE);
 	if(offer == NULL)
 		return NULL;
 	char *text = janus_sdp_write(offer);
@@ -89,7 +73,8 @@ static char *subscriber_offer(const char *address, int audio_pt, int video_pt, c
 	return text;
 }
 
-gboolean sfu_sdp_negotiate_publisher(const char *offer_sdp, sfu_sdp_result *out, char *error, size_t error_len) {
+gboolean sfu_sdp_negotiate_publisher(
+	const char *offer_sdp, sfu_sdp_result *out, char *error, size_t error_len) {
 	memset(out, 0, sizeof(*out));
 	out->audio_pt = out->video_pt = -1;
 	janus_sdp *offer = janus_sdp_parse(offer_sdp, error, error_len);

@@ -18,9 +18,9 @@
 
 /*! \brief What negotiating a publisher's offer produced. All strings owned; clear with sfu_sdp_result_clear. */
 typedef struct sfu_sdp_result {
-	char *answer;           /*!< SDP answer for the publisher */
-	char *subscriber_offer; /*!< SDP offer for its subscribers */
-	int audio_pt, video_pt; /*!< negotiated payload types, -1 when the medium was not accepted */
+	char *answer;            /*!< SDP answer for the publisher */
+	char *subscriber_offer;  /*!< SDP offer for its subscribers */
+	int audio_pt, video_pt;  /*!< negotiated payload types, -1 when the medium was not accepted */
 	const char *video_codec; /*!< "h264", "vp8" or NULL (static string) */
 } sfu_sdp_result;
 
@@ -29,7 +29,8 @@ typedef struct sfu_sdp_result {
  * @param[out] out Filled on success
  * @param[out] error Buffer for a one-line reason on failure
  * @returns TRUE on success */
-gboolean sfu_sdp_negotiate_publisher(const char *offer_sdp, sfu_sdp_result *out, char *error, size_t error_len);
+gboolean sfu_sdp_negotiate_publisher(
+	const char *offer_sdp, sfu_sdp_result *out, char *error, size_t error_len);
 void sfu_sdp_result_clear(sfu_sdp_result *r);
 
 /*! \brief TRUE when \p answer_sdp parses (a subscriber's answer). */

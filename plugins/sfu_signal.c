@@ -23,18 +23,18 @@ typedef struct sfu_message {
 /* What a handler produced: the result to push. */
 typedef struct sfu_outcome {
 	sfu_err err;
-	const char *reason;           /* overrides the error table's reason (static string) */
-	char detail[SFU_DETAIL_LEN];  /* one-line explanation for the client */
-	json_t *response;             /* success payload (reference) */
-	json_t *jsep;                 /* JSEP to attach (reference) */
+	const char *reason;          /* overrides the error table's reason (static string) */
+	char detail[SFU_DETAIL_LEN]; /* one-line explanation for the client */
+	json_t *response;            /* success payload (reference) */
+	json_t *jsep;                /* JSEP to attach (reference) */
 } sfu_outcome;
 
 static const sfu_config *config = NULL;
 static sfu_auth *auth = NULL;
-static GAsyncQueue *ready = NULL;  /* handles with pending requests (each entry a reference) */
+static GAsyncQueue *ready = NULL; /* handles with pending requests (each entry a reference) */
 static GThread **workers = NULL;
 static guint n_workers = 0;
-static sfu_handle exit_marker;     /* pushed once per worker to stop it */
+static sfu_handle exit_marker; /* pushed once per worker to stop it */
 static volatile gint stopping = 0;
 
 static guint64 stat_requests, stat_joins, stat_rejections, stat_kicks;
@@ -69,13 +69,14 @@ static const char *purpose_name(sfu_auth_purpose purpose) {
 static void rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
 	stat_inc(&stat_rejections);
 	sfu_authz_count_rejection(reason);
-	sfu_events_audit(NULL, "rejected", room_id, user_id,
-		json_pack("{ssss}", "request", request, "reason", reason));
+	sfu_events_audit(
+		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
 }
 
 /* Verify \p token for \p purpose. On failure fills \p out with the error of the matching family. */
-static gboolean authorize(const char *token, sfu_auth_purpose purpose, const char *room_id, const char *user_id,
-		sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant, sfu_outcome *out) {
+static gboolean authorize(const char *token, sfu_auth_purpose purpose, const char *room_id,
+	const char *user_id, sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant,
+	sfu_outcome *out) {
 	const char *reason = NULL;
 	sfu_auth_verdict v = sfu_auth_check(auth, token, purpose, room_id, user_id, now_s(), grant, &reason);
 	switch(v) {
@@ -111,7 +112,7 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
 	if(!authorize(req->token, SFU_AUTH_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
-			SFU_ERR_JOIN_INVALID_TOKEN, SFU_ERR_JOIN_FORBIDDEN, &grant, out)) {
+		   SFU_ERR_JOIN_INVALID_TOKEN, SFU_ERR_JOIN_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
 	}
@@ -136,8 +137,8 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	sfu_authz_joined(h, &grant);
 	sfu_grant_clear(&grant);
 	stat_inc(&stat_joins);
-	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined room '%s' as %s of '%s'\n", h->id, req->room_id,
-		role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber", req->user_id);
+	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined room '%s' as %s of '%s'\n", h->id,
+		req->room_id, role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber", req->user_id);
 	if(notify != NULL) {
 		json_t *ev = sfu_event_join(req->user_id, req->room_id);
 		sfu_events_push_all(notify, ev, NULL);
@@ -160,9 +161,11 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 /* A handle that subscribes without having joined enters the publisher's room as a subscriber, under its
  * token's identity (user_id, else sub, else a per-handle name), so that kicks, bans, blocks and token expiry
  * reach it like any other handle (the plugin we replace left such handles out of reach of all four). */
-static gboolean enter_as_subscriber(sfu_handle *h, const char *room, const sfu_grant *grant, sfu_outcome *out) {
+static gboolean enter_as_subscriber(
+	sfu_handle *h, const char *room, const sfu_grant *grant, sfu_outcome *out) {
 	char *who = grant->user_id ? g_strdup(grant->user_id)
-		: grant->sub ? g_strdup(grant->sub) : g_strdup_printf("subscriber-%" G_GUINT64_FORMAT, h->id);
+				: grant->sub   ? g_strdup(grant->sub)
+							   : g_strdup_printf("subscriber-%" G_GUINT64_FORMAT, h->id);
 	out->err = sfu_authz_admit(room, who, grant, &out->reason);
 	if(out->err != SFU_OK) {
 		rejected(room, who, "subscribe", out->reason);
@@ -198,7 +201,7 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
 	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, room, h->user_id, SFU_ERR_SUB_ANONYMOUS,
-			SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
+		   SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		g_free(room);
 		return;
@@ -209,8 +212,8 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 		return;
 	}
 	char *offer = NULL;
-	out->err = sfu_registry_subscribe(h, room, req->subscribe.notifications, req->subscribe.data, media, &offer,
-		NULL);
+	out->err = sfu_registry_subscribe(
+		h, room, req->subscribe.notifications, req->subscribe.data, media, &offer, NULL);
 	if(out->err == SFU_ERR_HANDLE_SUBSCRIBED)
 		out->err = SFU_ERR_USER_SUBSCRIBED;
 	if(out->err == SFU_OK && h->role == SFU_ROLE_NONE)
@@ -285,7 +288,7 @@ static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *o
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
 	if(!authorize(req->token, SFU_AUTH_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
-			SFU_ERR_REFRESH_INVALID_TOKEN, SFU_ERR_REFRESH_FORBIDDEN, &grant, out)) {
+		   SFU_ERR_REFRESH_INVALID_TOKEN, SFU_ERR_REFRESH_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
 	}

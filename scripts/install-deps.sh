@@ -18,7 +18,7 @@ PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	janus janus-dev libglib2.0-dev libjansson-dev libssl-dev libconfig-dev libjwt-dev openssl
 	# fuzzing, sanitizers, memory checks
-	clang libclang-rt-14-dev valgrind
+	clang clang-format libclang-rt-14-dev valgrind
 	# sfu-bot (headless WebRTC load client)
 	libnice-dev libsrtp2-dev libcurl4-openssl-dev
 	# benchmarks (make bench): plots

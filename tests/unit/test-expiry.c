@@ -137,7 +137,7 @@ static void test_bans(void) {
 	g_assert_true(sfu_bans_check("room", "other-name", "sub-1", NULL, now)); /* same identity, new name */
 	g_assert_true(sfu_bans_check("room", "other-name", NULL, "jti-1", now)); /* same token */
 	g_assert_false(sfu_bans_check("other-room", "victim", "sub-1", "jti-1", now)); /* per room */
-	g_assert_false(sfu_bans_check("room", "victim", NULL, NULL, now + 60)); /* expired */
+	g_assert_false(sfu_bans_check("room", "victim", NULL, NULL, now + 60));        /* expired */
 	sfu_bans_add("room", "victim", NULL, NULL, now + 600, "admin");
 	json_t *list = sfu_bans_list("room", now);
 	g_assert_cmpuint(json_array_size(list), ==, 1); /* the first one expired and was pruned */
@@ -153,10 +153,10 @@ static void test_jti_ownership(void) {
 	sfu_bans_init();
 	gint64 now = 5000;
 	g_assert_true(sfu_bans_claim_jti("j", "alice", now + 10, now));
-	g_assert_true(sfu_bans_claim_jti("j", "alice", now + 10, now)); /* same user again */
-	g_assert_false(sfu_bans_claim_jti("j", "bob", now + 10, now)); /* shared token */
+	g_assert_true(sfu_bans_claim_jti("j", "alice", now + 10, now));    /* same user again */
+	g_assert_false(sfu_bans_claim_jti("j", "bob", now + 10, now));     /* shared token */
 	g_assert_true(sfu_bans_claim_jti("j", "bob", now + 20, now + 10)); /* alice's claim expired */
-	g_assert_true(sfu_bans_claim_jti(NULL, "carol", now + 10, now)); /* no jti: nothing to hold */
+	g_assert_true(sfu_bans_claim_jti(NULL, "carol", now + 10, now));   /* no jti: nothing to hold */
 	sfu_bans_shutdown();
 }
 

@@ -105,9 +105,9 @@ typedef struct bot_pc bot_pc;
 typedef enum { BOT_STREAM_AUDIO = 0, BOT_STREAM_VIDEO = 1, BOT_STREAMS = 2 } bot_stream;
 
 typedef struct bot_pc_events {
-	void (*local_sdp)(bot_pc *pc, const char *sdp, void *ud);          /* offer or answer ready */
-	void (*up)(bot_pc *pc, void *ud);                                  /* SRTP keys installed */
-	void (*failed)(bot_pc *pc, const char *kind, void *ud);            /* "ice", "dtls", "bad_answer" */
+	void (*local_sdp)(bot_pc *pc, const char *sdp, void *ud); /* offer or answer ready */
+	void (*up)(bot_pc *pc, void *ud);                         /* SRTP keys installed */
+	void (*failed)(bot_pc *pc, const char *kind, void *ud);   /* "ice", "dtls", "bad_answer" */
 	/* decrypted RTP payload; arrival_us: when the datagram reached our socket
 	 * (the kernel's receive time on the fast path), bot_now_us() clock */
 	void (*rtp)(bot_pc *pc, const guint8 *payload, int len, gint64 arrival_us, void *ud);
@@ -170,8 +170,8 @@ typedef struct bot_stats {
 	/* media fast path (pc.c) */
 	guint64 fast_peers, rx_wakeups, rx_syscalls, tx_syscalls, stun_answered, stun_rejected, stun_other;
 	guint64 win_rx_wakeups, win_rx_syscalls, win_tx_syscalls; /* values at the window's start */
-	int srtp_cm, srtp_gcm;                    /* PeerConnections per SRTP profile */
-	guint32 delay_hist[20001]; /* 10 us buckets up to 200 ms, then overflow */
+	int srtp_cm, srtp_gcm;                                    /* PeerConnections per SRTP profile */
+	guint32 delay_hist[20001];                                /* 10 us buckets up to 200 ms, then overflow */
 	guint64 delay_n, delay_max_us;
 } bot_stats;
 

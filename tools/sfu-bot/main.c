@@ -194,7 +194,8 @@ static void print_summary(void) {
 			(json_int_t)rx, "window_tx_packets", (json_int_t)tx));
 	{
 		json_t *b = json_object_get(extra, "bot");
-		guint64 wk = bot_st.rx_wakeups - bot_st.win_rx_wakeups, sc = bot_st.rx_syscalls - bot_st.win_rx_syscalls;
+		guint64 wk = bot_st.rx_wakeups - bot_st.win_rx_wakeups,
+				sc = bot_st.rx_syscalls - bot_st.win_rx_syscalls;
 		json_object_set_new(b, "fastpath", json_boolean(!bot_opt.no_fastpath));
 		json_object_set_new(b, "fastpath_peers", json_integer((json_int_t)bot_st.fast_peers));
 		json_object_set_new(b, "window_rx_wakeups", json_integer((json_int_t)wk));
@@ -203,8 +204,8 @@ static void print_summary(void) {
 		json_object_set_new(b, "stun_requests_answered", json_integer((json_int_t)bot_st.stun_answered));
 		json_object_set_new(b, "stun_requests_rejected", json_integer((json_int_t)bot_st.stun_rejected));
 		json_object_set_new(b, "stun_other", json_integer((json_int_t)bot_st.stun_other));
-		json_object_set_new(b, "srtp_profiles", json_pack("{sisi}", "aes_cm_sha1_80", bot_st.srtp_cm,
-													  "aead_aes_128_gcm", bot_st.srtp_gcm));
+		json_object_set_new(b, "srtp_profiles",
+			json_pack("{sisi}", "aes_cm_sha1_80", bot_st.srtp_cm, "aead_aes_128_gcm", bot_st.srtp_gcm));
 		json_object_set_new(b, "srtp_rx", json_string(bot_opt.libsrtp_rx ? "libsrtp2" : "openssl"));
 		json_object_set_new(b, "srtp_tx", json_string(bot_opt.libsrtp_tx ? "libsrtp2" : "openssl"));
 		json_object_set_new(

@@ -115,7 +115,7 @@ typedef struct osrtp_stream {
 	gboolean used;
 	guint32 ssrc;
 	guint32 roc;
-	guint16 s_l;            /* highest sequence number authenticated */
+	guint16 s_l;                    /* highest sequence number authenticated */
 	guint64 win[OSRTP_WINDOW / 64]; /* bit k: index (roc:s_l) - k seen */
 } osrtp_stream;
 
@@ -300,8 +300,9 @@ static gboolean osrtp_unprotect(osrtp *o, guint8 *p, int *len) {
 	/* authentication: HMAC-SHA1(packet || ROC), 80 bits */
 	guint8 roc_be[4] = {(guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8), (guint8)v}, mac[20];
 	size_t ml = 0;
-	if(EVP_MAC_init(o->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(o->hmac, p, (size_t)(n - OSRTP_TAG)) != 1 ||
-		EVP_MAC_update(o->hmac, roc_be, 4) != 1 || EVP_MAC_final(o->hmac, mac, &ml, sizeof(mac)) != 1 ||
+	if(EVP_MAC_init(o->hmac, NULL, 0, NULL) != 1 ||
+		EVP_MAC_update(o->hmac, p, (size_t)(n - OSRTP_TAG)) != 1 || EVP_MAC_update(o->hmac, roc_be, 4) != 1 ||
+		EVP_MAC_final(o->hmac, mac, &ml, sizeof(mac)) != 1 ||
 		CRYPTO_memcmp(mac, p + n - OSRTP_TAG, OSRTP_TAG) != 0)
 		return FALSE;
 	/* decryption: IV = salt*2^16 ^ SSRC*2^64 ^ index*2^16 */
@@ -550,7 +551,8 @@ static void rtp_input(bot_pc *pc, guint8 *p, int len, gint64 arrival_us) {
 	if(pt >= 64 && pt <= 95) /* RTCP (rtcp-mux, RFC 5761) */
 		return;
 	int n = len;
-	if(pc->orx != NULL ? !osrtp_unprotect(pc->orx, p, &n) : srtp_unprotect(pc->rx, p, &n) != srtp_err_status_ok) {
+	if(pc->orx != NULL ? !osrtp_unprotect(pc->orx, p, &n)
+					   : srtp_unprotect(pc->rx, p, &n) != srtp_err_status_ok) {
 		bot_st.unprotect_fail++;
 		return;
 	}
@@ -913,7 +915,8 @@ static gpointer fast_thread_main(gpointer data) {
 			fast_sender();
 		g_mutex_unlock(&fast_lock);
 		if(bot_opt.rx_batch_us > 0) { /* --rx-batch-us: let packets accumulate */
-			struct timespec ts = {bot_opt.rx_batch_us / 1000000, (long)(bot_opt.rx_batch_us % 1000000) * 1000};
+			struct timespec ts = {
+				bot_opt.rx_batch_us / 1000000, (long)(bot_opt.rx_batch_us % 1000000) * 1000};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -941,8 +944,8 @@ static void fast_take(bot_pc *pc) {
 	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	memset(&pc->fast_remote, 0, sizeof(pc->fast_remote));
 	nice_address_copy_to_sockaddr(&rc->addr, (struct sockaddr *)&pc->fast_remote);
-	pc->fast_remote_len = pc->fast_remote.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-																 : sizeof(struct sockaddr_in);
+	pc->fast_remote_len =
+		pc->fast_remote.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	gchar *ufrag = NULL, *pwd = NULL;
 	if(!nice_agent_get_local_credentials(pc->agent, pc->stream, &ufrag, &pwd)) {
 		g_free(ufrag);
@@ -1014,8 +1017,8 @@ static void fast_release(bot_pc *pc) {
 	pc->fast_fd = -1;
 }
 
-static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l, NiceCandidate *r,
-	gpointer data) {
+static void on_selected_pair(
+	NiceAgent *agent, guint stream, guint comp, NiceCandidate *l, NiceCandidate *r, gpointer data) {
 	(void)agent;
 	(void)stream;
 	(void)comp;
