@@ -6,7 +6,7 @@ doc="$top/docs/PROTOCOL.md"
 msgs=$(sed -n 's/.*XX(SFU_[A-Z_]*, "\([a-z_]*\)", \(SFU_PARSE_MSG\|"\([^"]*\)"\)).*/\3/p' "$top/plugins/sfu_errors.h" | grep -v '^$')
 # Messages split over two lines in the table.
 msgs="$msgs
-$(grep -A1 'XX(SFU_ERR_PUBLISHER_NOT_READY' "$top/plugins/sfu_errors.h" | sed -n 's/^[[:space:]]*"\(.*\)") \\$/\1/p')"
+$(grep -A1 'XX(SFU_ERR_PUBLISHER_NOT_READY' "$top/plugins/sfu_errors.h" | sed -n 's/^[[:space:]]*"\(.*\)")[[:space:]]*\\$/\1/p')"
 admin=$(sed -n 's/^[[:space:]]*{"\([a-z_]*\)", [a-z_]*},$/\1/p' "$top/plugins/sfu_admin.c")
 n=0
 fail=0
