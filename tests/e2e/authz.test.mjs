@@ -359,3 +359,36 @@ test('a subscribe-only handle is reached by expiry and kicks like any other', { 
   listener.close();
   pubr.user.close();
 });
+
+test('on_token_expiry = "keep" restores the old behaviour; eject_at_exp overrides it per token', { skip }, async () => {
+  const j2 = await startJanus({ pluginConfig: { auth_key: join(keys.dir, 'public.der'), on_token_expiry: 'keep',
+    expiry_warning_s: 1 } });
+  const saveJanus = janus;
+  janus = j2;
+  try {
+    const room = uid('room');
+    const legacy = await publisher(room, 'old-style', joinToken(keys, [room], {}, { ttl: 2 }));
+    assertOk(legacy.join, 'join with a 2 s token');
+    const strict = await publisher(room, 'strict', joinToken(keys, [room], { eject_at_exp: true }, { ttl: 2 }));
+    assertOk(strict.join, 'join with eject_at_exp');
+    const ev = await waitEvent(strict.handle, 'ejected', () => true, 5000);
+    assert.equal(ev.reason, 'token_expired');
+    await sleep(1500);
+    assert.deepEqual(eventsNamed(legacy.handle, 'ejected'), [], 'kept past its exp');
+    assert.deepEqual(eventsNamed(legacy.handle, 'token_expiring'), [], 'no warnings in keep mode');
+    assertOk(await legacy.handle.send({ kind: 'data', body: 'still here' }), 'still in the room');
+    legacy.user.close();
+    strict.user.close();
+  } finally {
+    janus = saveJanus;
+    await j2.stop();
+  }
+  // And in eject mode, eject_at_exp:false keeps a token past its exp.
+  const room = uid('room');
+  const lenient = await publisher(room, 'lenient', joinToken(keys, [room], { eject_at_exp: false }, { ttl: 2 }));
+  assertOk(lenient.join, 'join with eject_at_exp false');
+  await sleep(3500);
+  assert.deepEqual(eventsNamed(lenient.handle, 'ejected'), []);
+  assert.deepEqual(await participants(room), ['lenient']);
+  lenient.user.close();
+});
