@@ -182,6 +182,8 @@ test('kick: the victim is told, its handles end, it cannot rejoin until unbanned
     token: victimToken }), 'victim subscriber join');
   const peer = await publisher(room, 'peer', joinToken(keys, [room]));
   assertOk(peer.join, 'peer join');
+  const victimInB = await publisher(otherRoom, 'victim', joinToken(keys, [otherRoom]));
+  assertOk(victimInB.join, 'the victim is also in another room');
 
   // A kick token for another room, and a token without kick_users, are refused.
   const wrongRoom = await owner.handle.send({ kind: 'kick', room_id: room, user_id: 'victim',
@@ -201,6 +203,9 @@ test('kick: the victim is told, its handles end, it cannot rejoin until unbanned
   await victimSub.events.waitFor((m) => m.janus === 'detached', 5000);
   await waitEvent(peer.handle, 'leave', (d) => d.user_id === 'victim', 3000);
   assert.deepEqual(await participants(room), ['owner', 'peer']);
+  // The kick was for this room only: the victim's handle in the other room is untouched.
+  assert.deepEqual(await participants(otherRoom), ['victim']);
+  assertOk(await victimInB.handle.send({ kind: 'data', body: 'still in B' }), 'victim still in the other room');
 
   // A fresh, valid token does not get the kicked user back in: by user_id, nor by sub under another name.
   const again = await publisher(room, 'victim', joinToken(keys, [room]));
@@ -219,7 +224,7 @@ test('kick: the victim is told, its handles end, it cannot rejoin until unbanned
   assert.equal(unban.response.unbanned, 1);
   const back = await publisher(room, 'victim', joinToken(keys, [room]));
   assertOk(back.join, 'rejoin after unban');
-  for (const u of [owner, victim, peer, again, disguised, elsewhere, back]) u.user.close();
+  for (const u of [owner, victim, peer, victimInB, again, disguised, elsewhere, back]) u.user.close();
 });
 
 test('admin kick ejects with reason admin; list_rooms and stats', { skip }, async () => {
