@@ -11,97 +11,39 @@
 // Run inside the network namespace of scripts/test.sh, like browser.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startJanus, topSrcDir } from './lib/janus.mjs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startJanus } from './lib/janus.mjs';
+import {
+  CHROMIUM, PHASE_MS, ADAPTER, sleep, until as untilWith, pageDiagnostics, serveTestPage, launchBrowser,
+} from './lib/browser.mjs';
 import { adminClient } from './lib/admin.mjs';
 import { makeKeys, joinToken } from './lib/jwt.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const PHASE_MS = Number(process.env.BROWSER_PHASE_MS ?? 60000);
-const ADAPTER = join(topSrcDir, 'node_modules', 'naf-janus-adapter', 'dist', 'naf-janus-adapter.js');
 /** Lifetime of the short tokens (scenarios 3 and 4) and the plugin's expiry_warning_s. */
 const SHORT_TTL_S = Number(process.env.BROWSER_AUTH_SHORT_TTL_S ?? 10);
 const WARNING_S = 4;
 const LONG_TTL_S = 1800;
 const ROOMS = { main: 'auth-main', listen: 'auth-listen', expiry: 'auth-expiry', kick: 'auth-kick', other: 'auth-other' };
 
-let chromium;
+let browser;
 let janus;
 let admin;
 let keys;
 let server;
 let pageUrl;
 let context;
-let profileDir;
 const pages = {}; // id -> playwright page
 const consoleLogs = {}; // id -> lines
 const ready = {}; // scenario -> true once its pages are up
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const nowS = () => Math.floor(Date.now() / 1000);
 
-/** Polls fn until it returns a truthy value; throws with the last value (and diagnostics) after timeoutMs. */
-async function until(what, fn, timeoutMs = PHASE_MS, intervalMs = 500) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms: ${what}; last: ${
-        last instanceof Error ? last.stack : JSON.stringify(last)}\n${await diagnostics()}`);
-    }
-    await sleep(intervalMs);
-  }
-}
+/** Polls fn until truthy (lib/browser.mjs), with this file's diagnostics on timeout. */
+const until = (what, fn, timeoutMs = PHASE_MS, intervalMs = 500) =>
+  untilWith(what, fn, { timeoutMs, intervalMs, diagnostics });
 
-async function diagnostics() {
-  const parts = [];
-  for (const [id, p] of Object.entries(pages)) {
-    let st = null;
-    try {
-      st = await p.evaluate(() => ({
-        log: window.sfu.state.log.slice(-20),
-        occ: window.sfu.state.adapter ? window.sfu.occupants() : null,
-      }));
-    } catch { /* page closed */ }
-    parts.push(`--- page ${id}: ${JSON.stringify(st?.occ)}\n${(st?.log ?? []).join('\n')}\n${
-      (consoleLogs[id] ?? []).slice(-15).join('\n')}`);
-  }
-  try {
-    parts.push(`--- janus log (tail)\n${janus.logText().split('\n').slice(-30).join('\n')}`);
-  } catch { /* stopped */ }
-  return parts.join('\n');
-}
-
-function serveTestPage() {
-  const files = {
-    '/': ['text/html', join(here, 'browser', 'page.html')],
-    '/index.html': ['text/html', join(here, 'browser', 'page.html')],
-    '/page.js': ['text/javascript', join(here, 'browser', 'page.js')],
-    '/naf-janus-adapter.js': ['text/javascript', ADAPTER],
-  };
-  const srv = createServer((req, res) => {
-    const f = files[new URL(req.url, 'http://x').pathname];
-    if (!f) {
-      res.writeHead(404).end();
-      return;
-    }
-    // naf-janus-adapter sends HEAD to the page and reads the Date header (Node adds it).
-    res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : readFileSync(f[1]));
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
-}
+const diagnostics = () => pageDiagnostics(pages, consoleLogs, janus);
 
 const ev = (id, fn, arg) => pages[id].evaluate(fn, arg);
 const stats = (id) => ev(id, () => window.sfu.stats());
@@ -227,7 +169,6 @@ async function assertNeverSeen(ids, stranger) {
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (apt-get install chromium)`);
   assert.ok(existsSync(ADAPTER), `${ADAPTER} missing (npm ci)`);
-  ({ chromium } = await import('playwright-core'));
   keys = makeKeys();
   janus = await startJanus({
     pluginConfig: { auth_key: join(keys.dir, 'public.der'), expiry_warning_s: WARNING_S, kick_ban_s: 600 },
@@ -235,24 +176,15 @@ before(async () => {
   admin = adminClient(janus);
   server = await serveTestPage();
   pageUrl = `http://127.0.0.1:${server.address().port}/`;
-  profileDir = mkdtempSync(join(process.env.SFU_E2E_TMP ?? tmpdir(), 'sfu-e2e-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'],
-  });
+  browser = await launchBrowser();
+  context = browser.context;
 });
 
 after(async () => {
   for (const id of Object.keys(pages)) await closePage(id);
-  await context?.close().catch(() => {});
+  await browser?.close();
   server?.close();
   await janus?.stop();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   if (keys) rmSync(keys.dir, { recursive: true, force: true });
 });
 
