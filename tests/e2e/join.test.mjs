@@ -1,28 +1,17 @@
 // join.test.mjs - join (publisher and subscriber forms), the users list, join/leave events, subscriber offers,
 // zombie detection, and the join-related errors of the protocol (docs/PROTOCOL.md §2, reference §4.1, §5).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startJanus } from './lib/janus.mjs';
 import {
-  openUser, publisher, subscriber, assertError, assertOk, uid, sleep, waitEvent, eventsNamed,
+  openUser, publisher, subscriber, assertError, assertOk, uid, sleep, waitEvent, eventsNamed, janusPerFile,
 } from './lib/sfu.mjs';
 import { offerJsep, answerSdp, parseSdp } from './lib/sdp.mjs';
 
 let janus;
-const users = [];
-before(async () => {
-  janus = await startJanus();
+const file = janusPerFile({}, (j) => {
+  janus = j;
 });
-after(async () => {
-  await Promise.allSettled(users.map((u) => u.close()));
-  await janus?.stop();
-});
-const track = (u) => (users.push(u), u);
-const pub = async (room, id, opts) => {
-  const p = await publisher(janus, room, id, opts);
-  track(p.user);
-  return p;
-};
+const { track, pub } = file;
 
 test('the plugin is loaded as janus.plugin.sfu', async () => {
   assert.ok((await janus.plugins()).includes('janus.plugin.sfu'), janus.logText().slice(-3000));

@@ -1,22 +1,16 @@
 // malformed.test.mjs - malformed requests: wrong types, unknown kinds, missing fields, bad JSEPs, huge strings.
 // Each gets exactly one refusal (a plugin error event, or the core's error for what the core itself refuses),
 // and Janus keeps serving everybody else (reference §3.1, §3.2; docs/PROTOCOL.md §1 field rules).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startJanus } from './lib/janus.mjs';
-import { openUser, publisher, assertError, assertOk, uid, sleep, PARSE_ERROR } from './lib/sfu.mjs';
+import { openUser, publisher, assertError, assertOk, uid, sleep, PARSE_ERROR, janusPerFile } from './lib/sfu.mjs';
 import { offerSdp } from './lib/sdp.mjs';
 
 let janus;
-const users = [];
-before(async () => {
-  janus = await startJanus();
+const file = janusPerFile({}, (j) => {
+  janus = j;
 });
-after(async () => {
-  await Promise.allSettled(users.map((u) => u.close()));
-  await janus?.stop();
-});
-const track = (u) => (users.push(u), u);
+const { track } = file;
 
 const room = 'malformed-room';
 const MB = 'x'.repeat(1024 * 1024);

@@ -1,28 +1,17 @@
 // messages.test.mjs - block, unblock, data (with and without whom), subscribe, kick without keys, and the
 // "not in a room" errors (reference §4.2-§4.6, §5.3, §5.4; docs/PROTOCOL.md §2).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startJanus } from './lib/janus.mjs';
 import {
-  openUser, publisher, subscriber, assertError, assertOk, uid, sleep, waitEvent, eventsNamed,
+  openUser, publisher, subscriber, assertError, assertOk, uid, sleep, waitEvent, eventsNamed, janusPerFile,
 } from './lib/sfu.mjs';
 import { parseSdp, answerSdp } from './lib/sdp.mjs';
 
 let janus;
-const users = [];
-before(async () => {
-  janus = await startJanus();
+const file = janusPerFile({}, (j) => {
+  janus = j;
 });
-after(async () => {
-  await Promise.allSettled(users.map((u) => u.close()));
-  await janus?.stop();
-});
-const track = (u) => (users.push(u), u);
-const pub = async (room, id, opts) => {
-  const p = await publisher(janus, room, id, opts);
-  track(p.user);
-  return p;
-};
+const { track, pub } = file;
 
 test('block sends blocked to the target, unblock sends unblocked; both answer {}', async () => {
   const room = uid('room');

@@ -1,5 +1,7 @@
 // sfu.mjs - janus.plugin.sfu flows shared by the integration tests (what naf-janus-adapter does, without WebRTC).
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
+import { startJanus } from './janus.mjs';
 import { connect } from './client.mjs';
 import { offerJsep, answerSdp } from './sdp.mjs';
 
@@ -83,4 +85,31 @@ export function waitEvent(handle, name, pred = () => true, timeoutMs = 5000, sin
 export function eventsNamed(handle, name, since = 0) {
   return handle.events.slice(since).filter((m) => m.janus === 'event' && m.plugindata?.data?.event === name)
     .map((m) => m.plugindata.data);
+}
+
+/**
+ * One private Janus for a test file: started in a before() hook, stopped in an after() hook once every user
+ * registered with track() is closed. `file.janus` is set when the hook has run (and handed to `started`, so a
+ * file can keep it in a variable of its own); `file.pub(room, id, opts)` is publisher() on it with the user tracked.
+ */
+export function janusPerFile(options, started = () => {}) {
+  const users = [];
+  const file = {
+    janus: null,
+    track: (u) => (users.push(u), u),
+    pub: async (room, id, opts) => {
+      const p = await publisher(file.janus, room, id, opts);
+      file.track(p.user);
+      return p;
+    },
+  };
+  before(async () => {
+    file.janus = await startJanus(options);
+    started(file.janus);
+  });
+  after(async () => {
+    await Promise.allSettled(users.map((u) => u.close()));
+    await file.janus?.stop();
+  });
+  return file;
 }
