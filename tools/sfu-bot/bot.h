@@ -206,8 +206,9 @@ struct bot_peer {
 	guint64 handle;
 	bot_pc *pc;
 	gint64 t_start, t_join_sent;
-	guint timer;   /* phase timeout */
-	gboolean done; /* reached a final state (up or failed) */
+	int join_retries; /* VideoRoom subscriber joins retried while the feed is not yet published */
+	guint timer;      /* phase timeout */
+	gboolean done;    /* reached a final state (up or failed) */
 	gboolean is_up;
 	gboolean webrtcup, media_up;
 	/* publisher */

@@ -221,11 +221,28 @@ static void send_local_sdp(bot_peer *p, const char *sdp) {
 	json_decref(jsep);
 }
 
+static void send_join(bot_peer *p);
+
+static gboolean retry_join(gpointer ud) {
+	bot_peer *p = ud;
+	if(!p->done)
+		send_join(p);
+	return G_SOURCE_REMOVE;
+}
+
 static void on_joined(json_t *msg, const char *err, void *ud) {
 	bot_peer *p = ud;
 	if(p->done)
 		return;
 	const char *e = reply_error(msg, err);
+	if(e != NULL && strcmp(e, "bad_answer") == 0 && !is_sfu() && p->role == ROLE_SUB &&
+		p->join_retries < 20) {
+		/* VideoRoom refuses a subscription until Janus has set up the publisher's media, which can lag
+		 * behind the publisher's own view of its PeerConnection: ask again shortly. */
+		p->join_retries++;
+		g_timeout_add(100, retry_join, p);
+		return;
+	}
 	if(e != NULL) {
 		BOT_LOG("join of %s refused: %s\n", p->user, msg ? json_dumps(msg, JSON_COMPACT) : err);
 		peer_fail(p, e);
@@ -284,6 +301,10 @@ static void on_attached(json_t *msg, const char *err, void *ud) {
 	}
 	p->handle = (guint64)json_integer_value(id);
 	bot_session_listen(p->session, p->handle, on_handle_event, p);
+	send_join(p);
+}
+
+static void send_join(bot_peer *p) {
 	json_t *body = join_body(p);
 	p->t_join_sent = bot_now_us();
 	bot_session_message(p->session, p->handle, body, NULL, on_joined, p);
