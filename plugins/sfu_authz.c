@@ -175,13 +175,10 @@ guint sfu_authz_eject(
 	/* Phase 1 (registry lock inside): detach every handle of the user from the room. */
 	sfu_departure d;
 	GPtrArray *victims = sfu_registry_evict(room_id, user_id, NULL, &d);
-	/* Phase 2 (no lock): say why, end the handles, tell the room. */
-	json_t *ev = json_pack("{ssssssss*}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
+	/* The ban is recorded before anyone is told, so no rejoin can slip in between. */
 	char *sub = NULL, *jti = NULL;
 	for(guint i = 0; i < victims->len; i++) {
 		sfu_handle *v = victims->pdata[i];
-		if(v->role == SFU_ROLE_PUBLISHER)
-			sfu_core_push_event(v->jh, NULL, ev, NULL);
 		janus_mutex_lock(&v->mutex);
 		if(sub == NULL)
 			sub = g_strdup(v->auth.sub);
@@ -189,11 +186,6 @@ guint sfu_authz_eject(
 			jti = g_strdup(v->auth.jti);
 		janus_mutex_unlock(&v->mutex);
 	}
-	json_decref(ev);
-	for(guint i = 0; i < victims->len; i++)
-		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
-	guint n = victims->len;
-	g_ptr_array_unref(victims);
 	if(ban && config->kick_ban_s > 0) {
 		gint64 until = now_s() + config->kick_ban_s;
 		sfu_bans_add(room_id, user_id, sub, jti, until, by);
@@ -201,6 +193,18 @@ guint sfu_authz_eject(
 		sfu_events_audit(
 			NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
 	}
+	/* Phase 2 (no lock): say why, end the handles, tell the room. */
+	json_t *ev = json_pack("{ssssssss*}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
+	for(guint i = 0; i < victims->len; i++) {
+		sfu_handle *v = victims->pdata[i];
+		if(v->role == SFU_ROLE_PUBLISHER)
+			sfu_core_push_event(v->jh, NULL, ev, NULL);
+	}
+	json_decref(ev);
+	for(guint i = 0; i < victims->len; i++)
+		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
+	guint n = victims->len;
+	g_ptr_array_unref(victims);
 	g_free(sub);
 	g_free(jti);
 	sfu_expiry_cancel_user(room_id, user_id);
