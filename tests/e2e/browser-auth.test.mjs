@@ -15,7 +15,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startJanus } from './lib/janus.mjs';
 import {
-  CHROMIUM, PHASE_MS, ADAPTER, sleep, until as untilWith, pageDiagnostics, serveTestPage, launchBrowser,
+  CHROMIUM, PHASE_MS, ADAPTER, sleep, until as untilWith, pageDiagnostics, serveTestPage, launchBrowser, deliverer,
 } from './lib/browser.mjs';
 import { adminClient } from './lib/admin.mjs';
 import { makeKeys, joinToken } from './lib/jwt.mjs';
@@ -116,25 +116,7 @@ async function untilGrowing(id, other, timeoutMs = 15000) {
   }, timeoutMs);
 }
 
-let tagN = 0;
-/** from sends (repeatedly, for the unreliable channel) until every `expect` page got it; returns the tag. */
-async function deliver(from, transport, to, expect) {
-  const tag = `t${++tagN}-${from}-${transport}`;
-  const send = () => ev(from, (a) => window.sfu.send(a.transport, a.to, 'chat', { tag: a.tag, from: a.from, text: 'hi' }),
-    { transport, to, tag, from });
-  await send();
-  const wantSource = transport === 'websocket' ? 'janus-event' : `janus-${transport}`;
-  await until(`${transport} message ${tag} from ${from} reaches ${expect}`, async () => {
-    let all = true;
-    for (const id of expect) {
-      const got = await ev(id, (x) => window.sfu.received(x), tag);
-      if (!got.some((m) => m.source === wantSource && m.dataType === 'chat' && m.data.from === from)) all = false;
-    }
-    if (!all && transport === 'unreliable') await send();
-    return all;
-  });
-  return tag;
-}
+const deliver = deliverer(ev, until);
 
 async function participants(room) {
   const r = await admin.messagePlugin({ request: 'list_participants', room_id: room });

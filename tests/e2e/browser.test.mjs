@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startJanus } from './lib/janus.mjs';
 import {
-  CHROMIUM, PHASE_MS, ADAPTER, sleep, until as untilWith, pageDiagnostics, serveTestPage, launchBrowser,
+  CHROMIUM, PHASE_MS, ADAPTER, sleep, until as untilWith, pageDiagnostics, serveTestPage, launchBrowser, deliverer,
 } from './lib/browser.mjs';
 
 const ROOM = 'browser-room';
@@ -102,25 +102,7 @@ test('every page receives the audio and video of the other two', { timeout: 2 * 
   }
 });
 
-let tagN = 0;
-/** from sends (repeatedly, for the unreliable channel) until every `expect` page got it; returns the tag. */
-async function deliver(from, transport, to, expect, { resend = transport === 'unreliable' } = {}) {
-  const tag = `t${++tagN}-${from}-${transport}`;
-  const send = () => ev(from, (a) => window.sfu.send(a.transport, a.to, 'chat', { tag: a.tag, from: a.from, text: 'hi' }),
-    { transport, to, tag, from });
-  await send();
-  const wantSource = transport === 'websocket' ? 'janus-event' : `janus-${transport}`;
-  await until(`${transport} message ${tag} from ${from} reaches ${expect}`, async () => {
-    let all = true;
-    for (const id of expect) {
-      const got = await ev(id, (x) => window.sfu.received(x), tag);
-      if (!got.some((m) => m.source === wantSource && m.dataType === 'chat' && m.data.from === from)) all = false;
-    }
-    if (!all && resend) await send();
-    return all;
-  });
-  return tag;
-}
+const deliver = deliverer(ev, until);
 
 test('messages arrive on the reliable and unreliable data channels and through the WebSocket', { timeout: 4 * PHASE_MS }, async (t) => {
   if (!setupOk) return t.skip('setup failed');

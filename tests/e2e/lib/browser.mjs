@@ -98,3 +98,29 @@ export async function launchBrowser() {
     },
   };
 }
+
+/**
+ * deliver(from, transport, to, expect): page `from` sends a tagged chat message on `transport` ("reliable",
+ * "unreliable" or "websocket") to `to` (null: everyone) until every page of `expect` received it (the unreliable
+ * channel is re-sent); returns the tag. `ev(id, fn, arg)` evaluates in a page; `until` polls (with diagnostics).
+ */
+export function deliverer(ev, until) {
+  let tagN = 0;
+  return async function deliver(from, transport, to, expect, { resend = transport === 'unreliable' } = {}) {
+    const tag = `t${++tagN}-${from}-${transport}`;
+    const send = () => ev(from, (a) => window.sfu.send(a.transport, a.to, 'chat', { tag: a.tag, from: a.from, text: 'hi' }),
+      { transport, to, tag, from });
+    await send();
+    const wantSource = transport === 'websocket' ? 'janus-event' : `janus-${transport}`;
+    await until(`${transport} message ${tag} from ${from} reaches ${expect}`, async () => {
+      let all = true;
+      for (const id of expect) {
+        const got = await ev(id, (x) => window.sfu.received(x), tag);
+        if (!got.some((m) => m.source === wantSource && m.dataType === 'chat' && m.data.from === from)) all = false;
+      }
+      if (!all && resend) await send();
+      return all;
+    });
+    return tag;
+  };
+}
