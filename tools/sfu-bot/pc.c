@@ -197,6 +197,34 @@ static void osrtp_win_shift(guint64 *w, guint32 shift) {
 	}
 }
 
+/* RFC 7714 AEAD_AES_128_GCM IV: salt ^ (00 00 || SSRC || ROC || SEQ); idx = ROC << 16 | SEQ. */
+static void gcm_iv(const osrtp *o, const guint8 *p, guint64 idx, guint8 iv[12]) {
+	memset(iv, 0, 12);
+	memcpy(iv + 2, p + 8, 4);
+	for(int i = 0; i < 6; i++)
+		iv[6 + i] = (guint8)(idx >> (8 * (5 - i)));
+	for(int i = 0; i < 12; i++)
+		iv[i] ^= o->salt[i];
+}
+
+/* RFC 3711 AES-CM IV: salt*2^16 ^ SSRC*2^64 ^ index*2^16. */
+static void cm_iv(const osrtp *o, const guint8 *p, guint64 idx, guint8 iv[16]) {
+	memset(iv, 0, 16);
+	memcpy(iv, o->salt, 14);
+	for(int i = 0; i < 4; i++)
+		iv[4 + i] ^= p[8 + i];
+	for(int i = 0; i < 6; i++)
+		iv[8 + i] ^= (guint8)(idx >> (8 * (5 - i)));
+}
+
+/* RFC 3711 authentication tag: HMAC-SHA1(packet[0..n) || ROC); the first OSRTP_TAG bytes of mac are used. */
+static gboolean cm_mac(osrtp *o, const guint8 *p, int n, guint32 roc, guint8 mac[20]) {
+	guint8 roc_be[4] = {(guint8)(roc >> 24), (guint8)(roc >> 16), (guint8)(roc >> 8), (guint8)roc};
+	size_t ml = 0;
+	return EVP_MAC_init(o->hmac, NULL, 0, NULL) == 1 && EVP_MAC_update(o->hmac, p, (size_t)n) == 1 &&
+		   EVP_MAC_update(o->hmac, roc_be, 4) == 1 && EVP_MAC_final(o->hmac, mac, &ml, 20) == 1;
+}
+
 /* Protects an RTP packet (12-byte header, as bot_pc_send builds it) in place;
  * the buffer has room for the 16-byte trailer. roc: the sender's rollover counter. */
 static gboolean osrtp_protect(osrtp *o, guint8 *p, int *len, guint32 roc) {
@@ -205,12 +233,8 @@ static gboolean osrtp_protect(osrtp *o, guint8 *p, int *len, guint32 roc) {
 		return FALSE;
 	guint64 idx = ((guint64)roc << 16) | (guint64)((p[2] << 8) | p[3]);
 	if(o->gcm) {
-		guint8 iv[12] = {0};
-		memcpy(iv + 2, p + 8, 4);
-		for(int i = 0; i < 6; i++)
-			iv[6 + i] = (guint8)(idx >> (8 * (5 - i)));
-		for(int i = 0; i < 12; i++)
-			iv[i] ^= o->salt[i];
+		guint8 iv[12];
+		gcm_iv(o, p, idx, iv);
 		if(EVP_EncryptInit_ex(o->aes, NULL, NULL, NULL, iv) != 1 ||
 			EVP_EncryptUpdate(o->aes, NULL, &ol, p, hl) != 1 ||
 			(body > 0 && EVP_EncryptUpdate(o->aes, p + hl, &ol, p + hl, body) != 1) ||
@@ -220,18 +244,11 @@ static gboolean osrtp_protect(osrtp *o, guint8 *p, int *len, guint32 roc) {
 		*len = n + 16;
 		return TRUE;
 	}
-	guint8 iv[16] = {0};
-	memcpy(iv, o->salt, 14);
-	for(int i = 0; i < 4; i++)
-		iv[4 + i] ^= p[8 + i];
-	for(int i = 0; i < 6; i++)
-		iv[8 + i] ^= (guint8)(idx >> (8 * (5 - i)));
-	guint8 roc_be[4] = {(guint8)(roc >> 24), (guint8)(roc >> 16), (guint8)(roc >> 8), (guint8)roc}, mac[20];
-	size_t ml = 0;
+	guint8 iv[16];
+	cm_iv(o, p, idx, iv);
+	guint8 mac[20];
 	if(EVP_EncryptInit_ex(o->aes, NULL, NULL, NULL, iv) != 1 ||
-		(body > 0 && EVP_EncryptUpdate(o->aes, p + hl, &ol, p + hl, body) != 1) ||
-		EVP_MAC_init(o->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(o->hmac, p, (size_t)n) != 1 ||
-		EVP_MAC_update(o->hmac, roc_be, 4) != 1 || EVP_MAC_final(o->hmac, mac, &ml, sizeof(mac)) != 1)
+		(body > 0 && EVP_EncryptUpdate(o->aes, p + hl, &ol, p + hl, body) != 1) || !cm_mac(o, p, n, roc, mac))
 		return FALSE;
 	memcpy(p + n, mac, OSRTP_TAG);
 	*len = n + OSRTP_TAG;
@@ -282,12 +299,8 @@ static gboolean osrtp_unprotect(osrtp *o, guint8 *p, int *len) {
 			return FALSE; /* too old, or replayed */
 	}
 	if(o->gcm) { /* RFC 7714: IV = salt ^ (00 00 || SSRC || ROC || SEQ), AAD = header */
-		guint8 iv[12] = {0};
-		memcpy(iv + 2, p + 8, 4);
-		for(int i = 0; i < 6; i++)
-			iv[6 + i] = (guint8)(idx >> (8 * (5 - i)));
-		for(int i = 0; i < 12; i++)
-			iv[i] ^= o->salt[i];
+		guint8 iv[12];
+		gcm_iv(o, p, idx, iv);
 		int ol = 0, body = n - tag - hl;
 		if(EVP_DecryptInit_ex(o->aes, NULL, NULL, NULL, iv) != 1 ||
 			EVP_DecryptUpdate(o->aes, NULL, &ol, p, hl) != 1 ||
@@ -298,20 +311,12 @@ static gboolean osrtp_unprotect(osrtp *o, guint8 *p, int *len) {
 		goto accepted;
 	}
 	/* authentication: HMAC-SHA1(packet || ROC), 80 bits */
-	guint8 roc_be[4] = {(guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8), (guint8)v}, mac[20];
-	size_t ml = 0;
-	if(EVP_MAC_init(o->hmac, NULL, 0, NULL) != 1 ||
-		EVP_MAC_update(o->hmac, p, (size_t)(n - OSRTP_TAG)) != 1 || EVP_MAC_update(o->hmac, roc_be, 4) != 1 ||
-		EVP_MAC_final(o->hmac, mac, &ml, sizeof(mac)) != 1 ||
-		CRYPTO_memcmp(mac, p + n - OSRTP_TAG, OSRTP_TAG) != 0)
+	guint8 mac[20];
+	if(!cm_mac(o, p, n - OSRTP_TAG, v, mac) || CRYPTO_memcmp(mac, p + n - OSRTP_TAG, OSRTP_TAG) != 0)
 		return FALSE;
 	/* decryption: IV = salt*2^16 ^ SSRC*2^64 ^ index*2^16 */
-	guint8 iv[16] = {0};
-	memcpy(iv, o->salt, 14);
-	for(int i = 0; i < 4; i++)
-		iv[4 + i] ^= p[8 + i];
-	for(int i = 0; i < 6; i++)
-		iv[8 + i] ^= (guint8)(idx >> (8 * (5 - i)));
+	guint8 iv[16];
+	cm_iv(o, p, idx, iv);
 	int ol = 0, body = n - OSRTP_TAG - hl;
 	if(EVP_DecryptInit_ex(o->aes, NULL, NULL, NULL, iv) != 1 ||
 		(body > 0 && (EVP_DecryptUpdate(o->aes, p + hl, &ol, p + hl, body) != 1 || ol != body)))
