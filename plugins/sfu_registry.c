@@ -56,6 +56,10 @@ static void handle_free(const janus_refcount *ref) {
 		g_queue_free(h->pending);
 	janus_mutex_destroy(&h->mutex);
 	janus_mutex_destroy(&h->subs_mutex);
+	/* The core gave the plugin one reference to its session when it attached the handle; it is ours
+	 * to drop, and only now: until here a queued request or a snapshot could still use h->jh. */
+	if(h->jh != NULL)
+		janus_refcount_decrease(&h->jh->ref);
 	g_free(h);
 }
 

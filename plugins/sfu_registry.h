@@ -43,6 +43,10 @@ typedef struct sfu_handle_auth {
 } sfu_handle_auth;
 
 /*! \brief One Janus handle (one PeerConnection). Refcounted; the handles table owns one reference.
+ * Ownership of the core's session: Janus 1.1.2 gives a \c janus_plugin_session two references when it
+ * attaches a handle; the core drops its own when the handle is detached, and the plugin owns the other.
+ * It is dropped when the last reference to the sfu_handle goes (handle_free), so \c jh stays valid for
+ * as long as anything (a queued request, a media snapshot, an ejection) can still reach the handle.
  * Fields marked [once] are written once, under the registry lock, before the
  * handle becomes visible in a room, and are read-only afterwards. Fields
  * marked [m] need \c mutex. Fields marked [atomic] use g_atomic_*. */

@@ -14,12 +14,23 @@
 #define MAX_JH 512
 
 static janus_plugin_session jhs[MAX_JH];
+static volatile gint jh_released[MAX_JH]; /* times the plugin dropped the core's reference to jhs[i] */
+
+static void jh_free(const janus_refcount *ref) {
+	janus_plugin_session *jh = janus_refcount_containerof(ref, janus_plugin_session, ref);
+	g_atomic_int_inc(&jh_released[jh - jhs]);
+}
 
 /* =============================================================================
  * Helpers
  * ==========================================================================*/
 
 static void setup(void) {
+	/* Each core session starts with the one reference the core hands to the plugin. */
+	for(int i = 0; i < MAX_JH; i++) {
+		janus_refcount_init(&jhs[i].ref, jh_free);
+		g_atomic_int_set(&jh_released[i], 0);
+	}
 	fake_core_install();
 	sfu_registry_init();
 }
@@ -218,6 +229,34 @@ static void test_lock_probe(void) {
 	g_assert_cmpuint(fake_core_count(FAKE_CLOSE_PC, a->jh), ==, 1);
 	g_ptr_array_unref(targets);
 	teardown(v0 + 1);
+}
+
+/* The plugin drops the core's reference to a session exactly once, and only when nothing can reach the
+ * handle any more (issue 11: every handle leaked its janus_plugin_session before). */
+static void test_core_reference_released(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0);
+	sfu_handle *b = add(1);
+	sfu_limits limits = {0, 0};
+	json_t *users = NULL;
+	GPtrArray *notify = NULL;
+	g_assert_cmpint(sfu_registry_join(a, "r", "alice", SFU_ROLE_PUBLISHER, &limits, &users, &notify), ==, SFU_OK);
+	json_decref(users);
+	g_ptr_array_unref(notify);
+	sfu_handle_ref(b); /* like a queued request */
+	sfu_departure d;
+	g_assert_true(sfu_registry_remove(&jhs[0], &d));
+	sfu_departure_clear(&d);
+	g_assert_cmpint(g_atomic_int_get(&jh_released[0]), ==, 1);
+	g_assert_true(sfu_registry_remove(&jhs[1], &d));
+	sfu_departure_clear(&d);
+	g_assert_cmpint(g_atomic_int_get(&jh_released[1]), ==, 0); /* still referenced */
+	sfu_handle_unref(b);
+	g_assert_cmpint(g_atomic_int_get(&jh_released[1]), ==, 1);
+	g_assert_false(sfu_registry_remove(&jhs[1], &d)); /* idempotent: no second release */
+	g_assert_cmpint(g_atomic_int_get(&jh_released[1]), ==, 1);
+	teardown(v0);
 }
 
 static void test_fake_core_records(void) {
@@ -966,6 +1005,7 @@ static void test_stress(void) {
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/registry/fake-core", test_fake_core_records);
+	g_test_add_func("/registry/core-reference-released", test_core_reference_released);
 	g_test_add_func("/registry/lock-probe", test_lock_probe);
 	g_test_add_func("/registry/join/publisher-subscriber", test_join_publisher_subscriber);
 	g_test_add_func("/registry/join/zombie-publisher", test_zombie_publisher);
