@@ -45,8 +45,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		echo "install-deps: missing packages (${missing[*]}) and not root, no sudo" >&2
 		exit 1
 	fi
-	apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-	"${sudo[@]}" apt-get update -q </dev/null
+	# Wait for another apt/dpkg run to finish instead of failing on its lock.
+	apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=900)
+	"${sudo[@]}" apt-get update -q -o DPkg::Lock::Timeout=900 </dev/null
 	"${sudo[@]}" apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}" </dev/null
 else
 	echo "install-deps: Debian packages already installed"
