@@ -92,8 +92,10 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 		return -1;
 	}
 	sfu_core_init(callback, &sfu_plugin);
+	/* Counts (admin stats: lock_violations) any call into the core made with the registry lock held. */
+	sfu_core_set_lock_probe(sfu_registry_lock_held);
 	sfu_events_set_audit(config->events);
-	sfu_registry_init();
+	sfu_registry_init(config->max_blocks_per_user);
 	sfu_admin_init(config, auth);
 	if(sfu_authz_start(config) < 0 || sfu_signal_start(config, auth) < 0) {
 		sfu_authz_stop();
@@ -104,9 +106,12 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 	}
 	g_atomic_int_set(&stopping, 0);
 	g_atomic_int_set(&initialized, 1);
-	JANUS_LOG(LOG_INFO, "[sfu] %s %s started (config: %s; max_room_size=%u max_ccu=%u; auth %s)\n", SFU_NAME,
-		SFU_VERSION_STRING, config->source ? config->source : "defaults", config->max_room_size,
-		config->max_ccu, sfu_auth_is_open(auth) ? "OFF" : "on");
+	/* One line with the effective policy, so an operator sees what the plugin will enforce. */
+	char *policy = sfu_config_describe(config);
+	int level = sfu_auth_is_open(auth) ? LOG_WARN : LOG_INFO;
+	JANUS_LOG(level, "[sfu] %s %s started: %s; max_room_size=%u max_ccu=%u\n", SFU_NAME, SFU_VERSION_STRING,
+		policy, config->max_room_size, config->max_ccu);
+	g_free(policy);
 	return 0;
 }
 
@@ -175,7 +180,8 @@ static struct janus_plugin_result *sfu_handle_message(
 		return janus_plugin_result_new(
 			JANUS_PLUGIN_ERROR, running() ? "No handle associated with message!" : "Shutting down", NULL);
 	}
-	sfu_signal_enqueue(h, transaction, message, jsep); /* takes h's reference */
+	if(!sfu_signal_enqueue(h, transaction, message, jsep)) /* takes h's reference in every case */
+		return janus_plugin_result_new(JANUS_PLUGIN_ERROR, "Too many requests pending for this handle", NULL);
 	return janus_plugin_result_new(JANUS_PLUGIN_OK_WAIT, "Processing.", NULL);
 }
 
@@ -229,13 +235,11 @@ static void sfu_hangup_media(janus_plugin_session *handle) {
 }
 
 static void sfu_destroy_session(janus_plugin_session *handle, int *error) {
-	sfu_departure d;
-	if(!sfu_registry_remove(handle, &d)) {
-		*error = -2;
-		return;
-	}
+	/* First: the core has already dropped its own reference to \p handle, so once the plugin's goes (when the
+	 * last sfu_handle reference does, inside sfu_authz_detach) \p handle may be freed. */
 	handle->plugin_handle = NULL;
-	sfu_authz_departed(&d);
+	if(!sfu_authz_detach(handle))
+		*error = -2;
 }
 
 static json_t *sfu_query_session(janus_plugin_session *handle) {
@@ -244,5 +248,6 @@ static json_t *sfu_query_session(janus_plugin_session *handle) {
 		return NULL;
 	json_t *info = sfu_handle_describe(h);
 	sfu_handle_unref(h);
+	json_object_set_new(info, "auth", json_string(sfu_auth_is_open(auth) ? "off" : "on"));
 	return info;
 }

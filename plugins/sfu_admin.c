@@ -8,6 +8,7 @@
 #include "sfu_admin.h"
 #include "sfu_authz.h"
 #include "sfu_bans.h"
+#include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_registry.h"
 #include "sfu_relay.h"
@@ -97,13 +98,20 @@ static json_t *stats(json_t *request) {
 	sfu_signal_stats_get(&s);
 	sfu_relay_stats_get(&r);
 	sfu_registry_counts_get(&c);
-	json_t *out = json_pack("{s:{sIsIsIsI},s:{sIsIsIsI},s:{sisisi}}", "signalling", "requests",
+	json_t *out = json_pack("{s:{sIsIsIsIsI},s:{sIsIsIsI},s:{sisisisisi}}", "signalling", "requests",
 		(json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted, "rejections",
-		(json_int_t)s.rejections, "kicks", (json_int_t)s.kicks, "relay", "rtp_packets",
-		(json_int_t)r.rtp_packets, "rtp_bytes", (json_int_t)r.rtp_bytes, "data_messages",
-		(json_int_t)r.data_messages, "data_bytes", (json_int_t)r.data_bytes, "registry", "handles", c.handles,
-		"rooms", c.rooms, "publisher_users", c.publisher_users);
+		(json_int_t)s.rejections, "kicks", (json_int_t)s.kicks, "refused_queue_full",
+		(json_int_t)s.refused_queue_full, "relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes",
+		(json_int_t)r.rtp_bytes, "data_messages", (json_int_t)r.data_messages, "data_bytes",
+		(json_int_t)r.data_bytes, "registry", "handles", c.handles, "rooms", c.rooms, "publisher_users",
+		c.publisher_users, "users", c.users, "blocks", c.blocks);
 	json_object_set_new(out, "authorization", sfu_authz_stats());
+	/* Loud when open: an operator polling stats sees that anyone may join any room. */
+	json_object_set_new(out, "auth", json_string(sfu_auth_is_open(auth) ? "off" : "on"));
+	char *policy = sfu_config_describe(config);
+	json_object_set_new(out, "policy", json_string(policy));
+	g_free(policy);
+	json_object_set_new(out, "core_calls_under_lock", json_integer(sfu_core_lock_violations()));
 	return json_pack("{sbso}", "success", 1, "stats", out);
 }
 

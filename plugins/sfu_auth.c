@@ -21,6 +21,7 @@
 
 #include "sfu_auth.h"
 #include "sfu_jwt.h"
+#include "sfu_log.h"
 
 G_DEFINE_QUARK(sfu - auth - error - quark, sfu_auth_error)
 
@@ -259,13 +260,15 @@ static void grant_open(sfu_grant *g) {
  * ==========================================================================*/
 
 static EVP_MD *sha256 = NULL;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 static GPrivate hash_ctx = G_PRIVATE_INIT((GDestroyNotify)EVP_MD_CTX_free);
 
+static void sha256_fetch(void) {
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static gboolean token_digest(const char *token, size_t len, guint8 out[32]) {
-	if(g_once_init_enter(&sha256)) {
-		EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
-		g_once_init_leave(&sha256, md);
-	}
+	pthread_once(&sha256_once, sha256_fetch);
 	EVP_MD_CTX *ctx = g_private_get(&hash_ctx);
 	if(ctx == NULL) {
 		ctx = EVP_MD_CTX_new();
@@ -345,33 +348,15 @@ const char *sfu_auth_verdict_name(sfu_auth_verdict verdict) {
 	}
 }
 
-/* A log-safe copy of an identifier: printable ASCII only, at most 64 characters, "-" when NULL. */
-static const char *loggable(const char *s, char *buf, size_t size) {
-	if(s == NULL)
-		return "-";
-	size_t o = 0;
-	for(size_t i = 0; s[i] != '\0' && o + 4 < size; i++) {
-		if(i == 64) {
-			buf[o++] = '.';
-			buf[o++] = '.';
-			buf[o++] = '.';
-			break;
-		}
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 /* One line per rejection; never the token or its signature. \p g is all zero unless the signature verified. */
 static void log_rejection(sfu_auth_purpose purpose, sfu_auth_verdict verdict, const char *reason,
 	const char *room_id, const char *user_id, const sfu_grant *g) {
-	char room[80], user[80], kid[80], jti[80], sub[80];
+	char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN], kid[SFU_LOG_ID_LEN], jti[SFU_LOG_ID_LEN],
+		sub[SFU_LOG_ID_LEN];
 	JANUS_LOG(LOG_WARN, "[sfu] auth: %s rejected (%s): reason=%s room=%s user=%s kid=%s jti=%s sub=%s\n",
-		sfu_auth_purpose_name(purpose), sfu_auth_verdict_name(verdict), reason,
-		loggable(room_id, room, sizeof(room)), loggable(user_id, user, sizeof(user)),
-		loggable(g ? g->kid : NULL, kid, sizeof(kid)), loggable(g ? g->jti : NULL, jti, sizeof(jti)),
-		loggable(g ? g->sub : NULL, sub, sizeof(sub)));
+		sfu_auth_purpose_name(purpose), sfu_auth_verdict_name(verdict), reason, sfu_log_id(room_id, room),
+		sfu_log_id(user_id, user), sfu_log_id(g ? g->kid : NULL, kid), sfu_log_id(g ? g->jti : NULL, jti),
+		sfu_log_id(g ? g->sub : NULL, sub));
 }
 
 /* The plugin's policy on a token known to be valid now. NULL when allowed, else the reason. */
@@ -395,7 +380,9 @@ static const char *policy(const auth_state *st, const sfu_grant *g, sfu_auth_pur
 		default:
 			return "internal_error";
 	}
-	if(!sfu_grant_allows_room(g, room_id))
+	/* room_id NULL: the caller checks the room once it knows it (a subscribe looks for the publisher only
+	 * after the token verified, and only in rooms the grant allows). */
+	if(room_id != NULL && !sfu_grant_allows_room(g, room_id))
 		return "room_not_allowed";
 	return NULL;
 }

@@ -70,7 +70,8 @@ gboolean sfu_auth_reload(sfu_auth *auth, const sfu_config *config, GError **erro
  * @param[in] auth The verifier
  * @param[in] token The token (NULL: MISSING unless open)
  * @param[in] purpose What the token is presented for
- * @param[in] room_id The room concerned
+ * @param[in] room_id The room concerned, or NULL: the room is not checked here (the caller checks
+ * sfu_grant_allows_room() once it knows the room)
  * @param[in] user_id The requesting user (may be NULL, e.g. for kick: then no user binding is compared)
  * @param[in] now Unix seconds (injected clock)
  * @param[out] grant May be NULL. Overwritten (not freed first): filled on OK, and on FORBIDDEN when the token

@@ -1,5 +1,9 @@
 /*! \file    sfu_authz.c
  * \brief    janus-sfu: session authorization, expiry, refresh, ejection, bans (see sfu_authz.h)
+ * \details  Each public function is one step under the registry lock (phase 1:
+ * decide and change state, leaf locks of sfu_bans and sfu_expiry allowed) and,
+ * when someone must be told, a second phase without any lock (events,
+ * end_session). Nothing here calls the core with the registry lock held.
  */
 #include <string.h>
 
@@ -10,12 +14,14 @@
 #include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_expiry.h"
+#include "sfu_log.h"
 
 static const sfu_config *config = NULL;
 
-static GMutex stats_lock;
-static GHashTable *rejections = NULL; /* reason -> count */
-static guint64 n_refreshes, n_expiries, n_session_limits, n_kicks, n_bans, n_warnings, n_replaced;
+static sfu_mutex stats_lock = SFU_MUTEX_INIT;
+static GHashTable *rejections = NULL; /* reason -> count (reasons are a small static set) */
+static guint64 n_refreshes, n_expiries, n_session_limits, n_kicks, n_bans, n_bans_dropped, n_warnings,
+	n_replaced;
 
 static void bump(guint64 *counter) {
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
@@ -26,24 +32,44 @@ static gint64 now_s(void) {
 }
 
 /* =============================================================================
- * Grants on handles
+ * Grants and identities (registry lock held)
  * ==========================================================================*/
 
-void sfu_authz_attach(sfu_handle *h, const sfu_grant *grant) {
-	janus_mutex_lock(&h->mutex);
-	g_atomic_int_set((gint *)&h->auth.publish_media, grant->publish_media);
-	g_atomic_int_set((gint *)&h->auth.send_data, grant->send_data);
-	h->auth.kick_users = grant->kick_users;
-	h->auth.exp = grant->exp;
-	g_free(h->auth.kid);
-	h->auth.kid = g_strdup(grant->kid);
-	g_free(h->auth.jti);
-	h->auth.jti = g_strdup(grant->jti);
-	g_free(h->auth.sub);
-	h->auth.sub = g_strdup(grant->sub);
-	g_free(h->auth.bound_user);
-	h->auth.bound_user = g_strdup(grant->user_id);
-	janus_mutex_unlock(&h->mutex);
+/* The handle-side copy of \p grant (strings borrowed). */
+static sfu_handle_auth auth_of(const sfu_grant *grant) {
+	sfu_handle_auth a = {
+		.publish_media = grant->publish_media,
+		.send_data = grant->send_data,
+		.kick_users = grant->kick_users,
+		.exp = grant->exp,
+		.kid = grant->kid,
+		.jti = grant->jti,
+		.sub = grant->sub,
+		.bound_user = grant->user_id,
+	};
+	return a;
+}
+
+static gboolean same_string(const char *a, const char *b) {
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Whether \p grant holds the identity of handle \p o: the same bound user, or both unbound with no
+ * different sub. Only then is a grant shared with \p o (else anyone could rewrite anyone's grant). */
+static gboolean same_identity(const sfu_handle *o, const sfu_grant *grant) {
+	if(o->auth.bound_user != NULL || grant->user_id != NULL)
+		return same_string(o->auth.bound_user, grant->user_id);
+	return o->auth.sub == NULL || grant->sub == NULL || !strcmp(o->auth.sub, grant->sub);
+}
+
+/* A live handle of the user is bound to an identity \p grant does not bind. */
+static gboolean weaker_than_binding(GPtrArray *handles, const sfu_grant *grant) {
+	for(guint i = 0; i < handles->len; i++) {
+		const sfu_handle *o = handles->pdata[i];
+		if(o->auth.bound_user != NULL && !same_string(o->auth.bound_user, grant->user_id))
+			return TRUE;
+	}
+	return FALSE;
 }
 
 /* Whether this user is ejected at expiry: the token's eject_at_exp claim wins over the config. */
@@ -53,6 +79,11 @@ static gboolean ejects_at_exp(const sfu_grant *grant) {
 	return config->on_token_expiry == SFU_EXPIRY_EJECT;
 }
 
+/* When a token of expiry \p exp stops being admissible (µs): the same leeway as admission, plus grace. */
+static gint64 eject_time_us(gint64 exp) {
+	return (exp + (gint64)config->clock_leeway_s + (gint64)config->expiry_grace_s) * G_USEC_PER_SEC;
+}
+
 /* (Re)schedule the warning and expiry of (room, user) for \p grant. */
 static void schedule_expiry(const char *room_id, const char *user_id, const sfu_grant *grant) {
 	if(grant->exp <= 0 || !ejects_at_exp(grant)) {
@@ -60,78 +91,249 @@ static void schedule_expiry(const char *room_id, const char *user_id, const sfu_
 		sfu_expiry_set(room_id, user_id, SFU_EXPIRY_TOKEN, 0);
 		return;
 	}
-	gint64 eject_at = (grant->exp + (gint64)config->expiry_grace_s) * G_USEC_PER_SEC;
 	gint64 warn_at = (grant->exp - (gint64)config->expiry_warning_s) * G_USEC_PER_SEC;
 	gint64 now = g_get_real_time();
 	if(warn_at < now)
 		warn_at = now; /* less time left than the warning period: warn at once */
 	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_WARN, config->expiry_warning_s ? warn_at : 0);
-	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_TOKEN, eject_at);
+	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_TOKEN, eject_time_us(grant->exp));
 }
 
-/* Give every handle of (room, user) the new grant and move its deadlines. */
-static void apply_to_user(const char *room_id, const char *user_id, const sfu_grant *grant) {
-	GPtrArray *mine = sfu_registry_user_handles(room_id, user_id);
-	for(guint i = 0; i < mine->len; i++)
-		sfu_authz_attach(mine->pdata[i], grant);
-	g_ptr_array_unref(mine);
-	schedule_expiry(room_id, user_id, grant);
-}
-
-/* =============================================================================
- * Door checks, joins, refresh
- * ==========================================================================*/
-
-sfu_err sfu_authz_admit(
-	const char *room_id, const char *user_id, const sfu_grant *grant, const char **reason) {
-	gint64 now = now_s();
-	if(sfu_bans_check(room_id, user_id, grant->sub, grant->jti, now)) {
-		*reason = "banned";
-		return SFU_ERR_JOIN_BANNED;
-	}
-	if(config->one_user_per_jti && !sfu_bans_claim_jti(grant->jti, user_id, grant->exp, now)) {
-		*reason = "token_in_use";
-		return SFU_ERR_JOIN_FORBIDDEN;
-	}
-	return SFU_OK;
-}
-
-guint sfu_authz_replace_stale(
-	sfu_handle *h, const char *room_id, const char *user_id, const sfu_grant *grant) {
-	if(!config->replace_stale_sessions || grant->user_id == NULL)
-		return 0;
-	/* Only a token-bound user may be replaced: otherwise anyone could evict anyone by joining with their id. */
-	sfu_departure d;
-	GPtrArray *stale = sfu_registry_evict(room_id, user_id, h, &d);
-	guint n = stale->len;
-	for(guint i = 0; i < stale->len; i++)
-		sfu_core_end_session(((sfu_handle *)stale->pdata[i])->jh);
-	g_ptr_array_unref(stale);
-	if(n > 0) {
-		__atomic_fetch_add(&n_replaced, n, __ATOMIC_RELAXED);
-		JANUS_LOG(
-			LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", n, user_id, room_id);
-	}
-	sfu_authz_departed(&d);
-	return n;
-}
-
-void sfu_authz_joined(sfu_handle *h, const sfu_grant *grant) {
-	sfu_authz_attach(h, grant);
+/* \p grant now belongs to \p h (its own grant is already attached): share it with the user's handles of the
+ * same identity (a refresh: always; a join: when it outlives theirs), and move the user's deadlines when it
+ * is the newest grant of the user.
+ * @returns TRUE when it changed at least one other handle's grant */
+static gboolean share_grant_locked(sfu_handle *h, const sfu_grant *grant, gboolean refresh) {
 	if(grant->exp <= 0)
-		return; /* open mode: nothing to keep track of */
-	gint64 current = sfu_expiry_get(h->room_id, h->user_id, SFU_EXPIRY_TOKEN);
-	gint64 offered = (grant->exp + (gint64)config->expiry_grace_s) * G_USEC_PER_SEC;
-	if(current == 0 || offered > current) {
-		/* First handle of the user, or a newer token (naf sends its latest on every subscriber join). */
-		if(current != 0)
-			bump(&n_refreshes);
-		apply_to_user(h->room_id, h->user_id, grant);
+		return FALSE; /* open mode: nothing to keep track of */
+	GPtrArray *mine = sfu_registry_user_handles_locked(h->room_id, h->user_id);
+	sfu_handle_auth a = auth_of(grant);
+	gint64 newest = 0;
+	gboolean shared = FALSE;
+	for(guint i = 0; i < mine->len; i++) {
+		sfu_handle *o = mine->pdata[i];
+		if(o == h)
+			continue;
+		if(same_identity(o, grant) && (refresh || o->auth.exp < grant->exp)) {
+			sfu_handle_set_auth_locked(o, &a);
+			shared = TRUE;
+		}
+		newest = MAX(newest, o->auth.exp);
 	}
+	g_ptr_array_unref(mine);
+	if(grant->exp >= newest)
+		schedule_expiry(h->room_id, h->user_id, grant);
 	if(grant->max_session_s > 0 && sfu_expiry_get(h->room_id, h->user_id, SFU_EXPIRY_SESSION) == 0) {
 		sfu_expiry_set(h->room_id, h->user_id, SFU_EXPIRY_SESSION,
 			g_get_real_time() + grant->max_session_s * G_USEC_PER_SEC);
 	}
+	return shared;
+}
+
+/* Everything that may refuse an authenticated entry into (room, user), decided under the registry lock.
+ * @param[in] forbidden The request family's error for a refusal that is not a ban */
+static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_grant *grant,
+	sfu_err forbidden, const char **reason) {
+	gint64 now = now_s();
+	if(sfu_bans_check(room_id, user_id, grant->sub, grant->jti, now)) {
+		*reason = "banned";
+		return forbidden == SFU_ERR_JOIN_FORBIDDEN ? SFU_ERR_JOIN_BANNED : forbidden;
+	}
+	GPtrArray *mine = sfu_registry_user_handles_locked(room_id, user_id);
+	gboolean weaker = weaker_than_binding(mine, grant);
+	g_ptr_array_unref(mine);
+	if(weaker) {
+		*reason = "user_bound";
+		return forbidden;
+	}
+	if(config->one_user_per_jti) {
+		gint64 until = grant->exp + (gint64)config->clock_leeway_s;
+		switch(sfu_bans_claim_jti(grant->jti, user_id, until, now)) {
+			case SFU_JTI_TAKEN:
+				*reason = "token_in_use";
+				return forbidden;
+			case SFU_JTI_FULL:
+				*reason = "server_busy";
+				return SFU_ERR_SERVER_BUSY;
+			case SFU_JTI_OK:
+			default:
+				break;
+		}
+	}
+	return SFU_OK;
+}
+
+/* =============================================================================
+ * The second phase: telling people, with no lock held
+ * ==========================================================================*/
+
+/* Send \c leave for a user who has no handle left in a room. Takes the departure's contents. */
+static void announce_departure(sfu_departure *d) {
+	g_assert(!sfu_registry_lock_held());
+	if(d->joined && d->user_left) {
+		json_t *ev = sfu_event_leave(d->user_id, d->room_id);
+		sfu_events_push_all(d->notify, ev, NULL);
+		d->notify = NULL;
+		json_decref(ev);
+		sfu_events_audit(NULL, "left", d->room_id, d->user_id, NULL);
+	}
+	sfu_departure_clear(d);
+}
+
+/* Tell evicted handles why (on their publisher handles), end them all, then tell the room. Takes \p victims. */
+static void finish_eviction(GPtrArray *victims, sfu_departure *d, json_t *why) {
+	g_assert(!sfu_registry_lock_held());
+	for(guint i = 0; why != NULL && i < victims->len; i++) {
+		sfu_handle *v = victims->pdata[i];
+		if(v->role == SFU_ROLE_PUBLISHER)
+			sfu_core_push_event(v->jh, NULL, why, NULL);
+	}
+	for(guint i = 0; i < victims->len; i++)
+		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
+	g_ptr_array_unref(victims);
+	announce_departure(d);
+}
+
+/* =============================================================================
+ * Joins, subscriptions, refresh
+ * ==========================================================================*/
+
+/* The join step proper (registry lock held). On success fills \p out and possibly \p stale. */
+static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_grant *grant,
+	sfu_err forbidden, sfu_join_result *out, GPtrArray **stale, sfu_departure *stale_left,
+	const char **reason) {
+	sfu_err err = admit_locked(r->room_id, r->user_id, grant, forbidden, reason);
+	if(err != SFU_OK)
+		return err;
+	/* A token-bound publisher that comes back replaces its older handles (replace_stale_sessions). Only a
+	 * bound user: otherwise anyone could evict anyone by joining with their id. */
+	if(r->role == SFU_ROLE_PUBLISHER && config->replace_stale_sessions && grant->user_id != NULL &&
+		h->role == SFU_ROLE_NONE) {
+		*stale = sfu_registry_evict_locked(r->room_id, r->user_id, h, stale_left);
+		if(stale_left->user_left)
+			sfu_expiry_cancel_user(r->room_id, r->user_id);
+	}
+	sfu_handle_auth a = auth_of(grant);
+	sfu_join j = {
+		.room_id = r->room_id,
+		.user_id = r->user_id,
+		.role = r->role,
+		.notifications = r->notifications,
+		.data = r->data,
+		.subscribe = r->subscribe,
+		.media = r->media,
+		.limits = {config->max_room_size, config->max_ccu},
+		.auth = &a,
+	};
+	err = sfu_registry_join_locked(h, &j, out);
+	if(err == SFU_OK && share_grant_locked(h, grant, FALSE))
+		bump(&n_refreshes);
+	return err;
+}
+
+/* The second phase of a join: stale handles ended, the room told. */
+static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *notify, GPtrArray *stale,
+	sfu_departure *stale_left) {
+	if(stale != NULL) {
+		if(stale->len > 0) {
+			__atomic_fetch_add(&n_replaced, stale->len, __ATOMIC_RELAXED);
+			char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
+			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", stale->len,
+				sfu_log_id(r->user_id, user), sfu_log_id(r->room_id, room));
+		}
+		finish_eviction(stale, stale_left, NULL);
+	}
+	if(notify != NULL) {
+		json_t *ev = sfu_event_join(r->user_id, r->room_id);
+		sfu_events_push_all(notify, ev, NULL);
+		json_decref(ev);
+		sfu_events_audit(h->jh, "joined", r->room_id, r->user_id,
+			json_pack("{ss}", "role", r->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
+	}
+}
+
+/* Join under the registry lock, then announce. \p request names it in reports; \p forbidden is the request
+ * family's refusal error. */
+static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_grant *grant,
+	const char *request, sfu_err forbidden, json_t **users, char **offer, const char **reason) {
+	sfu_join_result res;
+	memset(&res, 0, sizeof(res));
+	GPtrArray *stale = NULL;
+	sfu_departure stale_left;
+	memset(&stale_left, 0, sizeof(stale_left));
+	sfu_registry_lock();
+	sfu_err err = join_locked(h, r, grant, forbidden, &res, &stale, &stale_left, reason);
+	sfu_registry_unlock();
+	if(err != SFU_OK && *reason != NULL)
+		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
+	announce_join(h, r, res.notify, stale, &stale_left);
+	res.notify = NULL;
+	if(users != NULL) {
+		*users = res.users;
+		res.users = NULL;
+	}
+	if(offer != NULL) {
+		*offer = res.offer;
+		res.offer = NULL;
+	}
+	sfu_join_result_clear(&res);
+	return err;
+}
+
+sfu_err sfu_authz_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
+	char **offer, const char **reason) {
+	*users = NULL;
+	*offer = NULL;
+	return join_step(h, join, grant, "join", SFU_ERR_JOIN_FORBIDDEN, users, offer, reason);
+}
+
+static gboolean grant_allows(const char *room_id, gpointer grant) {
+	return sfu_grant_allows_room(grant, room_id);
+}
+
+sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data, const char *media,
+	const sfu_grant *grant, char **offer, const char **reason) {
+	*offer = NULL;
+	sfu_err err;
+	sfu_registry_lock();
+	if(h->role == SFU_ROLE_NONE && media != NULL) {
+		/* Looked up only where the token may go: elsewhere is "no such publisher", as for anyone. */
+		char *room = sfu_registry_publisher_room_locked(media, grant_allows, (gpointer)grant);
+		sfu_registry_unlock();
+		if(room == NULL)
+			return SFU_ERR_NO_PUBLISHER;
+		char *who = grant->user_id ? g_strdup(grant->user_id)
+					: grant->sub   ? g_strdup(grant->sub)
+								   : g_strdup_printf("subscriber-%" G_GUINT64_FORMAT, h->id);
+		sfu_join_request r = {.room_id = room,
+			.user_id = who,
+			.role = SFU_ROLE_SUBSCRIBER,
+			.subscribe = TRUE,
+			.notifications = notifications,
+			.data = data,
+			.media = media};
+		err = join_step(h, &r, grant, "subscribe", SFU_ERR_SUB_FORBIDDEN, NULL, offer, reason);
+		g_free(room);
+		g_free(who);
+		return err == SFU_ERR_HANDLE_SUBSCRIBED ? SFU_ERR_USER_SUBSCRIBED : err;
+	}
+	/* A joined handle subscribes within its room, under a token that must hold its user's identity. */
+	GPtrArray *mine =
+		h->role != SFU_ROLE_NONE ? sfu_registry_user_handles_locked(h->room_id, h->user_id) : NULL;
+	if(mine != NULL && (weaker_than_binding(mine, grant) || !sfu_grant_allows_room(grant, h->room_id))) {
+		*reason = weaker_than_binding(mine, grant) ? "user_bound" : "room_not_allowed";
+		err = SFU_ERR_SUB_FORBIDDEN;
+	} else {
+		err = sfu_registry_subscribe_locked(h, notifications, data, media, offer);
+	}
+	if(mine != NULL)
+		g_ptr_array_unref(mine);
+	sfu_registry_unlock();
+	if(err == SFU_ERR_SUB_FORBIDDEN)
+		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+	if(err == SFU_ERR_NO_PUBLISHER && h->role != SFU_ROLE_NONE)
+		return SFU_ERR_SUB_NOT_IN_ROOM; /* a joined handle only receives publishers of its room */
+	return err == SFU_ERR_HANDLE_SUBSCRIBED ? SFU_ERR_USER_SUBSCRIBED : err;
 }
 
 static gboolean binds_differently(const char *current, const char *offered) {
@@ -139,137 +341,148 @@ static gboolean binds_differently(const char *current, const char *offered) {
 }
 
 sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason) {
-	janus_mutex_lock(&h->mutex);
-	gboolean mismatch =
-		binds_differently(h->auth.bound_user, grant->user_id) || binds_differently(h->auth.sub, grant->sub);
-	janus_mutex_unlock(&h->mutex);
-	if(mismatch) {
+	sfu_err err = SFU_OK;
+	sfu_registry_lock();
+	if(h->role == SFU_ROLE_NONE || h->detached) {
+		err = SFU_ERR_REFRESH_NOT_JOINED;
+	} else if(binds_differently(h->auth.bound_user, grant->user_id)) {
+		*reason = "user_bound";
+		err = SFU_ERR_REFRESH_FORBIDDEN;
+	} else if(binds_differently(h->auth.sub, grant->sub)) {
 		*reason = "user_mismatch";
-		return SFU_ERR_REFRESH_FORBIDDEN;
+		err = SFU_ERR_REFRESH_FORBIDDEN;
+	} else {
+		/* Known from here: the token holds h's identity. It replaces h's grant, and the identity's. */
+		sfu_handle_auth a = auth_of(grant);
+		sfu_handle_set_auth_locked(h, &a);
+		share_grant_locked(h, grant, TRUE);
 	}
-	apply_to_user(h->room_id, h->user_id, grant);
-	bump(&n_refreshes);
-	sfu_events_audit(
-		h->jh, "refreshed", h->room_id, h->user_id, json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
-	return SFU_OK;
+	sfu_registry_unlock();
+	if(err == SFU_ERR_REFRESH_FORBIDDEN) {
+		sfu_authz_rejected(h->room_id, h->user_id, "refresh", *reason);
+		return err;
+	}
+	if(err == SFU_OK) {
+		bump(&n_refreshes);
+		sfu_events_audit(h->jh, "refreshed", h->room_id, h->user_id,
+			json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
+	}
+	return err;
 }
 
 /* =============================================================================
  * Leaving and ejection
  * ==========================================================================*/
 
-void sfu_authz_departed(sfu_departure *d) {
-	if(d->joined && d->user_left) {
-		json_t *ev = sfu_event_leave(d->user_id, d->room_id);
-		sfu_events_push_all(d->notify, ev, NULL);
-		d->notify = NULL;
-		json_decref(ev);
-		sfu_expiry_cancel_user(d->room_id, d->user_id);
-		sfu_events_audit(NULL, "left", d->room_id, d->user_id, NULL);
+gboolean sfu_authz_detach(janus_plugin_session *jh) {
+	sfu_departure d;
+	sfu_registry_lock();
+	gboolean known = sfu_registry_remove_locked(jh, &d);
+	if(d.joined && d.user_left)
+		sfu_expiry_cancel_user(d.room_id, d.user_id);
+	sfu_registry_unlock();
+	announce_departure(&d);
+	return known;
+}
+
+/* Ban the identities of the evicted \p victims from \p room_id (registry lock held): the user_id always, the
+ * token's sub and jti only when the operator declared that sub names one person. */
+static void ban_locked(const char *room_id, const char *user_id, GPtrArray *victims, const char *by) {
+	gint64 now = now_s(), until = now + config->kick_ban_s;
+	gboolean kept = sfu_bans_add(room_id, SFU_BAN_USER, user_id, user_id, until, by, now);
+	for(guint i = 0; config->sub_identifies_user && i < victims->len; i++) {
+		const sfu_handle *v = victims->pdata[i];
+		kept &= sfu_bans_add(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now);
+		kept &= sfu_bans_add(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now);
 	}
-	sfu_departure_clear(d);
+	bump(&n_bans);
+	if(!kept)
+		bump(&n_bans_dropped);
 }
 
 guint sfu_authz_eject(
 	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
-	/* Phase 1 (registry lock inside): detach every handle of the user from the room. */
+	/* Phase 1: evict and ban in one step, so no join can slip in between. */
 	sfu_departure d;
-	GPtrArray *victims = sfu_registry_evict(room_id, user_id, NULL, &d);
-	/* The ban is recorded before anyone is told, so no rejoin can slip in between. */
-	char *sub = NULL, *jti = NULL;
-	for(guint i = 0; i < victims->len; i++) {
-		sfu_handle *v = victims->pdata[i];
-		janus_mutex_lock(&v->mutex);
-		if(sub == NULL)
-			sub = g_strdup(v->auth.sub);
-		if(jti == NULL)
-			jti = g_strdup(v->auth.jti);
-		janus_mutex_unlock(&v->mutex);
+	gboolean banned = FALSE;
+	sfu_registry_lock();
+	GPtrArray *victims = sfu_registry_evict_locked(room_id, user_id, NULL, &d);
+	if(victims->len > 0) {
+		if(ban && config->kick_ban_s > 0) {
+			ban_locked(room_id, user_id, victims, by);
+			banned = TRUE;
+		}
+		sfu_expiry_cancel_user(room_id, user_id);
 	}
-	if(ban && config->kick_ban_s > 0) {
-		gint64 until = now_s() + config->kick_ban_s;
-		sfu_bans_add(room_id, user_id, sub, jti, until, by);
-		bump(&n_bans);
-		sfu_events_audit(
-			NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
+	sfu_registry_unlock();
+	guint n = victims->len;
+	if(banned) {
+		sfu_events_audit(NULL, "banned", room_id, user_id,
+			json_pack("{sIss*}", "until", (json_int_t)(now_s() + config->kick_ban_s), "by", by));
 	}
 	/* Phase 2 (no lock): say why, end the handles, tell the room. */
-	json_t *ev = json_pack("{ssssssss*}", "event", "ejected", "room_id", room_id, "reason", reason, "by", by);
-	for(guint i = 0; i < victims->len; i++) {
-		sfu_handle *v = victims->pdata[i];
-		if(v->role == SFU_ROLE_PUBLISHER)
-			sfu_core_push_event(v->jh, NULL, ev, NULL);
+	json_t *why = sfu_event_ejected(room_id, reason, by);
+	finish_eviction(victims, &d, why);
+	json_decref(why);
+	if(n > 0) {
+		char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN], who[SFU_LOG_ID_LEN];
+		JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s by %s (%u handles)\n",
+			sfu_log_id(user_id, user), sfu_log_id(room_id, room), reason, sfu_log_id(by, who), n);
+		sfu_events_audit(NULL, "ejected", room_id, user_id,
+			json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)n));
 	}
-	json_decref(ev);
-	for(guint i = 0; i < victims->len; i++)
-		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
-	guint n = victims->len;
-	g_ptr_array_unref(victims);
-	g_free(sub);
-	g_free(jti);
-	sfu_expiry_cancel_user(room_id, user_id);
-	sfu_authz_departed(&d);
-	JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s%s%s (%u handles)\n", user_id, room_id,
-		reason, by ? " by " : "", by ? by : "", n);
-	sfu_events_audit(NULL, "ejected", room_id, user_id,
-		json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)n));
 	return n;
-}
-
-/* Current token expiry of (room, user), from any of its handles; 0 when unknown. */
-static gint64 user_exp(const char *room_id, const char *user_id, sfu_handle **publisher) {
-	gint64 exp = 0;
-	GPtrArray *mine = sfu_registry_user_handles(room_id, user_id);
-	for(guint i = 0; i < mine->len; i++) {
-		sfu_handle *h = mine->pdata[i];
-		janus_mutex_lock(&h->mutex);
-		if(h->auth.exp > exp)
-			exp = h->auth.exp;
-		janus_mutex_unlock(&h->mutex);
-		if(publisher != NULL && *publisher == NULL && h->role == SFU_ROLE_PUBLISHER) {
-			sfu_handle_ref(h);
-			*publisher = h;
-		}
-	}
-	g_ptr_array_unref(mine);
-	return exp;
 }
 
 /* Scheduler thread: a deadline passed. No lock is held. */
 static void on_deadline(
 	const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us, gint64 lateness_us) {
 	(void)deadline_us;
+	gint64 exp = 0;
 	sfu_handle *pub = NULL;
-	gint64 exp = user_exp(room_id, user_id, kind == SFU_EXPIRY_WARN ? &pub : NULL);
-	switch(kind) {
-		case SFU_EXPIRY_WARN:
-			if(pub != NULL) {
-				json_t *ev = json_pack(
-					"{sssssI}", "event", "token_expiring", "room_id", room_id, "expires_at", (json_int_t)exp);
-				sfu_core_push_event(pub->jh, NULL, ev, NULL);
-				json_decref(ev);
-				sfu_handle_unref(pub);
-				bump(&n_warnings);
-				sfu_events_audit(
-					NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
-			}
-			break;
-		case SFU_EXPIRY_TOKEN:
-			/* A refresh may have raced with this deadline: trust the handles' current expiry. */
-			if(exp > 0 && (exp + (gint64)config->expiry_grace_s) * G_USEC_PER_SEC > g_get_real_time())
-				break;
-			bump(&n_expiries);
-			JANUS_LOG(LOG_VERB, "[sfu] token of '%s' in room '%s' expired (%" G_GINT64_FORMAT " us late)\n",
-				user_id, room_id, lateness_us);
-			sfu_authz_eject(room_id, user_id, "token_expired", NULL, FALSE);
-			break;
-		case SFU_EXPIRY_SESSION:
-			bump(&n_session_limits);
-			sfu_authz_eject(room_id, user_id, "session_limit", NULL, FALSE);
-			break;
-		default:
-			break;
+	sfu_registry_lock();
+	GPtrArray *mine = sfu_registry_user_handles_locked(room_id, user_id);
+	for(guint i = 0; i < mine->len; i++) {
+		sfu_handle *h = mine->pdata[i];
+		exp = MAX(exp, h->auth.exp);
+		if(pub == NULL && h->role == SFU_ROLE_PUBLISHER) {
+			sfu_handle_ref(h);
+			pub = h;
+		}
 	}
+	g_ptr_array_unref(mine);
+	/* A refresh may have raced with this deadline: the handles' current expiry decides, in this same step. */
+	gboolean expired = kind == SFU_EXPIRY_SESSION ||
+					   (kind == SFU_EXPIRY_TOKEN && exp > 0 && eject_time_us(exp) <= g_get_real_time());
+	sfu_departure d;
+	memset(&d, 0, sizeof(d));
+	GPtrArray *victims = expired ? sfu_registry_evict_locked(room_id, user_id, NULL, &d) : NULL;
+	if(victims != NULL && victims->len > 0)
+		sfu_expiry_cancel_user(room_id, user_id);
+	sfu_registry_unlock();
+	if(kind == SFU_EXPIRY_WARN && pub != NULL) {
+		json_t *ev = sfu_event_token_expiring(room_id, exp);
+		sfu_core_push_event(pub->jh, NULL, ev, NULL);
+		json_decref(ev);
+		bump(&n_warnings);
+		sfu_events_audit(
+			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
+	}
+	sfu_handle_unref(pub);
+	if(victims == NULL)
+		return;
+	const char *reason = kind == SFU_EXPIRY_SESSION ? "session_limit" : "token_expired";
+	bump(kind == SFU_EXPIRY_SESSION ? &n_session_limits : &n_expiries);
+	char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
+	JANUS_LOG(LOG_VERB, "[sfu] %s: user '%s' in room '%s' (%" G_GINT64_FORMAT " us late, %u handles)\n",
+		reason, sfu_log_id(user_id, user), sfu_log_id(room_id, room), lateness_us, victims->len);
+	guint n = victims->len;
+	json_t *why = sfu_event_ejected(room_id, reason, NULL);
+	finish_eviction(victims, &d, why);
+	json_decref(why);
+	if(n > 0)
+		sfu_events_audit(
+			NULL, "ejected", room_id, user_id, json_pack("{sssi}", "reason", reason, "handles", (int)n));
 }
 
 /* =============================================================================
@@ -278,40 +491,46 @@ static void on_deadline(
 
 int sfu_authz_start(const sfu_config *cfg) {
 	config = cfg;
-	g_mutex_lock(&stats_lock);
+	sfu_mutex_lock(&stats_lock);
 	if(rejections == NULL)
 		rejections = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_mutex_unlock(&stats_lock);
-	sfu_bans_init();
+	sfu_mutex_unlock(&stats_lock);
+	sfu_bans_init(cfg->max_bans, cfg->max_jti_claims);
 	return sfu_expiry_start(on_deadline);
 }
 
 void sfu_authz_stop(void) {
 	sfu_expiry_stop();
 	sfu_bans_shutdown();
-	g_mutex_lock(&stats_lock);
+	sfu_mutex_lock(&stats_lock);
 	g_clear_pointer(&rejections, g_hash_table_destroy);
-	g_mutex_unlock(&stats_lock);
+	sfu_mutex_unlock(&stats_lock);
 }
 
-void sfu_authz_count_rejection(const char *reason) {
+void sfu_authz_rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
 	if(reason == NULL)
 		return;
-	g_mutex_lock(&stats_lock);
+	sfu_mutex_lock(&stats_lock);
 	if(rejections != NULL) {
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(rejections, reason));
 		g_hash_table_insert(rejections, g_strdup(reason), GUINT_TO_POINTER(n + 1));
 	}
-	g_mutex_unlock(&stats_lock);
+	sfu_mutex_unlock(&stats_lock);
+	sfu_events_audit(
+		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
 }
 
 void sfu_authz_count_kick(void) {
 	bump(&n_kicks);
 }
 
+static json_int_t load(guint64 *counter) {
+	return (json_int_t)__atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
 json_t *sfu_authz_stats(void) {
 	json_t *by_reason = json_object();
-	g_mutex_lock(&stats_lock);
+	sfu_mutex_lock(&stats_lock);
 	if(rejections != NULL) {
 		GHashTableIter iter;
 		gpointer k, v;
@@ -319,14 +538,13 @@ json_t *sfu_authz_stats(void) {
 		while(g_hash_table_iter_next(&iter, &k, &v))
 			json_object_set_new(by_reason, k, json_integer(GPOINTER_TO_UINT(v)));
 	}
-	g_mutex_unlock(&stats_lock);
-	return json_pack("{sosIsIsIsIsIsIsIsi}", "rejections_by_reason", by_reason, "refreshes",
-		(json_int_t)__atomic_load_n(&n_refreshes, __ATOMIC_RELAXED), "expiries",
-		(json_int_t)__atomic_load_n(&n_expiries, __ATOMIC_RELAXED), "session_limits",
-		(json_int_t)__atomic_load_n(&n_session_limits, __ATOMIC_RELAXED), "expiry_warnings",
-		(json_int_t)__atomic_load_n(&n_warnings, __ATOMIC_RELAXED), "kicks",
-		(json_int_t)__atomic_load_n(&n_kicks, __ATOMIC_RELAXED), "bans",
-		(json_int_t)__atomic_load_n(&n_bans, __ATOMIC_RELAXED), "replaced_handles",
-		(json_int_t)__atomic_load_n(&n_replaced, __ATOMIC_RELAXED), "scheduled_deadlines",
-		(int)sfu_expiry_count());
+	sfu_mutex_unlock(&stats_lock);
+	json_t *out = json_pack("{sosIsIsIsIsIsIsIsI}", "rejections_by_reason", by_reason, "refreshes",
+		load(&n_refreshes), "expiries", load(&n_expiries), "session_limits", load(&n_session_limits),
+		"expiry_warnings", load(&n_warnings), "kicks", load(&n_kicks), "bans", load(&n_bans), "bans_dropped",
+		load(&n_bans_dropped), "replaced_handles", load(&n_replaced));
+	json_object_set_new(out, "scheduled_deadlines", json_integer(sfu_expiry_count()));
+	json_object_set_new(out, "live_bans", json_integer(sfu_bans_count()));
+	json_object_set_new(out, "jti_claims", json_integer(sfu_bans_jti_count()));
+	return out;
 }

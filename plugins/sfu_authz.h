@@ -1,12 +1,22 @@
 /*! \file    sfu_authz.h
  * \brief    janus-sfu: keeping participants authorized for the whole call
- * \details  What happens after the door: per (room, user) deadlines in the
- * scheduler (expiry warning, token expiry, session limit), in-band refresh,
- * ejection (kick, expiry, session limit, admin) in two phases, kick bans,
- * stale-session replacement and the one-user-per-jti rule. Ejection first
- * detaches the user's handles under the registry lock, then, with no lock
- * held, tells the user's publisher handle why ({"event":"ejected",...}), ends
- * every handle and sends \c leave to the room.
+ * \details  What happens after the token verified (sfu_auth): every change of a
+ * participant's membership or authorization is one atomic step here, taken
+ * under the registry lock together with the state it depends on:
+ *  - a join decides the ban check, the identity binding, the jti claim, stale-session replacement, the
+ *    membership, its subscription flags, its grant (permissions, binding, identity) and its deadlines at once;
+ *  - a kick or an ejection evicts the user's handles and records the ban in the same step, so a join can
+ *    never slip between the two;
+ *  - a refresh checks the binding and moves the grant and the deadlines of every handle of the identity;
+ *  - a departure (destroy_session) leaves the room and cancels the user's deadlines together, so a rejoin
+ *    that follows can never lose its own deadlines.
+ * Calls into the Janus core (events, end_session) happen after the step, with no lock held (two phases:
+ * docs/DESIGN.md). Deadlines (expiry warning, token expiry, session limit) live in sfu_expiry, bans and jti
+ * claims in sfu_bans.
+ *
+ * Identity: a handle whose token carried a \c user_id claim is bound. A join, subscribe or refresh under a
+ * user_id whose live handles are bound is refused (reason \c user_bound) unless its token binds the same
+ * user; a grant is shared with a user's other handles only when they hold the same identity.
  */
 #ifndef SFU_AUTHZ_H
 #define SFU_AUTHZ_H
@@ -19,45 +29,53 @@
 #include "sfu_errors.h"
 #include "sfu_registry.h"
 
-/*! \brief Start the scheduler. \p config must outlive sfu_authz_stop(). @returns 0 or -1 */
+/*! \brief Start the scheduler and the bans. \p config must outlive sfu_authz_stop(). @returns 0 or -1 */
 int sfu_authz_start(const sfu_config *config);
 void sfu_authz_stop(void);
 
-/*! \brief Checks made after the token verified and before a join is registered: kick bans, jti sharing.
- * @param[out] reason Set on refusal (static string)
- * @returns SFU_OK, SFU_ERR_JOIN_BANNED or SFU_ERR_JOIN_FORBIDDEN */
-sfu_err sfu_authz_admit(
-	const char *room_id, const char *user_id, const sfu_grant *grant, const char **reason);
+/*! \brief A join request (§4.1), or the entry of a non-joined handle by \c subscribe. Borrowed strings. */
+typedef struct sfu_join_request {
+	const char *room_id, *user_id;
+	sfu_role role;
+	gboolean subscribe, notifications, data; /*!< the subscription object, when given */
+	const char *media;                       /*!< subscribe to this user's audio/video, or NULL */
+} sfu_join_request;
 
-/*! \brief A new publisher join of a token-bound user replaces that user's older handles in the room
- * (config replace_stale_sessions). @returns the number of handles replaced */
-guint sfu_authz_replace_stale(
-	sfu_handle *h, const char *room_id, const char *user_id, const sfu_grant *grant);
+/*! \brief Join \p h with the verified \p grant as one atomic step (see the file comment), then send \c join
+ * to the room and end replaced stale handles.
+ * @param[out] users The room's publisher users before this join (new array), on success
+ * @param[out] offer The publisher's subscriber offer when \c media was given (new string), on success
+ * @param[out] reason Set on a refusal decided here (static string): banned, user_bound, token_in_use, server_busy
+ * @returns SFU_OK or the error to answer (nothing changed) */
+sfu_err sfu_authz_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
+	char **offer, const char **reason);
 
-/*! \brief \p h has joined with \p grant: attach it to \p h and schedule the user's deadlines. A grant
- * that outlives the user's current one refreshes every handle of the user in the room. */
-void sfu_authz_joined(sfu_handle *h, const sfu_grant *grant);
+/*! \brief A \c subscribe request with the verified \p grant (checked for its purpose, not yet for a room). A
+ * handle that has not joined and asks for media enters the publisher's room as a subscriber under the token's
+ * identity (user_id, else sub, else a per-handle name), as one step like a join; the publisher is only looked
+ * up in rooms the grant allows, so a token cannot learn who publishes elsewhere.
+ * @returns SFU_OK, SFU_ERR_USER_SUBSCRIBED, SFU_ERR_NO_PUBLISHER, SFU_ERR_PUBLISHER_NOT_READY, or a refusal */
+sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data, const char *media,
+	const sfu_grant *grant, char **offer, const char **reason);
 
 /*! \brief In-band refresh on joined handle \p h with the verified \p grant.
- * @returns SFU_OK or SFU_ERR_REFRESH_FORBIDDEN (with \p reason, e.g. user_mismatch) */
+ * @returns SFU_OK, SFU_ERR_REFRESH_NOT_JOINED or SFU_ERR_REFRESH_FORBIDDEN (reason user_bound or user_mismatch) */
 sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason);
 
 /*! \brief Eject \p user_id from \p room_id. \p reason: "kicked", "admin", "token_expired", "session_limit".
  * @param[in] by Who did it (kicker user_id, "admin"), or NULL
- * @param[in] ban Also ban the user from the room for kick_ban_s
- * @returns the number of handles ended. Must not be called with any registry lock held. */
+ * @param[in] ban Also ban the user from the room for kick_ban_s (only when the user was in the room)
+ * @returns the number of handles ended. Must not be called with the registry lock held. */
 guint sfu_authz_eject(
 	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban);
 
-/*! \brief A handle went away (destroy_session): send \c leave and forget the user's deadlines when it was
- * the user's last handle in the room. Takes the departure's contents. */
-void sfu_authz_departed(sfu_departure *departure);
+/*! \brief The core destroyed \p jh's handle (destroy_session): leave its room and, when it was the user's last
+ * handle there, cancel the user's deadlines in the same step, then send \c leave.
+ * @returns FALSE when \p jh was unknown */
+gboolean sfu_authz_detach(janus_plugin_session *jh);
 
-/*! \brief Attach what \p grant allows to \p h (permissions, expiry, kid/jti/sub, bound user). */
-void sfu_authz_attach(sfu_handle *h, const sfu_grant *grant);
-
-/*! \brief Count a refused request by reason (admin stats). */
-void sfu_authz_count_rejection(const char *reason);
+/*! \brief Count and report (audit event, never the token) a refused request. */
+void sfu_authz_rejected(const char *room_id, const char *user_id, const char *request, const char *reason);
 /*! \brief Count a kick (admin stats). */
 void sfu_authz_count_kick(void);
 /*! \brief Counters for the admin API (new JSON object). */

@@ -1,10 +1,18 @@
 /*! \file    sfu_bans.h
  * \brief    janus-sfu: who may not come back (kick bans) and who holds which token id
- * \details  A kick bans the user from that room for \c kick_ban_s seconds, by
- * user_id and, when the kicked token had them, by \c sub and \c jti, so the
- * same token (or the same identity under another user_id) cannot rejoin.
+ * \details  A kick bans identities from one room until a time: always the kicked
+ * user_id; the token's \c sub and \c jti only when the operator declares that
+ * \c sub names one person (sub_identifies_user: Reticulum gives every anonymous
+ * visitor of a hub the same \c sub, so banning it would lock the whole hub out).
  * Also records which user_id first presented a \c jti (one_user_per_jti).
- * Entries expire by time; lookups prune. Thread-safe, own lock, no core calls.
+ *
+ * Bounded: at most \c max_bans bans (when full, the ban that expires soonest
+ * gives way and the add reports it) and \c max_jti_claims token ids (when
+ * full, a new one is refused); expired entries are pruned as time passes, in
+ * order of expiry, so no call scans the table. Lookups are hash lookups.
+ *
+ * Thread-safe: one leaf lock of its own, no core calls; callers may hold the
+ * registry lock (lock order: registry -> bans).
  */
 #ifndef SFU_BANS_H
 #define SFU_BANS_H
@@ -12,22 +20,42 @@
 #include <glib.h>
 #include <jansson.h>
 
-void sfu_bans_init(void);
+typedef enum sfu_ban_kind {
+	SFU_BAN_USER = 0, /*!< a user_id (the kicked one) */
+	SFU_BAN_SUB,      /*!< the kicked token's sub */
+	SFU_BAN_JTI       /*!< the kicked token's jti */
+} sfu_ban_kind;
+
+/*! \brief Create the tables with their bounds. */
+void sfu_bans_init(guint max_bans, guint max_jti_claims);
+/*! \brief Forget everything. */
 void sfu_bans_shutdown(void);
 
-/*! \brief Ban (room, user) until \p until_s (unix s); \p sub / \p jti (may be NULL) are banned with it. */
-void sfu_bans_add(const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 until_s,
-	const char *by);
-/*! \brief TRUE when a live ban matches the room and any of user_id / sub / jti. */
+/*! \brief Ban identity (\p kind, \p value) from \p room_id until \p until_s (unix s). A ban of the same
+ * identity is extended, never shortened.
+ * @param[in] user_id The kicked user (listing, unban), @param[in] by Who kicked (may be NULL)
+ * @returns FALSE when the table was full and the ban expiring soonest was dropped to make room */
+gboolean sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+	gint64 until_s, const char *by, gint64 now_s);
+/*! \brief TRUE when a live ban of \p room_id matches \p user_id, \p sub or \p jti (either may be NULL). */
 gboolean sfu_bans_check(
 	const char *room_id, const char *user_id, const char *sub, const char *jti, gint64 now_s);
-/*! \brief Lift every ban of \p user_id in \p room_id. @returns how many were lifted */
+/*! \brief Lift every ban the kick of \p user_id in \p room_id recorded. @returns how many were lifted */
 guint sfu_bans_remove(const char *room_id, const char *user_id);
 /*! \brief Live bans (of \p room_id, or all when NULL) as a JSON array (new reference). */
 json_t *sfu_bans_list(const char *room_id, gint64 now_s);
+/*! \brief Live bans in the table (expired ones not yet pruned may be counted). */
+guint sfu_bans_count(void);
 
-/*! \brief Record that \p user_id holds \p jti until \p exp_s.
- * @returns FALSE when another user_id already holds it (the caller refuses: token_in_use) */
-gboolean sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s);
+typedef enum sfu_jti_claim {
+	SFU_JTI_OK = 0, /*!< recorded (or already held by this user) */
+	SFU_JTI_TAKEN,  /*!< another user_id holds it: refuse (token_in_use) */
+	SFU_JTI_FULL    /*!< the table is full of live claims: refuse (server_busy) */
+} sfu_jti_claim;
+
+/*! \brief Record that \p user_id holds \p jti until \p exp_s. NULL jti or user: SFU_JTI_OK, nothing kept. */
+sfu_jti_claim sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s);
+/*! \brief Token ids remembered. */
+guint sfu_bans_jti_count(void);
 
 #endif

@@ -1,15 +1,14 @@
 /*! \file    sfu_config.c
  * \brief    janus-sfu: configuration loading and validation (see sfu_config.h)
- * \details  Both formats are first read into a flat key -> string table of
- * section \c general; one table-driven pass then converts and validates each
- * key, so the two formats cannot drift apart.
+ * \details  Both formats are first read into a flat list of raw settings
+ * (group, key, text, the type the file gave, line); one table-driven pass then
+ * checks placement, names, types and values, so the two formats cannot drift
+ * apart and every mistake gets the same kind of message.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libconfig.h>
-
-#include <debug.h>
 
 #include "sfu_config.h"
 
@@ -17,51 +16,225 @@ G_DEFINE_QUARK(sfu - config - error - quark, sfu_config_error)
 
 #define SFU_CONFIG_JCFG "janus.plugin.sfu.jcfg"
 #define SFU_CONFIG_INI  "janus.plugin.sfu.cfg"
+#define GENERAL         "general"
 
 static const char *known_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", NULL};
 
 /* =============================================================================
- * Typed conversion, one row per key
+ * The settings: one row per key
  * ==========================================================================*/
 
 typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY } key_type;
 
 typedef struct key_spec {
+	const char *group;
 	const char *name;
 	key_type type;
-	size_t offset; /* into sfu_config */
-	guint max;     /* KEY_UINT upper bound */
+	size_t offset;  /* into sfu_config */
+	guint min, max; /* KEY_UINT bounds */
 } key_spec;
 
 #define CFG_OFF(field) G_STRUCT_OFFSET(sfu_config, field)
 
 static const key_spec keys[] = {
-	{"max_room_size", KEY_UINT, CFG_OFF(max_room_size), 1000000},
-	{"max_ccu", KEY_UINT, CFG_OFF(max_ccu), 100000000},
-	{"message_threads", KEY_UINT, CFG_OFF(message_threads), 256},
-	{"auth_key", KEY_STRING, CFG_OFF(auth_key), 0},
-	{"auth_keys", KEY_STRING, CFG_OFF(auth_keys), 0},
-	{"algorithms", KEY_ALGS, CFG_OFF(algorithms), 0},
-	{"audience", KEY_STRING, CFG_OFF(audience), 0},
-	{"issuer", KEY_STRING, CFG_OFF(issuer), 0},
-	{"clock_leeway_s", KEY_UINT, CFG_OFF(clock_leeway_s), 600},
-	{"require_user_binding", KEY_BOOL, CFG_OFF(require_user_binding), 0},
-	{"expiry_warning_s", KEY_UINT, CFG_OFF(expiry_warning_s), 86400},
-	{"expiry_grace_s", KEY_UINT, CFG_OFF(expiry_grace_s), 86400},
-	{"on_token_expiry", KEY_EXPIRY, CFG_OFF(on_token_expiry), 0},
-	{"kick_ban_s", KEY_UINT, CFG_OFF(kick_ban_s), 30 * 86400},
-	{"replace_stale_sessions", KEY_BOOL, CFG_OFF(replace_stale_sessions), 0},
-	{"one_user_per_jti", KEY_BOOL, CFG_OFF(one_user_per_jti), 0},
-	{"events", KEY_BOOL, CFG_OFF(events), 0},
+	{GENERAL, "max_room_size", KEY_UINT, CFG_OFF(max_room_size), 0, 1000000},
+	{GENERAL, "max_ccu", KEY_UINT, CFG_OFF(max_ccu), 0, 100000000},
+	{GENERAL, "message_threads", KEY_UINT, CFG_OFF(message_threads), 0, 256},
+	{GENERAL, "auth_key", KEY_STRING, CFG_OFF(auth_key), 0, 0},
+	{GENERAL, "auth_keys", KEY_STRING, CFG_OFF(auth_keys), 0, 0},
+	{GENERAL, "algorithms", KEY_ALGS, CFG_OFF(algorithms), 0, 0},
+	{GENERAL, "audience", KEY_STRING, CFG_OFF(audience), 0, 0},
+	{GENERAL, "issuer", KEY_STRING, CFG_OFF(issuer), 0, 0},
+	{GENERAL, "clock_leeway_s", KEY_UINT, CFG_OFF(clock_leeway_s), 0, 600},
+	{GENERAL, "require_user_binding", KEY_BOOL, CFG_OFF(require_user_binding), 0, 0},
+	{GENERAL, "expiry_warning_s", KEY_UINT, CFG_OFF(expiry_warning_s), 0, 86400},
+	{GENERAL, "expiry_grace_s", KEY_UINT, CFG_OFF(expiry_grace_s), 0, 86400},
+	{GENERAL, "on_token_expiry", KEY_EXPIRY, CFG_OFF(on_token_expiry), 0, 0},
+	{GENERAL, "kick_ban_s", KEY_UINT, CFG_OFF(kick_ban_s), 0, 30 * 86400},
+	{GENERAL, "sub_identifies_user", KEY_BOOL, CFG_OFF(sub_identifies_user), 0, 0},
+	{GENERAL, "replace_stale_sessions", KEY_BOOL, CFG_OFF(replace_stale_sessions), 0, 0},
+	{GENERAL, "one_user_per_jti", KEY_BOOL, CFG_OFF(one_user_per_jti), 0, 0},
+	{GENERAL, "events", KEY_BOOL, CFG_OFF(events), 0, 0},
+	{GENERAL, "max_blocks_per_user", KEY_UINT, CFG_OFF(max_blocks_per_user), 1, 100000},
+	{GENERAL, "max_bans", KEY_UINT, CFG_OFF(max_bans), 1, 10000000},
+	{GENERAL, "max_jti_claims", KEY_UINT, CFG_OFF(max_jti_claims), 1, 100000000},
+	{GENERAL, "max_queued_requests", KEY_UINT, CFG_OFF(max_queued_requests), 1, 100000},
 };
 
-static gboolean parse_uint(const char *text, guint max, guint *out) {
+static const char *const groups[] = {GENERAL, NULL};
+
+/* =============================================================================
+ * Raw settings, as the file gave them
+ * ==========================================================================*/
+
+/* What the file said a value is: INI values are all text. */
+typedef enum raw_kind { RAW_TEXT, RAW_STRING, RAW_INT, RAW_BOOL, RAW_LIST, RAW_OTHER } raw_kind;
+
+typedef struct raw_setting {
+	char *group; /* NULL: outside any group */
+	char *name;
+	char *text; /* the value as text ("" for RAW_OTHER) */
+	raw_kind kind;
+	int line;
+} raw_setting;
+
+typedef struct raw_file {
+	const char *origin;
+	gboolean is_ini;
+	GPtrArray *settings; /* raw_setting* */
+	GPtrArray *groups;   /* raw_setting* with name = group name, line (text unused) */
+} raw_file;
+
+static void raw_setting_free(gpointer data) {
+	raw_setting *s = data;
+	g_free(s->group);
+	g_free(s->name);
+	g_free(s->text);
+	g_free(s);
+}
+
+static void raw_add(
+	GPtrArray *list, const char *group, const char *name, char *text, raw_kind kind, int line) {
+	raw_setting *s = g_new0(raw_setting, 1);
+	s->group = g_strdup(group);
+	s->name = g_strdup(name);
+	s->text = text ? text : g_strdup("");
+	s->kind = kind;
+	s->line = line;
+	g_ptr_array_add(list, s);
+}
+
+static void raw_init(raw_file *f, const char *origin, gboolean is_ini) {
+	f->origin = origin;
+	f->is_ini = is_ini;
+	f->settings = g_ptr_array_new_with_free_func(raw_setting_free);
+	f->groups = g_ptr_array_new_with_free_func(raw_setting_free);
+}
+
+static void raw_clear(raw_file *f) {
+	g_ptr_array_free(f->settings, TRUE);
+	g_ptr_array_free(f->groups, TRUE);
+}
+
+/* =============================================================================
+ * "Did you mean": the nearest known name, for typos
+ * ==========================================================================*/
+
+/* Lower-case with '-' as '_': "Auth-Key" and "auth_key" are the same mistake away. */
+static char *normalized(const char *s) {
+	char *n = g_ascii_strdown(s, -1);
+	g_strdelimit(n, "-", '_');
+	return n;
+}
+
+static guint edit_distance(const char *a, const char *b) {
+	size_t la = strlen(a), lb = strlen(b);
+	if(la > 64 || lb > 64)
+		return G_MAXUINT;
+	guint row[65];
+	for(size_t j = 0; j <= lb; j++)
+		row[j] = (guint)j;
+	for(size_t i = 1; i <= la; i++) {
+		guint diag = row[0];
+		row[0] = (guint)i;
+		for(size_t j = 1; j <= lb; j++) {
+			guint up = row[j];
+			guint best = MIN(row[j] + 1, row[j - 1] + 1);
+			row[j] = MIN(best, diag + (a[i - 1] == b[j - 1] ? 0 : 1));
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known name closest to \p name among \p candidates (NULL-terminated), or NULL when none is close. */
+static const char *nearest(const char *name, const char *const *candidates) {
+	char *n = normalized(name);
+	const char *best = NULL;
+	guint best_d = G_MAXUINT;
+	for(const char *const *c = candidates; *c != NULL; c++) {
+		guint d = edit_distance(n, *c);
+		if(d < best_d) {
+			best_d = d;
+			best = *c;
+		}
+	}
+	size_t len = strlen(n);
+	g_free(n);
+	/* Close enough: same after normalising, or at most 2 edits on a name long enough to be more than that. */
+	return best != NULL && (best_d == 0 || (best_d <= 2 && len > 2 * best_d)) ? best : NULL;
+}
+
+static const char **key_names(const char *group) {
+	const char **names = g_new0(const char *, G_N_ELEMENTS(keys) + 1);
+	size_t n = 0;
+	for(size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		if(group == NULL || !strcmp(keys[i].group, group))
+			names[n++] = keys[i].name;
+	}
+	return names;
+}
+
+/* " (did you mean 'x'?)" or "". */
+static char *hint(const char *name, const char *const *candidates) {
+	const char *near = nearest(name, candidates);
+	return near ? g_strdup_printf(" (did you mean '%s'?)", near) : g_strdup("");
+}
+
+/* =============================================================================
+ * Checking and converting one setting
+ * ==========================================================================*/
+
+static const key_spec *find_key(const char *group, const char *name) {
+	for(size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		if((group == NULL || !strcmp(keys[i].group, group)) && !strcmp(keys[i].name, name))
+			return &keys[i];
+	}
+	return NULL;
+}
+
+static const char *raw_kind_name(raw_kind kind) {
+	switch(kind) {
+		case RAW_INT:
+			return "a number";
+		case RAW_BOOL:
+			return "a boolean";
+		case RAW_LIST:
+			return "a list";
+		case RAW_STRING:
+		case RAW_TEXT:
+			return "a string";
+		case RAW_OTHER:
+		default:
+			return "a group or a real number";
+	}
+}
+
+/* Whether the file's type fits the key's type (INI text always does; its value is checked next). */
+static gboolean type_fits(key_type type, raw_kind kind) {
+	if(kind == RAW_TEXT)
+		return TRUE;
+	switch(type) {
+		case KEY_UINT:
+			return kind == RAW_INT || kind == RAW_STRING; /* Janus itself reads "60" as 60 */
+		case KEY_BOOL:
+			return kind == RAW_BOOL || kind == RAW_STRING || kind == RAW_INT; /* "yes" and 1 are true */
+		case KEY_ALGS:
+			return kind == RAW_STRING || kind == RAW_LIST;
+		case KEY_STRING:
+		case KEY_EXPIRY:
+		default:
+			return kind == RAW_STRING;
+	}
+}
+
+static gboolean parse_uint(const char *text, guint min, guint max, guint *out) {
 	if(text[0] == '\0' || !g_ascii_isdigit(text[0]))
 		return FALSE;
 	char *end = NULL;
 	errno = 0;
 	guint64 v = g_ascii_strtoull(text, &end, 10);
-	if(errno != 0 || *end != '\0' || v > max)
+	if(errno != 0 || *end != '\0' || v < min || v > max)
 		return FALSE;
 	*out = (guint)v;
 	return TRUE;
@@ -82,22 +255,19 @@ static gboolean parse_bool(const char *text, gboolean *out) {
 static gboolean parse_algorithms(const char *text, char ***out) {
 	char **list = g_strsplit_set(text, ", ", -1);
 	GPtrArray *algs = g_ptr_array_new_with_free_func(g_free);
-	for(char **a = list; *a != NULL; a++) {
+	gboolean ok = TRUE;
+	for(char **a = list; ok && *a != NULL; a++) {
 		if(**a == '\0')
 			continue;
-		if(!g_strv_contains(known_algorithms, *a)) {
-			g_ptr_array_free(algs, TRUE);
-			g_strfreev(list);
-			return FALSE;
-		}
+		ok = g_strv_contains(known_algorithms, *a);
 		gboolean seen = FALSE;
-		for(guint i = 0; i < algs->len; i++)
+		for(guint i = 0; ok && i < algs->len; i++)
 			seen = seen || !strcmp(algs->pdata[i], *a);
-		if(!seen)
+		if(ok && !seen)
 			g_ptr_array_add(algs, g_strdup(*a));
 	}
 	g_strfreev(list);
-	if(algs->len == 0) {
+	if(!ok || algs->len == 0) {
 		g_ptr_array_free(algs, TRUE);
 		return FALSE;
 	}
@@ -107,80 +277,137 @@ static gboolean parse_algorithms(const char *text, char ***out) {
 	return TRUE;
 }
 
-static gboolean apply_key(
-	sfu_config *cfg, const key_spec *k, const char *value, const char *origin, GError **error) {
+/* Convert \p value into \p cfg's field. FALSE with \p expected set when the value is not valid. */
+static gboolean convert(sfu_config *cfg, const key_spec *k, const char *value, const char **expected) {
 	char *field = (char *)cfg + k->offset;
-	gboolean ok = FALSE;
-	const char *expected = "";
 	switch(k->type) {
 		case KEY_UINT:
-			ok = parse_uint(value, k->max, (guint *)field);
-			expected = "a non-negative integer";
-			break;
+			*expected = "a non-negative integer";
+			return parse_uint(value, k->min, k->max, (guint *)field);
 		case KEY_BOOL:
-			ok = parse_bool(value, (gboolean *)field);
-			expected = "true or false";
-			break;
+			*expected = "true or false";
+			return parse_bool(value, (gboolean *)field);
 		case KEY_STRING:
-			ok = value[0] != '\0';
-			if(ok) {
-				g_free(*(char **)field);
-				*(char **)field = g_strdup(value);
-			}
-			expected = "a non-empty string";
-			break;
+			*expected = "a non-empty string";
+			if(value[0] == '\0')
+				return FALSE;
+			g_free(*(char **)field);
+			*(char **)field = g_strdup(value);
+			return TRUE;
 		case KEY_ALGS: {
+			*expected = "a list of RS256, RS384, RS512, PS256, PS384, PS512";
 			char **algs = NULL;
-			ok = parse_algorithms(value, &algs);
-			if(ok) {
-				g_strfreev(*(char ***)field);
-				*(char ***)field = algs;
-			}
-			expected = "a list of RS256, RS384, RS512, PS256, PS384, PS512";
-			break;
+			if(!parse_algorithms(value, &algs))
+				return FALSE;
+			g_strfreev(*(char ***)field);
+			*(char ***)field = algs;
+			return TRUE;
 		}
 		case KEY_EXPIRY:
-			ok = TRUE;
+			*expected = "\"eject\" or \"keep\"";
 			if(!strcmp(value, "eject"))
 				cfg->on_token_expiry = SFU_EXPIRY_EJECT;
 			else if(!strcmp(value, "keep"))
 				cfg->on_token_expiry = SFU_EXPIRY_KEEP;
 			else
-				ok = FALSE;
-			expected = "\"eject\" or \"keep\"";
-			break;
+				return FALSE;
+			return TRUE;
 		default:
-			break;
+			*expected = "?";
+			return FALSE;
 	}
-	if(!ok) {
-		/* The value is not echoed when it may be a secret-bearing path; bounded otherwise. */
-		if(k->max > 0 && k->type == KEY_UINT)
-			g_set_error(error, SFU_CONFIG_ERROR, 1, "%s: invalid value for '%s': expected %s (at most %u)",
-				origin, k->name, expected, k->max);
-		else
-			g_set_error(error, SFU_CONFIG_ERROR, 1, "%s: invalid value for '%s': expected %s", origin,
-				k->name, expected);
-	}
-	return ok;
 }
 
-static sfu_config *apply_table(GHashTable *table, const char *origin, GError **error) {
-	sfu_config *cfg = sfu_config_new_defaults();
-	cfg->source = g_strdup(origin);
-	GHashTableIter iter;
-	gpointer name, value;
-	g_hash_table_iter_init(&iter, table);
-	while(g_hash_table_iter_next(&iter, &name, &value)) {
-		const key_spec *spec = NULL;
-		for(size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-			if(!strcmp(keys[i].name, name))
-				spec = &keys[i];
-		}
-		if(spec == NULL) {
-			JANUS_LOG(LOG_WARN, "[sfu] %s: unknown setting '%s' ignored\n", origin, (char *)name);
+/* "file:LINE" (or "file" without a line). */
+static char *where(const raw_file *f, int line) {
+	return line > 0 ? g_strdup_printf("%s:%d", f->origin, line) : g_strdup(f->origin);
+}
+
+static gboolean check_groups(const raw_file *f, GError **error) {
+	for(guint i = 0; i < f->groups->len; i++) {
+		const raw_setting *g = f->groups->pdata[i];
+		if(g_strv_contains(groups, g->name))
 			continue;
-		}
-		if(!apply_key(cfg, spec, value, origin, error)) {
+		char *at = where(f, g->line), *h = hint(g->name, groups);
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_UNKNOWN,
+			"%s: unknown %s '%s'%s: the plugin's settings go in %s", at, f->is_ini ? "section" : "group",
+			g->name, h, f->is_ini ? "[general]" : "general: { ... }");
+		g_free(at);
+		g_free(h);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Placement and name of \p s. NULL with \p error set on a mistake. */
+static const key_spec *check_name(const raw_file *f, const raw_setting *s, GError **error) {
+	char *at = where(f, s->line);
+	const key_spec *k = s->group ? find_key(s->group, s->name) : NULL;
+	const key_spec *elsewhere = k ? NULL : find_key(NULL, s->name);
+	if(k == NULL && elsewhere != NULL) {
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_PLACE,
+			"%s: '%s' is outside its group: put it in %s", at, s->name,
+			f->is_ini ? "the [general] section" : "general: { ... }");
+	} else if(k == NULL) {
+		const char **names = key_names(s->group);
+		char *h = hint(s->name, names);
+		if(s->group != NULL)
+			g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_UNKNOWN, "%s: unknown setting '%s'%s in %s",
+				at, s->name, h, s->group);
+		else
+			g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_UNKNOWN,
+				"%s: unknown setting '%s'%s outside any group", at, s->name, h);
+		g_free(h);
+		g_free(names);
+	}
+	g_free(at);
+	return k;
+}
+
+static gboolean apply_setting(sfu_config *cfg, const raw_file *f, const raw_setting *s, GError **error) {
+	const key_spec *k = check_name(f, s, error);
+	if(k == NULL)
+		return FALSE;
+	const char *expected = "";
+	gboolean fits = type_fits(k->type, s->kind);
+	gboolean ok = fits && convert(cfg, k, s->text, &expected);
+	if(ok)
+		return TRUE;
+	if(!fits)
+		convert(cfg, k, "", &expected); /* only to learn what was expected */
+	char *at = where(f, s->line);
+	char bounds[64] = "";
+	if(k->type == KEY_UINT)
+		g_snprintf(bounds, sizeof(bounds), " from %u to %u", k->min, k->max);
+	/* The value itself is not echoed: it may be a secret-bearing path. */
+	if(!fits)
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_TYPE,
+			"%s: wrong type for '%s': expected %s%s, got %s", at, k->name, expected, bounds,
+			raw_kind_name(s->kind));
+	else
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_VALUE,
+			"%s: invalid value for '%s': expected %s%s", at, k->name, expected, bounds);
+	g_free(at);
+	return FALSE;
+}
+
+/* The old plugin's behaviour for what a legacy .cfg does not set (the drop-in rule, docs/MIGRATING.md). */
+static void legacy_defaults(sfu_config *cfg) {
+	cfg->legacy = TRUE;
+	cfg->on_token_expiry = SFU_EXPIRY_KEEP;
+	cfg->kick_ban_s = 0;
+	cfg->replace_stale_sessions = FALSE;
+}
+
+static sfu_config *apply_file(const raw_file *f, GError **error) {
+	if(!check_groups(f, error))
+		return NULL;
+	sfu_config *cfg = sfu_config_new_defaults();
+	cfg->source = g_strdup(f->origin);
+	if(f->is_ini)
+		legacy_defaults(cfg);
+	for(guint i = 0; i < f->settings->len; i++) {
+		if(!apply_setting(cfg, f, f->settings->pdata[i], error)) {
 			sfu_config_free(cfg);
 			return NULL;
 		}
@@ -192,76 +419,80 @@ static sfu_config *apply_table(GHashTable *table, const char *origin, GError **e
  * Formats
  * ==========================================================================*/
 
-static gboolean is_list_key(const char *name) {
-	for(size_t i = 0; name != NULL && i < G_N_ELEMENTS(keys); i++) {
-		if(keys[i].type == KEY_ALGS && !strcmp(keys[i].name, name))
-			return TRUE;
+static void read_jcfg_setting(raw_file *f, const char *group, config_setting_t *s) {
+	const char *name = config_setting_name(s);
+	int line = (int)config_setting_source_line(s);
+	char *text = NULL;
+	raw_kind kind = RAW_OTHER;
+	switch(config_setting_type(s)) {
+		case CONFIG_TYPE_STRING:
+			text = g_strdup(config_setting_get_string(s));
+			kind = RAW_STRING;
+			break;
+		case CONFIG_TYPE_INT:
+			/* Negative numbers are kept as text so that validation rejects them by name. */
+			text = g_strdup_printf("%d", config_setting_get_int(s));
+			kind = RAW_INT;
+			break;
+		case CONFIG_TYPE_INT64:
+			text = g_strdup_printf("%lld", (long long)config_setting_get_int64(s));
+			kind = RAW_INT;
+			break;
+		case CONFIG_TYPE_BOOL:
+			text = g_strdup(config_setting_get_bool(s) ? "true" : "false");
+			kind = RAW_BOOL;
+			break;
+		case CONFIG_TYPE_ARRAY:
+		case CONFIG_TYPE_LIST: {
+			GString *joined = g_string_new(NULL);
+			for(int j = 0; j < config_setting_length(s); j++) {
+				const char *item = config_setting_get_string_elem(s, j);
+				/* A non-string item makes the list invalid for every key ("?" is no algorithm). */
+				g_string_append_printf(joined, "%s%s", j ? "," : "", item ? item : "?");
+			}
+			text = g_string_free(joined, FALSE);
+			kind = RAW_LIST;
+			break;
+		}
+		default:
+			break;
 	}
-	return FALSE;
+	if(name != NULL)
+		raw_add(f->settings, group, name, text, kind, line);
+	else
+		g_free(text);
 }
 
-/* libconfig (.jcfg): values may be strings, numbers or booleans (Janus itself accepts all three). */
-static GHashTable *read_jcfg(const char *text, const char *origin, GError **error) {
+/* libconfig (.jcfg): top-level groups holding settings. */
+static gboolean read_jcfg(raw_file *f, const char *text, GError **error) {
 	config_t lc;
 	config_init(&lc);
 	if(config_read_string(&lc, text) != CONFIG_TRUE) {
-		g_set_error(error, SFU_CONFIG_ERROR, 2, "%s:%d: syntax error: %s", origin, config_error_line(&lc),
-			config_error_text(&lc));
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_SYNTAX, "%s:%d: syntax error: %s", f->origin,
+			config_error_line(&lc), config_error_text(&lc));
 		config_destroy(&lc);
-		return NULL;
+		return FALSE;
 	}
-	GHashTable *table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	config_setting_t *general = config_lookup(&lc, "general");
-	int n = general ? config_setting_length(general) : 0;
-	for(int i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(general, i);
-		const char *name = config_setting_name(s);
-		char *value = NULL;
-		switch(config_setting_type(s)) {
-			case CONFIG_TYPE_STRING:
-				value = g_strdup(config_setting_get_string(s));
-				break;
-			case CONFIG_TYPE_INT:
-				/* Negative numbers are kept as text so validation rejects them by name. */
-				value = g_strdup_printf("%d", config_setting_get_int(s));
-				break;
-			case CONFIG_TYPE_INT64:
-				value = g_strdup_printf("%lld", (long long)config_setting_get_int64(s));
-				break;
-			case CONFIG_TYPE_BOOL:
-				value = g_strdup(config_setting_get_bool(s) ? "true" : "false");
-				break;
-			case CONFIG_TYPE_ARRAY:
-			case CONFIG_TYPE_LIST: {
-				/* Only list-typed keys take a list; "" fails every other key's validation by name. */
-				if(!is_list_key(name)) {
-					value = g_strdup("");
-					break;
-				}
-				GString *joined = g_string_new(NULL);
-				for(int j = 0; j < config_setting_length(s); j++) {
-					const char *item = config_setting_get_string_elem(s, j);
-					g_string_append_printf(joined, "%s%s", j ? "," : "", item ? item : "?");
-				}
-				value = g_string_free(joined, FALSE);
-				break;
-			}
-			default:
-				/* Floats and groups: "" is invalid for every key type (and "?" was a valid string). */
-				value = g_strdup("");
-				break;
+	config_setting_t *root = config_root_setting(&lc);
+	for(int i = 0; i < config_setting_length(root); i++) {
+		config_setting_t *top = config_setting_get_elem(root, i);
+		const char *name = config_setting_name(top);
+		if(name == NULL)
+			continue;
+		if(config_setting_type(top) != CONFIG_TYPE_GROUP) {
+			read_jcfg_setting(f, NULL, top);
+			continue;
 		}
-		if(name != NULL)
-			g_hash_table_insert(table, g_strdup(name), value);
-		else
-			g_free(value);
+		raw_add(f->groups, NULL, name, NULL, RAW_OTHER, (int)config_setting_source_line(top));
+		for(int j = 0; j < config_setting_length(top); j++)
+			read_jcfg_setting(f, name, config_setting_get_elem(top, j));
 	}
 	config_destroy(&lc);
-	return table;
+	return TRUE;
 }
 
-/* Legacy INI, as rust-ini 0.13 read it for Mozilla's plugin: [general], key = value or key: value,
- * quotes stripped, ; and # start comments (also after an unquoted value), last duplicate wins. */
+/* Legacy INI, as rust-ini 0.13 read it for Mozilla's plugin: key = value or key: value, quotes stripped,
+ * ; and # start comments (also after an unquoted value), last duplicate wins. */
 static char *ini_value(const char *raw) {
 	while(g_ascii_isspace(*raw))
 		raw++;
@@ -280,29 +511,41 @@ static char *ini_value(const char *raw) {
 	return g_strstrip(value);
 }
 
-static GHashTable *read_ini(const char *text) {
-	GHashTable *table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+static gboolean read_ini(raw_file *f, const char *text, GError **error) {
 	char **lines = g_strsplit(text, "\n", -1);
-	gboolean in_general = FALSE;
-	for(char **l = lines; *l != NULL; l++) {
-		char *line = g_strstrip(*l);
+	char *section = NULL;
+	gboolean ok = TRUE;
+	for(int n = 0; ok && lines[n] != NULL; n++) {
+		char *line = g_strstrip(lines[n]);
 		if(*line == '\0' || *line == ';' || *line == '#')
 			continue;
 		if(*line == '[') {
 			char *close = strchr(line, ']');
-			in_general = close != NULL && (close - line - 1) == 7 && !strncmp(line + 1, "general", 7);
+			if(close == NULL) {
+				g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_SYNTAX, "%s:%d: syntax error: no ']'",
+					f->origin, n + 1);
+				ok = FALSE;
+				break;
+			}
+			g_free(section);
+			section = g_strstrip(g_strndup(line + 1, close - line - 1));
+			raw_add(f->groups, NULL, section, NULL, RAW_OTHER, n + 1);
 			continue;
 		}
-		if(!in_general)
-			continue;
 		size_t split = strcspn(line, "=:");
-		if(line[split] == '\0')
-			continue;
+		if(line[split] == '\0') {
+			g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_SYNTAX,
+				"%s:%d: syntax error: expected 'key = value'", f->origin, n + 1);
+			ok = FALSE;
+			break;
+		}
 		char *name = g_strstrip(g_strndup(line, split));
-		g_hash_table_insert(table, name, ini_value(line + split + 1));
+		raw_add(f->settings, section, name, ini_value(line + split + 1), RAW_TEXT, n + 1);
+		g_free(name);
 	}
+	g_free(section);
 	g_strfreev(lines);
-	return table;
+	return ok;
 }
 
 /* =============================================================================
@@ -313,11 +556,17 @@ sfu_config *sfu_config_new_defaults(void) {
 	sfu_config *cfg = g_malloc0(sizeof(sfu_config));
 	const char *algs[] = {"RS512", NULL};
 	cfg->algorithms = g_strdupv((char **)algs);
+	/* Guardian (Reticulum's JWT library) allows 60 s of clock drift; so do we (docs/SECURITY.md). */
+	cfg->clock_leeway_s = 60;
 	cfg->expiry_warning_s = 60;
 	cfg->on_token_expiry = SFU_EXPIRY_EJECT;
 	cfg->kick_ban_s = 3600;
 	cfg->replace_stale_sessions = TRUE;
 	cfg->events = TRUE;
+	cfg->max_blocks_per_user = 1000;
+	cfg->max_bans = 100000;
+	cfg->max_jti_claims = 1000000;
+	cfg->max_queued_requests = 64;
 	return cfg;
 }
 
@@ -334,11 +583,12 @@ void sfu_config_free(sfu_config *cfg) {
 }
 
 sfu_config *sfu_config_parse(const char *text, gboolean is_ini, const char *origin, GError **error) {
-	GHashTable *table = is_ini ? read_ini(text) : read_jcfg(text, origin, error);
-	if(table == NULL)
-		return NULL;
-	sfu_config *cfg = apply_table(table, origin, error);
-	g_hash_table_destroy(table);
+	raw_file f;
+	raw_init(&f, origin, is_ini);
+	sfu_config *cfg = NULL;
+	if(is_ini ? read_ini(&f, text, error) : read_jcfg(&f, text, error))
+		cfg = apply_file(&f, error);
+	raw_clear(&f);
 	return cfg;
 }
 
@@ -355,27 +605,68 @@ static void resolve_path(char **path, const char *config_dir) {
 	}
 }
 
-sfu_config *sfu_config_load(const char *config_dir, GError **error) {
-	const char *names[] = {SFU_CONFIG_JCFG, SFU_CONFIG_INI};
-	for(size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		char *path = g_build_filename(config_dir ? config_dir : ".", names[i], NULL);
-		if(!g_file_test(path, G_FILE_TEST_EXISTS)) {
-			g_free(path);
-			continue;
-		}
-		char *text = NULL;
-		if(!g_file_get_contents(path, &text, NULL, error)) {
-			g_free(path);
-			return NULL;
-		}
-		sfu_config *cfg = sfu_config_parse(text, i == 1, path, error);
-		g_free(text);
-		g_free(path);
-		if(cfg != NULL) {
-			resolve_path(&cfg->auth_key, config_dir);
-			resolve_path(&cfg->auth_keys, config_dir);
-		}
-		return cfg;
+sfu_config *sfu_config_load_file(const char *path, GError **error) {
+	char *text = NULL;
+	GError *read_error = NULL;
+	if(!g_file_get_contents(path, &text, NULL, &read_error)) {
+		g_set_error(
+			error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_READ, "%s: cannot read: %s", path, read_error->message);
+		g_error_free(read_error);
+		return NULL;
 	}
-	return sfu_config_new_defaults();
+	sfu_config *cfg = sfu_config_parse(text, g_str_has_suffix(path, ".cfg"), path, error);
+	g_free(text);
+	if(cfg != NULL) {
+		char *dir = g_path_get_dirname(path);
+		resolve_path(&cfg->auth_key, dir);
+		resolve_path(&cfg->auth_keys, dir);
+		g_free(dir);
+	}
+	return cfg;
+}
+
+sfu_config *sfu_config_load(const char *config_dir, GError **error) {
+	const char *dir = config_dir ? config_dir : ".";
+	char *jcfg = g_build_filename(dir, SFU_CONFIG_JCFG, NULL);
+	char *ini = g_build_filename(dir, SFU_CONFIG_INI, NULL);
+	const char *path = g_file_test(jcfg, G_FILE_TEST_EXISTS)  ? jcfg
+					   : g_file_test(ini, G_FILE_TEST_EXISTS) ? ini
+															  : NULL;
+	sfu_config *cfg = NULL;
+	if(path == NULL) {
+		/* Fail closed: without its file the plugin would run with no authentication at all. */
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING,
+			"no configuration file: expected %s (or the legacy %s); an empty general: { } group runs the "
+			"plugin without authentication, if that is really what you want",
+			jcfg, SFU_CONFIG_INI);
+	} else {
+		cfg = sfu_config_load_file(path, error);
+	}
+	g_free(jcfg);
+	g_free(ini);
+	return cfg;
+}
+
+char *sfu_config_describe(const sfu_config *c) {
+	GString *s = g_string_new(NULL);
+	g_string_append_printf(s, "config %s (%s)", c->source ? c->source : "(defaults)",
+		c->legacy ? "legacy .cfg: old plugin defaults" : "jcfg");
+	if(c->auth_key == NULL && c->auth_keys == NULL)
+		g_string_append(s, "; auth OFF (no auth_key/auth_keys: anyone may join any room)");
+	else
+		g_string_append_printf(s, "; auth on (%s%s%s%s, %s)", c->auth_key ? "auth_key " : "",
+			c->auth_key ? c->auth_key : "", c->auth_key && c->auth_keys ? ", " : "",
+			c->auth_keys ? "auth_keys (JWKS)" : "", c->algorithms[0]);
+	g_string_append_printf(s, "; clock leeway %u s", c->clock_leeway_s);
+	if(c->on_token_expiry == SFU_EXPIRY_EJECT)
+		g_string_append_printf(s, "; expiry: eject at exp + %u s (warning %u s before exp)",
+			c->clock_leeway_s + c->expiry_grace_s, c->expiry_warning_s);
+	else
+		g_string_append(s, "; expiry: keep (tokens checked at the door only)");
+	if(c->kick_ban_s > 0)
+		g_string_append_printf(
+			s, "; kick bans %u s by user_id%s", c->kick_ban_s, c->sub_identifies_user ? ", sub and jti" : "");
+	else
+		g_string_append(s, "; kick bans off");
+	return g_string_free(s, FALSE);
 }

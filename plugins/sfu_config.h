@@ -1,12 +1,21 @@
 /*! \file    sfu_config.h
  * \brief    janus-sfu configuration: janus.plugin.sfu.jcfg (or legacy INI .cfg) -> validated sfu_config
  * \details  The only module that reads configuration files. It understands
- * Janus's libconfig format (\c .jcfg, section \c general) and, as a fallback
- * for deployments of Mozilla's plugin, the legacy INI \c janus.plugin.sfu.cfg
- * (section \c [general], rust-ini rules: quotes stripped, \c ; and \c #
- * comments). A key that is present but invalid makes loading fail with a
- * message naming the file, key and problem: the plugin then refuses to start
- * (fail closed). Unknown keys are reported as warnings.
+ * Janus's libconfig format (\c .jcfg, group \c general) and, for deployments of
+ * Mozilla's plugin, the legacy INI \c janus.plugin.sfu.cfg (section \c [general],
+ * rust-ini rules: quotes stripped, \c ; and \c # comments).
+ *
+ * Fail closed: any mistake stops the plugin at start-up with one error naming
+ * the file and the problem, so a typo can never run the plugin without the
+ * authentication its operator meant to configure. Mistakes are: no config file
+ * at all, a syntax error, an unknown group or key (with a "did you mean" for
+ * near misses), a key outside its group, a value of the wrong type and an
+ * invalid value.
+ *
+ * The drop-in rule: a legacy INI \c .cfg gets the old plugin's behaviour for
+ * every key it does not set (tokens checked at the door only, no kick bans, no
+ * stale-session replacement); a \c .jcfg gets the new defaults. See
+ * docs/MIGRATING.md.
  *
  * The result is immutable once loaded; readers may share it freely.
  */
@@ -16,12 +25,13 @@
 #include <glib.h>
 
 typedef enum sfu_expiry_policy {
-	SFU_EXPIRY_EJECT = 0, /*!< eject participants whose token expired (default) */
-	SFU_EXPIRY_KEEP       /*!< legacy: tokens only matter at the door */
+	SFU_EXPIRY_EJECT = 0, /*!< eject participants whose token expired (.jcfg default) */
+	SFU_EXPIRY_KEEP       /*!< tokens only matter at the door (legacy .cfg default) */
 } sfu_expiry_policy;
 
 typedef struct sfu_config {
-	char *source; /*!< path of the file that was read, or NULL when defaults are used */
+	char *source;    /*!< path of the file that was read, or NULL for sfu_config_new_defaults() */
+	gboolean legacy; /*!< read from the legacy INI .cfg: old-plugin defaults for the keys it does not set */
 	/* Limits (Mozilla plugin semantics; 0 = unlimited) */
 	guint max_room_size;   /*!< distinct publisher users per room */
 	guint max_ccu;         /*!< distinct publisher users server-wide */
@@ -32,26 +42,37 @@ typedef struct sfu_config {
 	char **algorithms;             /*!< NULL-terminated list of accepted JWS algs (default {"RS512"}) */
 	char *audience;                /*!< required \c aud when set */
 	char *issuer;                  /*!< required \c iss when set */
-	guint clock_leeway_s;          /*!< leeway for exp/nbf/iat (default 0) */
+	guint clock_leeway_s;          /*!< leeway for exp/nbf/iat and the ejection deadline (default 60) */
 	gboolean require_user_binding; /*!< tokens must carry a user_id claim */
-	/* Session authorization (issue 4) */
+	/* Session authorization */
 	guint expiry_warning_s; /*!< token_expiring sent this long before exp (default 60) */
-	guint expiry_grace_s;   /*!< ejection happens at exp + grace (default 0) */
+	guint expiry_grace_s;   /*!< ejection happens at exp + leeway + grace (default 0) */
 	sfu_expiry_policy on_token_expiry;
-	guint kick_ban_s;                /*!< a kicked user stays out this long (default 3600) */
-	gboolean replace_stale_sessions; /*!< bound-user publisher rejoin replaces the old one (default TRUE) */
+	guint kick_ban_s;                /*!< a kicked user stays out this long (.jcfg 3600, legacy 0 = no ban) */
+	gboolean sub_identifies_user;    /*!< the issuer's \c sub names one person: kicks also ban sub and jti */
+	gboolean replace_stale_sessions; /*!< bound-user publisher rejoin replaces the old one (.jcfg TRUE) */
 	gboolean one_user_per_jti;       /*!< a jti may be held by one user_id only (default FALSE) */
 	gboolean events;                 /*!< send audit events to Janus event handlers (default TRUE) */
+	/* Bounds of the plugin's tables (every one has one) */
+	guint max_blocks_per_user; /*!< distinct users one user may block (default 1000) */
+	guint max_bans;            /*!< kick bans kept; the soonest to expire goes first when full (100000) */
+	guint max_jti_claims;      /*!< token ids remembered for one_user_per_jti (default 1000000) */
+	guint max_queued_requests; /*!< requests waiting per handle before new ones are refused (default 64) */
 } sfu_config;
 
-/*! \brief A config holding every default (no file read). Free with sfu_config_free. */
+/*! \brief A config holding every .jcfg default (no file read). Free with sfu_config_free. */
 sfu_config *sfu_config_new_defaults(void);
 
-/*! \brief Load \c <config_dir>/janus.plugin.sfu.jcfg, else \c <config_dir>/janus.plugin.sfu.cfg, else defaults.
+/*! \brief Load \c <config_dir>/janus.plugin.sfu.jcfg, else \c <config_dir>/janus.plugin.sfu.cfg.
+ * Relative key paths are resolved against \p config_dir when the file is there.
  * @param[in] config_dir The folder Janus passed to init()
- * @param[out] error Set when a file exists but cannot be read or holds an invalid value
+ * @param[out] error Set when neither file exists, or the file cannot be read or holds a mistake
  * @returns A new config (caller frees with sfu_config_free), or NULL with \p error set */
 sfu_config *sfu_config_load(const char *config_dir, GError **error);
+
+/*! \brief Load one configuration file (\c .cfg: legacy INI, anything else: libconfig), with the same rules
+ * and errors as sfu_config_load (for tools: sfu-token verify --config). */
+sfu_config *sfu_config_load_file(const char *path, GError **error);
 
 /*! \brief Parse configuration text. \p is_ini selects the legacy INI format, else libconfig (.jcfg).
  * @param[in] text NUL-terminated file contents
@@ -59,10 +80,24 @@ sfu_config *sfu_config_load(const char *config_dir, GError **error);
  * @returns A new config, or NULL with \p error set */
 sfu_config *sfu_config_parse(const char *text, gboolean is_ini, const char *origin, GError **error);
 
+/*! \brief One line describing the effective policy (auth, key source, expiry, bans, leeway). New string. */
+char *sfu_config_describe(const sfu_config *config);
+
 /*! \brief Free a config (NULL is fine). */
 void sfu_config_free(sfu_config *config);
 
 #define SFU_CONFIG_ERROR (sfu_config_error_quark())
 GQuark sfu_config_error_quark(void);
+
+/*! \brief Codes of SFU_CONFIG_ERROR. */
+typedef enum sfu_config_error_code {
+	SFU_CONFIG_ERROR_VALUE = 1,   /*!< a key has an invalid value */
+	SFU_CONFIG_ERROR_SYNTAX = 2,  /*!< the file does not parse */
+	SFU_CONFIG_ERROR_UNKNOWN = 3, /*!< an unknown group or key */
+	SFU_CONFIG_ERROR_PLACE = 4,   /*!< a key outside its group */
+	SFU_CONFIG_ERROR_TYPE = 5,    /*!< a value of the wrong type */
+	SFU_CONFIG_ERROR_MISSING = 6, /*!< no configuration file */
+	SFU_CONFIG_ERROR_READ = 7     /*!< the file cannot be read */
+} sfu_config_error_code;
 
 #endif

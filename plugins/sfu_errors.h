@@ -27,6 +27,7 @@
 	XX(SFU_ERR_SUB_NOT_IN_ROOM, "publisher_not_in_room", "Cannot subscribe to a publisher not in a room.")   \
 	XX(SFU_ERR_ROOM_FULL, "room_full", "Room is full.")                                                      \
 	XX(SFU_ERR_SERVER_FULL, "server_full", "Server is full.")                                                \
+	XX(SFU_ERR_SERVER_BUSY, "server_busy", "Server is busy.")                                                \
 	XX(SFU_ERR_ALREADY_JOINED, "already_joined", "Handles may only join once!")                              \
 	XX(SFU_ERR_HANDLE_SUBSCRIBED, "already_subscribed", "Handles may only subscribe once!")                  \
 	XX(SFU_ERR_USER_SUBSCRIBED, "already_subscribed", "Users may only subscribe once!")                      \
@@ -35,6 +36,7 @@
 		"Can't subscribe to a publisher that has not negotiated media yet.")                                 \
 	XX(SFU_ERR_BLOCK_NOT_JOINED, "not_joined", "Cannot block when not in a room.")                           \
 	XX(SFU_ERR_UNBLOCK_NOT_JOINED, "not_joined", "Cannot unblock when not in a room.")                       \
+	XX(SFU_ERR_TOO_MANY_BLOCKS, "too_many_blocks", "Too many blocks.")                                       \
 	XX(SFU_ERR_DATA_NOT_JOINED, "not_joined", "Cannot send data when not in a room.")                        \
 	XX(SFU_ERR_DATA_FORBIDDEN, "data_not_allowed", "Rejecting data without permission!")                     \
 	XX(SFU_ERR_KICK_FORBIDDEN, "not_allowed", "Rejecting kick without permission!")                          \

@@ -50,6 +50,24 @@ json_t *sfu_event_blocked(gboolean blocked, const char *by) {
 	return ev;
 }
 
+json_t *sfu_event_ejected(const char *room_id, const char *reason, const char *by) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string("ejected"));
+	json_object_set_new(ev, "room_id", json_string(room_id));
+	json_object_set_new(ev, "reason", json_string(reason));
+	if(by != NULL)
+		json_object_set_new(ev, "by", json_string(by));
+	return ev;
+}
+
+json_t *sfu_event_token_expiring(const char *room_id, gint64 expires_at) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string("token_expiring"));
+	json_object_set_new(ev, "room_id", json_string(room_id));
+	json_object_set_new(ev, "expires_at", json_integer(expires_at));
+	return ev;
+}
+
 json_t *sfu_event_data(const char *body) {
 	json_t *ev = json_object();
 	json_object_set_new(ev, "event", json_string("data"));

@@ -25,6 +25,11 @@ json_t *sfu_event_join(const char *user_id, const char *room_id);
 json_t *sfu_event_leave(const char *user_id, const char *room_id);
 /*! \brief {"event":"blocked"|"unblocked","by":U} */
 json_t *sfu_event_blocked(gboolean blocked, const char *by);
+/*! \brief {"event":"ejected","room_id":R,"reason":W[,"by":B]}: sent to a participant's publisher handle
+ * before its handles are ended (kick, admin, token_expired, session_limit). */
+json_t *sfu_event_ejected(const char *room_id, const char *reason, const char *by);
+/*! \brief {"event":"token_expiring","room_id":R,"expires_at":T}: time to send a refresh. */
+json_t *sfu_event_token_expiring(const char *room_id, gint64 expires_at);
 /*! \brief {"event":"data","body":B} */
 json_t *sfu_event_data(const char *body);
 /*! \brief Audit event for Janus event handlers: {"event":\p name, "room_id":R, "user_id":U, ...extra}.

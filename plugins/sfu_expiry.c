@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "sfu_expiry.h"
+#include "sfu_lock.h"
 
+/* One deadline. The entry is its own hash key: (kind, room, user) compared field by field, so no two
+ * different ids can ever share a key (a joined string would, for ids holding its separator). */
 typedef struct entry {
-	char *key; /* "<kind>\x1f<room>\x1f<user>" */
 	char *room_id, *user_id;
 	sfu_expiry_kind kind;
 	gint64 deadline;
@@ -14,10 +16,10 @@ typedef struct entry {
 	GSequenceIter *pos;
 } entry;
 
-static GMutex lock;
-static GCond wake;
+static sfu_mutex lock = SFU_MUTEX_INIT;
+static sfu_cond wake;
 static GSequence *timeline = NULL; /* entries ordered by (deadline, seq) */
-static GHashTable *by_key = NULL;  /* key -> entry (owns it) */
+static GHashTable *by_key = NULL;  /* entry -> entry (owns it) */
 static GThread *thread = NULL;
 static gboolean quit = FALSE;
 static guint64 next_seq = 0;
@@ -25,7 +27,6 @@ static sfu_expiry_fire_cb fire_cb = NULL;
 
 static void entry_free(gpointer data) {
 	entry *e = data;
-	g_free(e->key);
 	g_free(e->room_id);
 	g_free(e->user_id);
 	g_free(e);
@@ -39,46 +40,59 @@ static gint compare(gconstpointer a, gconstpointer b, gpointer unused) {
 	return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-static char *make_key(const char *room_id, const char *user_id, sfu_expiry_kind kind) {
-	return g_strdup_printf("%d\x1f%s\x1f%s", (int)kind, room_id, user_id);
+static guint entry_hash(gconstpointer p) {
+	const entry *e = p;
+	return (g_str_hash(e->room_id) * 31u + g_str_hash(e->user_id)) * 4u + (guint)e->kind;
+}
+
+static gboolean entry_equal(gconstpointer x, gconstpointer y) {
+	const entry *a = x, *b = y;
+	return a->kind == b->kind && !strcmp(a->room_id, b->room_id) && !strcmp(a->user_id, b->user_id);
+}
+
+/* A lookup key on the stack (borrows the strings). */
+static entry probe(const char *room_id, const char *user_id, sfu_expiry_kind kind) {
+	entry e = {.room_id = (char *)room_id, .user_id = (char *)user_id, .kind = kind};
+	return e;
 }
 
 static gpointer run(gpointer unused) {
 	(void)unused;
-	g_mutex_lock(&lock);
+	sfu_mutex_lock(&lock);
 	while(!quit) {
 		GSequenceIter *first = g_sequence_get_begin_iter(timeline);
 		if(g_sequence_iter_is_end(first)) {
-			g_cond_wait(&wake, &lock);
+			sfu_cond_wait(&wake, &lock);
 			continue;
 		}
 		entry *e = g_sequence_get(first);
 		gint64 now = g_get_real_time();
 		if(e->deadline > now) {
-			/* g_cond_wait_until takes monotonic time. */
-			g_cond_wait_until(&wake, &lock, g_get_monotonic_time() + (e->deadline - now));
+			/* Deadlines are real time; the wait is on the monotonic clock. */
+			sfu_cond_wait_until(&wake, &lock, g_get_monotonic_time() + (e->deadline - now));
 			continue;
 		}
 		/* Known from here: \c e is due. Take it out, then call back without the lock. */
 		g_sequence_remove(e->pos);
-		g_hash_table_steal(by_key, e->key);
-		g_mutex_unlock(&lock);
+		g_hash_table_steal(by_key, e);
+		sfu_mutex_unlock(&lock);
 		if(fire_cb != NULL)
 			fire_cb(e->room_id, e->user_id, e->kind, e->deadline, now - e->deadline);
 		entry_free(e);
-		g_mutex_lock(&lock);
+		sfu_mutex_lock(&lock);
 	}
-	g_mutex_unlock(&lock);
+	sfu_mutex_unlock(&lock);
 	return NULL;
 }
 
 int sfu_expiry_start(sfu_expiry_fire_cb fire) {
-	g_mutex_lock(&lock);
+	sfu_mutex_lock(&lock);
+	sfu_cond_init(&wake);
 	timeline = g_sequence_new(NULL);
-	by_key = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, entry_free);
+	by_key = g_hash_table_new_full(entry_hash, entry_equal, NULL, entry_free);
 	quit = FALSE;
 	fire_cb = fire;
-	g_mutex_unlock(&lock);
+	sfu_mutex_unlock(&lock);
 	GError *error = NULL;
 	thread = g_thread_try_new("sfu-expiry", run, NULL, &error);
 	if(thread == NULL) {
@@ -89,62 +103,61 @@ int sfu_expiry_start(sfu_expiry_fire_cb fire) {
 }
 
 void sfu_expiry_stop(void) {
-	g_mutex_lock(&lock);
+	sfu_mutex_lock(&lock);
+	gboolean started = by_key != NULL;
 	quit = TRUE;
-	g_cond_signal(&wake);
-	g_mutex_unlock(&lock);
+	if(started)
+		sfu_cond_signal(&wake);
+	sfu_mutex_unlock(&lock);
 	if(thread != NULL)
 		g_thread_join(thread);
 	thread = NULL;
-	g_mutex_lock(&lock);
+	sfu_mutex_lock(&lock);
 	if(timeline != NULL)
 		g_sequence_free(timeline);
 	timeline = NULL;
 	if(by_key != NULL)
 		g_hash_table_destroy(by_key);
 	by_key = NULL;
-	g_mutex_unlock(&lock);
+	if(started)
+		sfu_cond_clear(&wake);
+	sfu_mutex_unlock(&lock);
 }
 
 void sfu_expiry_set(const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us) {
-	char *key = make_key(room_id, user_id, kind);
-	g_mutex_lock(&lock);
+	entry key = probe(room_id, user_id, kind);
+	sfu_mutex_lock(&lock);
 	if(by_key == NULL) {
-		g_mutex_unlock(&lock);
-		g_free(key);
+		sfu_mutex_unlock(&lock);
 		return;
 	}
-	entry *e = g_hash_table_lookup(by_key, key);
+	entry *e = g_hash_table_lookup(by_key, &key);
 	if(e != NULL) {
 		g_sequence_remove(e->pos);
-		g_hash_table_remove(by_key, key);
+		g_hash_table_remove(by_key, e);
 	}
 	if(deadline_us > 0) {
 		e = g_malloc0(sizeof(entry));
-		e->key = key;
-		key = NULL;
 		e->room_id = g_strdup(room_id);
 		e->user_id = g_strdup(user_id);
 		e->kind = kind;
 		e->deadline = deadline_us;
 		e->seq = next_seq++;
 		e->pos = g_sequence_insert_sorted(timeline, e, compare, NULL);
-		g_hash_table_insert(by_key, e->key, e);
+		g_hash_table_add(by_key, e);
 		/* Wake the thread only if this is now the earliest deadline. */
 		if(g_sequence_iter_is_begin(e->pos))
-			g_cond_signal(&wake);
+			sfu_cond_signal(&wake);
 	}
-	g_mutex_unlock(&lock);
-	g_free(key);
+	sfu_mutex_unlock(&lock);
 }
 
 gint64 sfu_expiry_get(const char *room_id, const char *user_id, sfu_expiry_kind kind) {
-	char *key = make_key(room_id, user_id, kind);
-	g_mutex_lock(&lock);
-	entry *e = by_key ? g_hash_table_lookup(by_key, key) : NULL;
+	entry key = probe(room_id, user_id, kind);
+	sfu_mutex_lock(&lock);
+	entry *e = by_key ? g_hash_table_lookup(by_key, &key) : NULL;
 	gint64 deadline = e ? e->deadline : 0;
-	g_mutex_unlock(&lock);
-	g_free(key);
+	sfu_mutex_unlock(&lock);
 	return deadline;
 }
 
@@ -154,8 +167,8 @@ void sfu_expiry_cancel_user(const char *room_id, const char *user_id) {
 }
 
 guint sfu_expiry_count(void) {
-	g_mutex_lock(&lock);
+	sfu_mutex_lock(&lock);
 	guint n = by_key ? g_hash_table_size(by_key) : 0;
-	g_mutex_unlock(&lock);
+	sfu_mutex_unlock(&lock);
 	return n;
 }

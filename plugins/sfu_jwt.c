@@ -783,6 +783,15 @@ static int get_string(json_t *obj, const char *name, char **out) {
 	return *out ? 0 : -1;
 }
 
+/* Like get_string, but a value of another type counts as absent. */
+static int get_name(json_t *obj, const char *name, char **out) {
+	json_t *v = member(obj, name);
+	if(!json_is_string(v))
+		return 0;
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : -1;
+}
+
 static int get_rooms(json_t *obj, sfu_jwt_claims *c) {
 	json_t *v = member(obj, "room_ids");
 	c->any_room = v == NULL;
@@ -806,13 +815,15 @@ static int get_rooms(json_t *obj, sfu_jwt_claims *c) {
  * is among them (want NULL: 1). */
 static int check_audience(json_t *obj, const char *want) {
 	json_t *aud = member(obj, "aud");
+	if(want == NULL)
+		return 1; /* not configured: ignored whatever it holds, as the old plugin did */
 	if(aud == NULL)
-		return want == NULL;
+		return 0;
 	if(json_is_string(aud))
 		return want == NULL || !strcmp(json_string_value(aud), want);
 	if(!json_is_array(aud))
 		return -1;
-	int found = want == NULL;
+	int found = 0;
 	size_t i;
 	json_t *item;
 	json_array_foreach(aud, i, item) {
@@ -846,8 +857,11 @@ static sfu_jwt_result claims_from(json_t *payload, const sfu_jwt_options *option
 	c->max_session_s = max_session ? (int64_t)json_integer_value(max_session) : 0;
 	if(c->max_session_s > SFU_JWT_MAX_TIME)
 		c->max_session_s = SFU_JWT_MAX_TIME;
-	if(get_rooms(payload, c) < 0 || get_string(payload, "user_id", &c->user_id) < 0 ||
-		get_string(payload, "sub", &c->sub) < 0 || get_string(payload, "jti", &c->jti) < 0)
+	if(get_rooms(payload, c) < 0 || get_string(payload, "user_id", &c->user_id) < 0)
+		return SFU_JWT_ERR_INVALID_CLAIMS;
+	/* sub and jti only name the token for logs, bans and one_user_per_jti; the old plugin ignored them, so a
+	 * token whose issuer gives them another type still verifies, without them. */
+	if(get_name(payload, "sub", &c->sub) < 0 || get_name(payload, "jti", &c->jti) < 0)
 		return SFU_JWT_ERR_INVALID_CLAIMS;
 	/* Known from here: every claim we use has its type. Now the configured audience and issuer. */
 	const char *want_aud = options ? options->audience : NULL;
@@ -857,10 +871,8 @@ static sfu_jwt_result claims_from(json_t *payload, const sfu_jwt_options *option
 	if(aud == 0)
 		return SFU_JWT_ERR_AUDIENCE;
 	json_t *iss = member(payload, "iss");
-	if(iss != NULL && !json_is_string(iss))
-		return SFU_JWT_ERR_INVALID_CLAIMS;
 	const char *want_iss = options ? options->issuer : NULL;
-	if(want_iss != NULL && (iss == NULL || strcmp(json_string_value(iss), want_iss) != 0))
+	if(want_iss != NULL && (!json_is_string(iss) || strcmp(json_string_value(iss), want_iss) != 0))
 		return SFU_JWT_ERR_ISSUER;
 	return SFU_JWT_OK;
 }

@@ -1,29 +1,36 @@
 /*! \file    sfu_registry.h
  * \brief    janus-sfu: handles, rooms, room membership, subscriptions and blocks
  * \details  The registry is the plugin's whole shared state. One mutex (the
- * registry lock) guards the tables and every membership change; it is held
- * only for table work, never across a call into the Janus core. Functions that
- * change membership return the handles to notify as a GPtrArray of new
- * references (free with g_ptr_array_unref), so the caller can push events
- * after the lock is released (docs/DESIGN.md, "two phases").
+ * registry lock) guards the tables and every membership change. A change that
+ * must be decided together with other state (the ban check and the grant of a
+ * join, a kick and its ban, a refresh, a departure and its deadlines) is made by
+ * sfu_authz as one atomic step: it takes the lock with sfu_registry_lock(),
+ * calls the \c _locked functions below and the leaf modules (bans, expiry),
+ * then unlocks; so no request can observe a half-joined handle or slip between
+ * a ban and an eviction. The lock is never held across a call into the Janus
+ * core (sfu_core checks that: sfu_registry_lock_held()). Functions that change
+ * membership return the handles to notify as a GPtrArray of new references
+ * (free with g_ptr_array_unref), so the caller can push events after unlocking.
  *
  * The media path never takes the registry lock: it reads per-publisher and
  * per-room snapshot arrays (sfu_handle_subscribers, sfu_room_publishers),
- * which are swapped under small dedicated locks, and the block table, which has
- * its own read-write lock and a lock-free "no blocks at all" fast path.
+ * swapped under small dedicated locks, and per-subscriber atomic flags (its
+ * token's publish/send permissions, whether a block separates it from its
+ * publisher). Data relay also reads the block table under its own read lock.
  *
- * Lock order: registry -> handle mutex -> snapshot locks -> blocks lock.
+ * Lock order: registry -> handle mutex -> snapshot locks -> blocks lock; the
+ * bans and expiry locks are leaves taken under the registry lock.
  */
 #ifndef SFU_REGISTRY_H
 #define SFU_REGISTRY_H
 
 #include <glib.h>
 #include <jansson.h>
-#include <mutex.h>
 #include <refcount.h>
 #include <plugins/plugin.h>
 
 #include "sfu_errors.h"
+#include "sfu_lock.h"
 
 typedef enum sfu_role {
 	SFU_ROLE_NONE = 0,  /*!< not joined */
@@ -33,50 +40,53 @@ typedef enum sfu_role {
 
 typedef struct sfu_room sfu_room;
 
-/*! \brief Authorization attached to a joined handle (what its token allowed). */
+/*! \brief Authorization attached to a joined handle (what its token allowed). Registry lock, except the
+ * two permissions, which the media path reads with g_atomic_int_get. Until a grant is attached everything
+ * is denied. */
 typedef struct sfu_handle_auth {
-	gboolean publish_media; /*!< its audio/video is relayed */
-	gboolean send_data;     /*!< its data messages are relayed */
-	gboolean kick_users;
+	volatile gint publish_media;        /*!< its audio/video is relayed */
+	volatile gint send_data;            /*!< its data messages are relayed */
+	gboolean kick_users;                /*!< it may kick (informational: kicks re-check the token) */
 	gint64 exp;                         /*!< token expiry (unix s), 0 when open/unknown */
-	char *kid, *jti, *sub, *bound_user; /*!< owned, NULL when absent */
+	char *kid, *jti, *sub, *bound_user; /*!< owned, NULL when absent; bound_user: the token's user_id claim */
 } sfu_handle_auth;
 
 /*! \brief One Janus handle (one PeerConnection). Refcounted; the handles table owns one reference.
+ * Field tags: [once] written under the registry lock before the handle becomes visible in a room,
+ * read-only afterwards; [reg] registry lock; [m] \c mutex; [q] \c queue_mutex; [atomic] g_atomic_*.
+ *
  * Ownership of the core's session: Janus 1.1.2 gives a \c janus_plugin_session two references when it
  * attaches a handle; the core drops its own when the handle is detached, and the plugin owns the other.
  * It is dropped when the last reference to the sfu_handle goes (handle_free), so \c jh stays valid for
- * as long as anything (a queued request, a media snapshot, an ejection) can still reach the handle.
- * Fields marked [once] are written once, under the registry lock, before the
- * handle becomes visible in a room, and are read-only afterwards. Fields
- * marked [m] need \c mutex. Fields marked [atomic] use g_atomic_*. */
+ * as long as anything (a queued request, a media snapshot, an ejection) can still reach the handle. */
 typedef struct sfu_handle {
 	janus_plugin_session *jh; /*!< [once] the core's handle; NULL in unit tests is fine */
 	guint64 id;               /*!< [once] plugin-local id for logs */
 	janus_refcount ref;
-	volatile gint destroyed; /*!< [atomic] destroy_session ran */
+	volatile gint destroyed; /*!< [atomic] destroyed or evicted: no media, event or request reaches it */
 	volatile gint media_up;  /*!< [atomic] setup_media ran and hangup_media did not */
-	janus_mutex mutex;
+	volatile gint blocked; /*!< [atomic, written under reg] subscriber: its user and its publisher's block */
 	/* Join state */
 	sfu_role role;                /*!< [once] */
 	char *room_id, *user_id;      /*!< [once] */
 	sfu_room *room;               /*!< [once] reference to the joined room */
-	gboolean subscribed;          /*!< [registry] a subscription was stored */
-	gboolean notifications, data; /*!< [once with subscribed] */
+	gboolean notifications, data; /*!< [once] the join's subscription flags */
 	gint64 joined_at;             /*!< [once] real time µs */
-	gboolean detached;            /*!< [registry] left its room and subscriptions (evicted or removed) */
-	sfu_handle_auth auth;         /*!< [m] */
-	/* Publisher media state */
-	char *subscriber_offer; /*!< [m] SDP offered to this publisher's subscribers */
-	int audio_pt, video_pt; /*!< [m] payload types negotiated with the publisher (-1: none) */
-	guint32 fir_seq;        /*!< [atomic] FIR sequence number */
-	janus_mutex subs_mutex; /*!< guards the \c subs pointer swap only */
-	GPtrArray *subs;        /*!< snapshot of subscriber handles (each element a reference) */
-	/* Subscriber state */
-	struct sfu_handle *publisher; /*!< [registry] reference to the publisher received, or NULL */
+	gboolean subscribed;          /*!< [reg] a subscription was stored */
+	gboolean detached;            /*!< [reg] left its room and subscriptions (evicted or removed) */
+	sfu_handle_auth auth;         /*!< [reg] (+ atomic reads of the permissions) */
+	/* Media state */
+	sfu_mutex mutex;              /*!< guards the [m] fields */
+	char *subscriber_offer;       /*!< [m] SDP offered to this publisher's subscribers */
+	int audio_pt, video_pt;       /*!< [m] payload types negotiated with the publisher (-1: none) */
+	struct sfu_handle *publisher; /*!< [m, written under reg] reference to the publisher received, or NULL */
+	guint32 fir_seq;              /*!< [atomic] FIR sequence number */
+	sfu_mutex subs_mutex;         /*!< guards the \c subs pointer swap only */
+	GPtrArray *subs;              /*!< snapshot of subscriber handles (each element a reference) */
 	/* Signalling queue (sfu_signal) */
-	GQueue *pending;    /*!< [m] queued requests */
-	gboolean scheduled; /*!< [m] the handle is on the ready queue or being processed */
+	sfu_mutex queue_mutex; /*!< guards the [q] fields */
+	GQueue *pending;       /*!< [q] queued requests */
+	gboolean scheduled;    /*!< [q] the handle is on the ready queue or being processed */
 } sfu_handle;
 
 /*! \brief Membership limits checked on publisher joins (0 = unlimited). */
@@ -84,10 +94,16 @@ typedef struct sfu_limits {
 	guint max_room_size, max_ccu;
 } sfu_limits;
 
-/*! \brief Create the tables (plugin init). */
-void sfu_registry_init(void);
+/*! \brief Create the tables (plugin init). \p max_blocks_per_user bounds each user's blocks. */
+void sfu_registry_init(guint max_blocks_per_user);
 /*! \brief Drop every handle, room and block (plugin destroy; no core calls). */
 void sfu_registry_shutdown(void);
+
+/*! \brief Take / release the registry lock (for sfu_authz's atomic steps). Not recursive. */
+void sfu_registry_lock(void);
+void sfu_registry_unlock(void);
+/*! \brief TRUE when the calling thread holds the registry lock (any thread; for checks and probes). */
+gboolean sfu_registry_lock_held(void);
 
 /*! \brief Register a new handle for \p jh. @returns a borrowed pointer (the table owns it), NULL if \p jh is known */
 sfu_handle *sfu_registry_add(janus_plugin_session *jh);
@@ -97,7 +113,7 @@ sfu_handle *sfu_registry_lookup(janus_plugin_session *jh);
 void sfu_handle_ref(sfu_handle *h);
 void sfu_handle_unref(sfu_handle *h);
 
-/*! \brief Result of removing a handle: whom to tell that its user left. */
+/*! \brief Result of removing handles: whom to tell that a user left. */
 typedef struct sfu_departure {
 	gboolean joined;         /*!< the handle had joined a room */
 	gboolean user_left;      /*!< it was its user's last handle in that room: send \c leave */
@@ -106,58 +122,95 @@ typedef struct sfu_departure {
 } sfu_departure;
 void sfu_departure_clear(sfu_departure *d);
 
-/*! \brief Destroy the handle of \p jh: mark it, leave its room, drop its subscriptions, drop the table reference.
- * Idempotent. @returns FALSE if \p jh was unknown. Must not hold the registry lock. */
-gboolean sfu_registry_remove(janus_plugin_session *jh, sfu_departure *out);
+/* =============================================================================
+ * Membership changes: the registry lock must be held (sfu_registry_lock)
+ * ==========================================================================*/
+
+/*! \brief What a join asks for (§4.1). Strings are borrowed. */
+typedef struct sfu_join {
+	const char *room_id, *user_id;
+	sfu_role role;
+	gboolean notifications, data; /*!< the subscription flags, stored with the membership */
+	gboolean subscribe;           /*!< a subscription object was given */
+	const char *media;            /*!< subscribe to this user's publisher in the room, or NULL */
+	sfu_limits limits;            /*!< checked on publisher joins */
+	const sfu_handle_auth *auth;  /*!< the grant to attach before the handle becomes visible (copied) */
+} sfu_join;
+
+/*! \brief What a join produced. Clear with sfu_join_result_clear(). */
+typedef struct sfu_join_result {
+	json_t *users;     /*!< user_ids with a publisher in the room before this join (new array) */
+	GPtrArray *notify; /*!< publisher handles to send \c join to (references), NULL for subscriber joins */
+	char *offer;       /*!< the publisher's subscriber offer when \c media was given */
+} sfu_join_result;
+void sfu_join_result_clear(sfu_join_result *r);
+
+/*! \brief Join \p h as one step: membership, subscription flags, the grant and, with \c media, the
+ * subscription to that publisher. On error nothing has changed.
+ * @returns SFU_OK, SFU_ERR_ROOM_FULL, SFU_ERR_SERVER_FULL, SFU_ERR_ALREADY_JOINED, SFU_ERR_NO_PUBLISHER,
+ * SFU_ERR_PUBLISHER_NOT_READY */
+sfu_err sfu_registry_join_locked(sfu_handle *h, const sfu_join *join, sfu_join_result *out);
+
+/*! \brief Store a \c subscribe request's subscription on joined handle \p h (publisher looked up in its
+ * room) or, when \p h has not joined and \p media is NULL, only the flags (the old plugin's behaviour).
+ * @param[out] offer New copy of the publisher's subscriber offer when subscribing to media
+ * @returns SFU_OK, SFU_ERR_HANDLE_SUBSCRIBED, SFU_ERR_NO_PUBLISHER, SFU_ERR_PUBLISHER_NOT_READY */
+sfu_err sfu_registry_subscribe_locked(
+	sfu_handle *h, gboolean notifications, gboolean data, const char *media, char **offer);
+
+/*! \brief The room of \p media's registered publisher among the rooms \p allowed accepts (any room when
+ * \p allowed is NULL), for a \c subscribe of a handle that has not joined. @returns a new string or NULL */
+char *sfu_registry_publisher_room_locked(
+	const char *media, gboolean (*allowed)(const char *room_id, gpointer ud), gpointer ud);
+
+/*! \brief Every live handle of \p user_id in \p room_id (references, publishers first). */
+GPtrArray *sfu_registry_user_handles_locked(const char *room_id, const char *user_id);
+
+/*! \brief Replace \p h's grant with a copy of \p auth (permissions are stored atomically). */
+void sfu_handle_set_auth_locked(sfu_handle *h, const sfu_handle_auth *auth);
 
 /*! \brief Evict every handle of \p user_id in \p room_id but \p except (kick, ejection, stale-session
  * replacement), first phase: marks them destroyed and detaches them from the room and from their
- * subscriptions under the registry lock, so no media or event reaches them any more. The caller then
- * tells them why and ends their sessions (second phase, no lock held).
+ * subscriptions, so no media or event reaches them any more. The caller then tells them why and ends
+ * their sessions (second phase, after unlocking).
  * @param[out] out Whom to send \c leave to, if the user has no handle left in the room
  * @returns the evicted handles (references) */
-GPtrArray *sfu_registry_evict(
+GPtrArray *sfu_registry_evict_locked(
 	const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out);
 
-/*! \brief Join \p h to \p room_id as \p user_id (§4.1 steps 2-6).
- * @param[out] users New JSON array of the user_ids with a publisher in the room before this join
- * @param[out] notify Publisher handles to send \c join to (references), NULL for subscriber joins
- * @returns SFU_OK, SFU_ERR_ROOM_FULL, SFU_ERR_SERVER_FULL or SFU_ERR_ALREADY_JOINED */
-sfu_err sfu_registry_join(sfu_handle *h, const char *room_id, const char *user_id, sfu_role role,
-	const sfu_limits *limits, json_t **users, GPtrArray **notify);
+/*! \brief Destroy the handle of \p jh: mark it, leave its room, drop its subscriptions, drop the table
+ * reference. Idempotent. @returns FALSE if \p jh was unknown. */
+gboolean sfu_registry_remove_locked(janus_plugin_session *jh, sfu_departure *out);
 
-/*! \brief Store \p h's subscription and, when \p media is set, subscribe it to \p media's publisher.
- * The publisher is looked up in \p room_id (the joined room; for a \c subscribe
- * request of a non-joined handle, \p room_id may be NULL: any room, first match).
- * @param[out] offer New copy of the publisher's subscriber offer when subscribing to media
- * @param[out] publisher_room New copy of the room the publisher is in (may be NULL)
- * @returns SFU_OK, SFU_ERR_HANDLE_SUBSCRIBED, SFU_ERR_NO_PUBLISHER, SFU_ERR_PUBLISHER_NOT_READY */
-sfu_err sfu_registry_subscribe(sfu_handle *h, const char *room_id, gboolean notifications, gboolean data,
-	const char *media, char **offer, char **publisher_room);
+/* =============================================================================
+ * Blocks (they lock the registry themselves)
+ * ==========================================================================*/
 
-/*! \brief Find the room of \p media's registered publisher (for checking a subscribe token before subscribing).
- * @returns a new string or NULL when there is no such publisher */
-char *sfu_registry_publisher_room(const char *room_id, const char *media);
+/*! \brief Record that \p h's user blocks \p whom.
+ * @param[out] targets Handles to send \c blocked to (references)
+ * @returns SFU_OK, SFU_ERR_BLOCK_NOT_JOINED (h not in a room), SFU_ERR_TOO_MANY_BLOCKS */
+sfu_err sfu_registry_block(sfu_handle *h, const char *whom, GPtrArray **targets);
+/*! \brief Remove \p h's user's block on \p whom.
+ * @param[out] targets Handles to send \c unblocked to (references)
+ * @param[out] fir_target \p whom's registered publisher in the room (reference) or NULL
+ * @returns SFU_OK or SFU_ERR_UNBLOCK_NOT_JOINED */
+sfu_err sfu_registry_unblock(sfu_handle *h, const char *whom, GPtrArray **targets, sfu_handle **fir_target);
+/*! \brief TRUE when either user blocks the other. Data path: no registry lock, no allocation. */
+gboolean sfu_registry_is_blocked(const char *a, const char *b);
+/*! \brief Number of block entries (stats, tests). */
+guint sfu_registry_blocks_count(void);
+
+/* =============================================================================
+ * Queries (they lock the registry themselves) and the media path (no registry lock)
+ * ==========================================================================*/
 
 /*! \brief Store a publisher's new subscriber offer and payload types.
  * @returns the current subscribers (references) to push the renegotiation offer to */
 GPtrArray *sfu_registry_set_offer(sfu_handle *pub, char *offer, int audio_pt, int video_pt);
 
-/*! \brief Record that \p h's user blocks \p whom. @returns handles to send \c blocked to (references) */
-GPtrArray *sfu_registry_block(sfu_handle *h, const char *whom);
-/*! \brief Remove every block of \p h's user on \p whom.
- * @param[out] fir_target \p whom's registered publisher in the room (reference) or NULL
- * @returns handles to send \c unblocked to (references) */
-GPtrArray *sfu_registry_unblock(sfu_handle *h, const char *whom, sfu_handle **fir_target);
-/*! \brief TRUE when either user blocks the other. Media path: no registry lock, no allocation. */
-gboolean sfu_registry_is_blocked(const char *a, const char *b);
-
 /*! \brief Publisher handles of \p h's room with data events wanted, to which a websocket \c data from \p h goes.
  * @param[in] whom Only that user's handles when set, else everyone but the sender's user */
 GPtrArray *sfu_registry_data_targets(sfu_handle *h, const char *whom);
-
-/*! \brief Every joined handle of \p user_id in \p room_id (references), for kicks and ejections. */
-GPtrArray *sfu_registry_user_handles(const char *room_id, const char *user_id);
 
 /*! \brief Snapshot of a publisher's subscribers (media path). Free with g_ptr_array_unref. */
 GPtrArray *sfu_handle_subscribers(sfu_handle *pub);
@@ -176,7 +229,7 @@ json_t *sfu_registry_list_participants(const char *room_id);
 
 /*! \brief Counts for stats and tests. */
 typedef struct sfu_registry_counts {
-	guint handles, rooms, publisher_users;
+	guint handles, rooms, publisher_users, users, blocks;
 } sfu_registry_counts;
 void sfu_registry_counts_get(sfu_registry_counts *out);
 

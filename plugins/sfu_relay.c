@@ -14,8 +14,8 @@ static inline void count(guint64 *counter, guint64 n) {
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
-static inline gboolean flag(const gboolean *f) {
-	return g_atomic_int_get((const gint *)f);
+static inline gboolean flag(volatile gint *f) {
+	return g_atomic_int_get(f);
 }
 
 void sfu_relay_rtp(sfu_handle *h, janus_plugin_rtp *packet) {
@@ -29,7 +29,8 @@ void sfu_relay_rtp(sfu_handle *h, janus_plugin_rtp *packet) {
 		guint sent = 0;
 		for(guint i = 0; i < subs->len; i++) {
 			sfu_handle *s = subs->pdata[i];
-			if(g_atomic_int_get(&s->destroyed) || sfu_registry_is_blocked(h->user_id, s->user_id))
+			/* The block flag is kept per subscription by the registry: no block table lookup here. */
+			if(g_atomic_int_get(&s->destroyed) || g_atomic_int_get(&s->blocked))
 				continue;
 			sfu_core_relay_rtp(s->jh, &out);
 			sent++;
@@ -59,7 +60,7 @@ void sfu_relay_rtcp(sfu_handle *h, janus_plugin_rtcp *packet) {
 	sfu_handle *pub = sfu_handle_publisher(h);
 	if(pub == NULL)
 		return;
-	if(!g_atomic_int_get(&pub->destroyed) && !sfu_registry_is_blocked(pub->user_id, h->user_id)) {
+	if(!g_atomic_int_get(&pub->destroyed) && !g_atomic_int_get(&h->blocked)) {
 		if(pli)
 			sfu_core_send_pli(pub->jh);
 		else

@@ -31,16 +31,35 @@ typedef struct sfu_outcome {
 
 static const sfu_config *config = NULL;
 static sfu_auth *auth = NULL;
-static GAsyncQueue *ready = NULL; /* handles with pending requests (each entry a reference) */
 static GThread **workers = NULL;
 static guint n_workers = 0;
-static sfu_handle exit_marker; /* pushed once per worker to stop it */
 static volatile gint stopping = 0;
 
-static guint64 stat_requests, stat_joins, stat_rejections, stat_kicks;
+/* The ready queue: handles with pending requests (each entry a reference), or NULL to stop one worker. */
+static sfu_mutex ready_mutex = SFU_MUTEX_INIT;
+static sfu_cond ready_cond;
+static GQueue ready = G_QUEUE_INIT;
+
+static guint64 stat_requests, stat_joins, stat_rejections, stat_kicks, stat_queue_full;
 
 static void stat_inc(guint64 *counter) {
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+static void ready_push(sfu_handle *h) {
+	sfu_mutex_lock(&ready_mutex);
+	g_queue_push_tail(&ready, h);
+	sfu_cond_signal(&ready_cond);
+	sfu_mutex_unlock(&ready_mutex);
+}
+
+static sfu_handle *ready_pop(void) {
+	sfu_mutex_lock(&ready_mutex);
+	while(g_queue_is_empty(&ready))
+		sfu_cond_wait(&ready_cond, &ready_mutex);
+	sfu_handle *h = g_queue_pop_head(&ready);
+	sfu_mutex_unlock(&ready_mutex);
+	return h;
 }
 
 /* =============================================================================
@@ -51,29 +70,8 @@ static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-static const char *purpose_name(sfu_auth_purpose purpose) {
-	switch(purpose) {
-		case SFU_AUTH_FOR_SUBSCRIBE:
-			return "subscribe";
-		case SFU_AUTH_FOR_KICK:
-			return "kick";
-		case SFU_AUTH_FOR_REFRESH:
-			return "refresh";
-		case SFU_AUTH_FOR_JOIN:
-		default:
-			return "join";
-	}
-}
-
-/* Count and report a refused request (never with the token). */
-static void rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
-	stat_inc(&stat_rejections);
-	sfu_authz_count_rejection(reason);
-	sfu_events_audit(
-		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
-}
-
-/* Verify \p token for \p purpose. On failure fills \p out with the error of the matching family. */
+/* Verify \p token for \p purpose (\p room_id NULL: the room is checked later, by the caller). On failure
+ * fills \p out with the error of the matching family and reports the refusal. */
 static gboolean authorize(const char *token, sfu_auth_purpose purpose, const char *room_id,
 	const char *user_id, sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant,
 	sfu_outcome *out) {
@@ -94,8 +92,16 @@ static gboolean authorize(const char *token, sfu_auth_purpose purpose, const cha
 			break;
 	}
 	out->reason = reason;
-	rejected(room_id, user_id, purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
+	stat_inc(&stat_rejections);
+	sfu_authz_rejected(
+		room_id, user_id, sfu_auth_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
 	return FALSE;
+}
+
+/* A refusal decided after the token verified (bans, bindings): counted like the others. */
+static void refused_after_token(sfu_outcome *out) {
+	if(out->reason != NULL)
+		stat_inc(&stat_rejections);
 }
 
 static json_t *jsep_offer(char *sdp) {
@@ -116,112 +122,52 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		sfu_grant_clear(&grant);
 		return;
 	}
-	out->err = sfu_authz_admit(req->room_id, req->user_id, &grant, &out->reason);
-	if(out->err != SFU_OK) {
-		rejected(req->room_id, req->user_id, "join", out->reason);
-		sfu_grant_clear(&grant);
-		return;
-	}
-	sfu_role role = req->subscribe.data ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER;
-	if(role == SFU_ROLE_PUBLISHER && h->role == SFU_ROLE_NONE)
-		sfu_authz_replace_stale(h, req->room_id, req->user_id, &grant);
-	sfu_limits limits = {config->max_room_size, config->max_ccu};
+	sfu_join_request join = {
+		.room_id = req->room_id,
+		.user_id = req->user_id,
+		.role = req->subscribe.data ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER,
+		.subscribe = req->subscribe.present,
+		.notifications = req->subscribe.notifications,
+		.data = req->subscribe.data,
+		.media = req->subscribe.media,
+	};
 	json_t *users = NULL;
-	GPtrArray *notify = NULL;
-	out->err = sfu_registry_join(h, req->room_id, req->user_id, role, &limits, &users, &notify);
+	char *offer = NULL;
+	out->err = sfu_authz_join(h, &join, &grant, &users, &offer, &out->reason);
+	sfu_grant_clear(&grant);
 	if(out->err != SFU_OK) {
-		sfu_grant_clear(&grant);
+		refused_after_token(out);
 		return;
 	}
-	/* Known from here: the handle is in the room. */
-	sfu_authz_joined(h, &grant);
-	sfu_grant_clear(&grant);
+	/* Known from here: the handle is in the room, with its grant and subscription. */
 	stat_inc(&stat_joins);
-	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined room '%s' as %s of '%s'\n", h->id,
-		req->room_id, role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber", req->user_id);
-	if(notify != NULL) {
-		json_t *ev = sfu_event_join(req->user_id, req->room_id);
-		sfu_events_push_all(notify, ev, NULL);
-		json_decref(ev);
-		sfu_events_audit(h->jh, "joined", req->room_id, req->user_id, json_pack("{ss}", "role", "publisher"));
-	}
+	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined as %s\n", h->id,
+		join.role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber");
 	out->response = json_object();
 	json_t *by_room = json_object();
 	json_object_set_new(by_room, req->room_id, users);
 	json_object_set_new(out->response, "users", by_room);
-	if(!req->subscribe.present)
-		return;
-	char *offer = NULL;
-	out->err = sfu_registry_subscribe(h, req->room_id, req->subscribe.notifications, req->subscribe.data,
-		req->subscribe.media, &offer, NULL);
 	if(offer != NULL)
 		out->jsep = jsep_offer(offer);
 }
 
-/* A handle that subscribes without having joined enters the publisher's room as a subscriber, under its
- * token's identity (user_id, else sub, else a per-handle name), so that kicks, bans, blocks and token expiry
- * reach it like any other handle (the plugin we replace left such handles out of reach of all four). */
-static gboolean enter_as_subscriber(
-	sfu_handle *h, const char *room, const sfu_grant *grant, sfu_outcome *out) {
-	char *who = grant->user_id ? g_strdup(grant->user_id)
-				: grant->sub   ? g_strdup(grant->sub)
-							   : g_strdup_printf("subscriber-%" G_GUINT64_FORMAT, h->id);
-	out->err = sfu_authz_admit(room, who, grant, &out->reason);
-	if(out->err != SFU_OK) {
-		rejected(room, who, "subscribe", out->reason);
-		out->err = SFU_ERR_SUB_FORBIDDEN;
-		g_free(who);
-		return FALSE;
-	}
-	json_t *users = NULL;
-	GPtrArray *notify = NULL;
-	out->err = sfu_registry_join(h, room, who, SFU_ROLE_SUBSCRIBER, NULL, &users, &notify);
-	json_decref(users);
-	if(notify != NULL)
-		g_ptr_array_unref(notify);
-	if(out->err == SFU_OK)
-		sfu_authz_joined(h, grant);
-	g_free(who);
-	return out->err == SFU_OK;
-}
-
 static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
-	const char *media = req->subscribe.media;
-	char *room = NULL;
-	if(media != NULL) {
-		/* A joined handle may only receive publishers of its own room. */
-		room = sfu_registry_publisher_room(h->room_id, media);
-		if(room == NULL) {
-			out->err = h->room_id ? SFU_ERR_SUB_NOT_IN_ROOM : SFU_ERR_NO_PUBLISHER;
-			return;
-		}
-	} else if(h->room_id != NULL) {
-		room = g_strdup(h->room_id);
-	}
+	/* The token first: without a valid one, nothing about publishers is revealed. */
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, room, h->user_id, SFU_ERR_SUB_ANONYMOUS,
+	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
 		   SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
-		g_free(room);
-		return;
-	}
-	if(h->role == SFU_ROLE_NONE && media != NULL && !enter_as_subscriber(h, room, &grant, out)) {
-		sfu_grant_clear(&grant);
-		g_free(room);
 		return;
 	}
 	char *offer = NULL;
-	out->err = sfu_registry_subscribe(
-		h, room, req->subscribe.notifications, req->subscribe.data, media, &offer, NULL);
-	if(out->err == SFU_ERR_HANDLE_SUBSCRIBED)
-		out->err = SFU_ERR_USER_SUBSCRIBED;
-	if(out->err == SFU_OK && h->role == SFU_ROLE_NONE)
-		sfu_authz_attach(h, &grant);
+	out->err = sfu_authz_subscribe(h, req->subscribe.notifications, req->subscribe.data, req->subscribe.media,
+		&grant, &offer, &out->reason);
 	sfu_grant_clear(&grant);
-	g_free(room);
-	if(out->err != SFU_OK)
+	if(out->err != SFU_OK) {
+		refused_after_token(out);
 		return;
+	}
 	out->response = json_object();
 	if(offer != NULL)
 		out->jsep = jsep_offer(offer);
@@ -248,13 +194,13 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 }
 
 static void handle_block(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
-	if(h->role == SFU_ROLE_NONE) {
-		out->err = req->kind == SFU_REQ_BLOCK ? SFU_ERR_BLOCK_NOT_JOINED : SFU_ERR_UNBLOCK_NOT_JOINED;
-		return;
-	}
 	gboolean block = req->kind == SFU_REQ_BLOCK;
 	sfu_handle *fir = NULL;
-	GPtrArray *targets = block ? sfu_registry_block(h, req->whom) : sfu_registry_unblock(h, req->whom, &fir);
+	GPtrArray *targets = NULL;
+	out->err = block ? sfu_registry_block(h, req->whom, &targets)
+					 : sfu_registry_unblock(h, req->whom, &targets, &fir);
+	if(out->err != SFU_OK)
+		return;
 	json_t *ev = sfu_event_blocked(block, h->user_id);
 	sfu_events_push_all(targets, ev, NULL);
 	json_decref(ev);
@@ -270,7 +216,7 @@ static void handle_data(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		out->err = SFU_ERR_DATA_NOT_JOINED;
 		return;
 	}
-	if(!g_atomic_int_get((gint *)&h->auth.send_data)) {
+	if(!g_atomic_int_get(&h->auth.send_data)) {
 		out->err = SFU_ERR_DATA_FORBIDDEN;
 		return;
 	}
@@ -292,14 +238,11 @@ static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *o
 		sfu_grant_clear(&grant);
 		return;
 	}
-	const char *reason = NULL;
-	out->err = sfu_authz_refresh(h, &grant, &reason);
-	if(out->err != SFU_OK) {
-		out->reason = reason;
-		rejected(h->room_id, h->user_id, "refresh", reason);
-	} else {
+	out->err = sfu_authz_refresh(h, &grant, &out->reason);
+	if(out->err == SFU_OK)
 		out->response = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
-	}
+	else
+		refused_after_token(out);
 	sfu_grant_clear(&grant);
 }
 
@@ -412,48 +355,58 @@ static void message_free(sfu_message *msg) {
 	g_free(msg);
 }
 
-void sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep) {
+gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep) {
 	sfu_message *msg = g_malloc0(sizeof(sfu_message));
 	msg->h = h;
 	msg->transaction = transaction;
 	msg->body = message;
 	msg->jsep = jsep;
-	gboolean schedule = FALSE;
-	janus_mutex_lock(&h->mutex);
-	g_queue_push_tail(h->pending, msg);
-	if(!h->scheduled) {
-		h->scheduled = TRUE;
-		schedule = TRUE;
+	gboolean schedule = FALSE, full = FALSE;
+	sfu_mutex_lock(&h->queue_mutex);
+	if(g_queue_get_length(h->pending) >= config->max_queued_requests) {
+		full = TRUE;
+	} else {
+		g_queue_push_tail(h->pending, msg);
+		if(!h->scheduled) {
+			h->scheduled = TRUE;
+			schedule = TRUE;
+		}
 	}
-	janus_mutex_unlock(&h->mutex);
+	sfu_mutex_unlock(&h->queue_mutex);
+	if(full) {
+		stat_inc(&stat_queue_full);
+		message_free(msg); /* drops h's reference too */
+		return FALSE;
+	}
 	if(schedule) {
 		sfu_handle_ref(h);
-		g_async_queue_push(ready, h);
+		ready_push(h);
 	}
+	return TRUE;
 }
 
 static gpointer worker(gpointer data) {
 	(void)data;
 	for(;;) {
-		sfu_handle *h = g_async_queue_pop(ready);
-		if(h == &exit_marker)
+		sfu_handle *h = ready_pop();
+		if(h == NULL)
 			break;
-		janus_mutex_lock(&h->mutex);
+		sfu_mutex_lock(&h->queue_mutex);
 		sfu_message *msg = g_queue_pop_head(h->pending);
-		janus_mutex_unlock(&h->mutex);
+		sfu_mutex_unlock(&h->queue_mutex);
 		if(msg != NULL) {
 			if(!g_atomic_int_get(&h->destroyed) && !g_atomic_int_get(&stopping))
 				process(msg);
 			message_free(msg);
 		}
 		/* One request per turn keeps a chatty handle from starving others. */
-		janus_mutex_lock(&h->mutex);
+		sfu_mutex_lock(&h->queue_mutex);
 		gboolean more = !g_queue_is_empty(h->pending);
 		if(!more)
 			h->scheduled = FALSE;
-		janus_mutex_unlock(&h->mutex);
+		sfu_mutex_unlock(&h->queue_mutex);
 		if(more)
-			g_async_queue_push(ready, h); /* keeps its reference */
+			ready_push(h); /* keeps its reference */
 		else
 			sfu_handle_unref(h);
 	}
@@ -464,7 +417,7 @@ int sfu_signal_start(const sfu_config *cfg, sfu_auth *a) {
 	config = cfg;
 	auth = a;
 	g_atomic_int_set(&stopping, 0);
-	ready = g_async_queue_new();
+	sfu_cond_init(&ready_cond);
 	n_workers = cfg->message_threads ? cfg->message_threads : (guint)g_get_num_processors();
 	workers = g_new0(GThread *, n_workers);
 	for(guint i = 0; i < n_workers; i++) {
@@ -486,31 +439,38 @@ int sfu_signal_start(const sfu_config *cfg, sfu_auth *a) {
 }
 
 void sfu_signal_stop(void) {
-	if(ready == NULL)
+	if(workers == NULL)
 		return;
 	g_atomic_int_set(&stopping, 1);
 	for(guint i = 0; i < n_workers; i++)
-		g_async_queue_push(ready, &exit_marker);
+		ready_push(NULL);
 	for(guint i = 0; i < n_workers; i++)
 		g_thread_join(workers[i]);
 	g_free(workers);
 	workers = NULL;
 	n_workers = 0;
 	/* Drain what is left: drop requests without answering (Janus is going away). */
-	sfu_handle *h;
-	while((h = g_async_queue_try_pop(ready)) != NULL) {
-		if(h == &exit_marker)
+	sfu_mutex_lock(&ready_mutex);
+	GList *left = ready.head;
+	ready.head = ready.tail = NULL;
+	ready.length = 0;
+	sfu_mutex_unlock(&ready_mutex);
+	for(GList *l = left; l != NULL; l = l->next) {
+		sfu_handle *h = l->data;
+		if(h == NULL)
 			continue;
-		janus_mutex_lock(&h->mutex);
-		sfu_message *msg;
-		while((msg = g_queue_pop_head(h->pending)) != NULL)
-			message_free(msg);
+		sfu_mutex_lock(&h->queue_mutex);
+		GQueue drop = *h->pending;
+		g_queue_init(h->pending);
 		h->scheduled = FALSE;
-		janus_mutex_unlock(&h->mutex);
+		sfu_mutex_unlock(&h->queue_mutex);
+		sfu_message *msg;
+		while((msg = g_queue_pop_head(&drop)) != NULL)
+			message_free(msg);
 		sfu_handle_unref(h);
 	}
-	g_async_queue_unref(ready);
-	ready = NULL;
+	g_list_free(left);
+	sfu_cond_clear(&ready_cond);
 }
 
 /* =============================================================================
@@ -522,7 +482,7 @@ void sfu_signal_media_up(sfu_handle *h) {
 	sfu_handle *pub = sfu_handle_publisher(h);
 	if(pub == NULL)
 		return;
-	if(!sfu_registry_is_blocked(pub->user_id, h->user_id))
+	if(!g_atomic_int_get(&h->blocked))
 		sfu_relay_request_keyframe(pub);
 	sfu_handle_unref(pub);
 }
@@ -532,4 +492,5 @@ void sfu_signal_stats_get(sfu_signal_stats *out) {
 	out->joins_accepted = __atomic_load_n(&stat_joins, __ATOMIC_RELAXED);
 	out->rejections = __atomic_load_n(&stat_rejections, __ATOMIC_RELAXED);
 	out->kicks = __atomic_load_n(&stat_kicks, __ATOMIC_RELAXED);
+	out->refused_queue_full = __atomic_load_n(&stat_queue_full, __ATOMIC_RELAXED);
 }

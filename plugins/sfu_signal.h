@@ -22,16 +22,18 @@ int sfu_signal_start(const sfu_config *config, sfu_auth *auth);
 /*! \brief Stop the workers (pending requests are dropped without a response) and join them. */
 void sfu_signal_stop(void);
 
-/*! \brief Queue a request. Takes ownership of \p h's reference, \p transaction, \p message and \p jsep.
- * Transport thread; never blocks on signalling work. */
-void sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep);
+/*! \brief Queue a request. Takes ownership of \p h's reference, \p transaction, \p message and \p jsep in
+ * every case. Transport thread; never blocks on signalling work.
+ * @returns FALSE when \p h already has max_queued_requests waiting: the request was dropped and the caller
+ * answers the client with an error */
+gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep);
 
 /*! \brief A handle's PeerConnection is up: a subscriber asks its publisher for a keyframe. */
 void sfu_signal_media_up(sfu_handle *h);
 
 /*! \brief Signalling counters for the admin API. */
 typedef struct sfu_signal_stats {
-	guint64 requests, joins_accepted, rejections, kicks;
+	guint64 requests, joins_accepted, rejections, kicks, refused_queue_full;
 } sfu_signal_stats;
 void sfu_signal_stats_get(sfu_signal_stats *out);
 

@@ -113,7 +113,8 @@ ok_if "only janus_sfu.c and sfu_admin.c include sfu_signal.h" "$off"
 
 # 6-9. The leaf modules: registry and request know only the error table, errors nothing,
 #      events the core and the registry's handle type (docs/DESIGN.md).
-ok_if "sfu_registry includes no sfu_ header but sfu_errors.h" "$(only_allowed sfu_registry sfu_errors)"
+ok_if "sfu_registry includes no sfu_ header but sfu_errors.h and sfu_lock.h" \
+	"$(only_allowed sfu_registry sfu_errors sfu_lock)"
 ok_if "sfu_request includes no sfu_ header but sfu_errors.h" "$(only_allowed sfu_request sfu_errors)"
 ok_if "sfu_errors includes no other sfu_ header" "$(only_allowed sfu_errors)"
 ok_if "sfu_events includes only sfu_errors.h, sfu_core.h and sfu_registry.h" \

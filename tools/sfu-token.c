@@ -49,11 +49,13 @@ static const char usage_text[] =
 	"        --now T                use T (unix seconds) as the current time\n"
 	"      Example: sfu-token mint --key keys/private.pem --room lobby --user alice --join --ttl 600\n"
 	"\n"
-	"  verify --config FILE.jcfg --room R [--user U] [--purpose join|subscribe|kick|refresh]\n"
+	"  verify --config FILE.jcfg|DIR --room R [--user U] [--purpose join|subscribe|kick|refresh]\n"
 	"         [--now T] TOKEN|-\n"
 	"      Check TOKEN (or a token read from stdin with '-') exactly as the plugin configured by FILE\n"
-	"      would, and print 'verdict=<ok|missing|invalid|forbidden> reason=<reason>'.\n"
-	"      Relative key paths in FILE are resolved against FILE's folder first.\n"
+	"      (or by the janus.plugin.sfu.jcfg/.cfg in DIR) would, and print\n"
+	"      'verdict=<ok|missing|invalid|forbidden> reason=<reason>'. The configuration is loaded by the\n"
+	"      plugin's own loader: a mistake in it is reported as the plugin would report it, and a\n"
+	"      configuration without keys (authentication off) is an error, never 'ok'.\n"
 	"\n"
 	"Exit status: 0 success (verify: verdict ok), 1 verify refused the token, 2 usage or I/O error.\n";
 
@@ -403,19 +405,6 @@ static int cmd_mint(int argc, char **argv) {
  * verify
  * ==========================================================================*/
 
-/* As the plugin does: a relative key path is tried against the config folder first, then kept as given. */
-static void resolve(char **path, const char *config_dir) {
-	if(*path == NULL || **path == '\0' || g_path_is_absolute(*path))
-		return;
-	char *candidate = g_build_filename(config_dir, *path, NULL);
-	if(g_file_test(candidate, G_FILE_TEST_EXISTS)) {
-		g_free(*path);
-		*path = candidate;
-	} else {
-		g_free(candidate);
-	}
-}
-
 static char *read_token(const char *arg) {
 	if(strcmp(arg, "-") != 0)
 		return g_strdup(arg);
@@ -473,30 +462,30 @@ static int cmd_verify(int argc, char **argv) {
 	}
 	if(config_path == NULL || room == NULL || optind != argc - 1)
 		return fail("verify: --config FILE, --room R and one TOKEN (or -) are required (see --help)");
-	char *text = NULL;
+	/* The plugin's own loader: the same files, the same mistakes refused with the same messages. */
 	GError *error = NULL;
-	if(!g_file_get_contents(config_path, &text, NULL, &error)) {
-		int rc = fail("verify: %s", error->message);
-		g_clear_error(&error);
-		return rc;
-	}
-	sfu_config *config = sfu_config_parse(text, g_str_has_suffix(config_path, ".cfg"), config_path, &error);
-	g_free(text);
+	sfu_config *config = g_file_test(config_path, G_FILE_TEST_IS_DIR)
+							 ? sfu_config_load(config_path, &error)
+							 : sfu_config_load_file(config_path, &error);
 	if(config == NULL) {
 		int rc = fail("verify: %s", error ? error->message : "invalid configuration");
 		g_clear_error(&error);
 		return rc;
 	}
-	char *dir = g_path_get_dirname(config_path);
-	resolve(&config->auth_key, dir);
-	resolve(&config->auth_keys, dir);
-	g_free(dir);
 	sfu_auth *auth = sfu_auth_new(config, &error);
 	sfu_config_free(config);
 	if(auth == NULL) {
 		int rc = fail("verify: %s", error ? error->message : "cannot load keys");
 		g_clear_error(&error);
 		return rc;
+	}
+	if(sfu_auth_is_open(auth)) {
+		/* Not "ok": with this configuration the plugin accepts every token, valid or not. */
+		sfu_auth_free(auth);
+		return fail(
+			"verify: authentication is OFF in %s (no auth_key/auth_keys): the plugin lets anyone join "
+			"any room, whatever the token",
+			config_path);
 	}
 	char *token = read_token(argv[optind]);
 	const char *reason = NULL;

@@ -153,7 +153,7 @@ before(async () => {
   assert.ok(existsSync(ADAPTER), `${ADAPTER} missing (npm ci)`);
   keys = makeKeys();
   janus = await startJanus({
-    pluginConfig: { auth_key: join(keys.dir, 'public.der'), expiry_warning_s: WARNING_S, kick_ban_s: 600 },
+    pluginConfig: { auth_key: join(keys.dir, 'public.der'), expiry_warning_s: WARNING_S, kick_ban_s: 600, clock_leeway_s: 0 },
   });
   admin = adminClient(janus);
   server = await serveTestPage();

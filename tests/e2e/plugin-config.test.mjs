@@ -118,7 +118,7 @@ test('a .jcfg syntax error: the plugin is not loaded', async () => {
   await assertNotLoaded(janus, 'janus.plugin.sfu');
 });
 
-test('no configuration file at all: the plugin loads with defaults', async () => {
+test('no configuration file at all: the plugin is not loaded and the log names the file it wants', async () => {
   const janus = await janusWith({ legacyCfg: null, pluginConfig: null });
-  assert.ok((await janus.plugins()).includes('janus.plugin.sfu'));
+  await assertNotLoaded(janus, 'janus.plugin.sfu.jcfg');
 });

@@ -39,15 +39,27 @@ static void assert_defaults(const sfu_config *cfg) {
 	g_assert_null(cfg->algorithms[1]);
 	g_assert_null(cfg->audience);
 	g_assert_null(cfg->issuer);
-	g_assert_cmpuint(cfg->clock_leeway_s, ==, 0);
+	g_assert_cmpuint(cfg->clock_leeway_s, ==, 60);
 	g_assert_false(cfg->require_user_binding);
 	g_assert_cmpuint(cfg->expiry_warning_s, ==, 60);
 	g_assert_cmpuint(cfg->expiry_grace_s, ==, 0);
-	g_assert_cmpint(cfg->on_token_expiry, ==, SFU_EXPIRY_EJECT);
-	g_assert_cmpuint(cfg->kick_ban_s, ==, 3600);
-	g_assert_true(cfg->replace_stale_sessions);
 	g_assert_false(cfg->one_user_per_jti);
+	g_assert_false(cfg->sub_identifies_user);
 	g_assert_true(cfg->events);
+	g_assert_cmpuint(cfg->max_blocks_per_user, ==, 1000);
+	g_assert_cmpuint(cfg->max_bans, ==, 100000);
+	g_assert_cmpuint(cfg->max_jti_claims, ==, 1000000);
+	g_assert_cmpuint(cfg->max_queued_requests, ==, 64);
+	if(cfg->legacy) {
+		/* The drop-in rule: a legacy .cfg keeps the old plugin's behaviour for what it does not set. */
+		g_assert_cmpint(cfg->on_token_expiry, ==, SFU_EXPIRY_KEEP);
+		g_assert_cmpuint(cfg->kick_ban_s, ==, 0);
+		g_assert_false(cfg->replace_stale_sessions);
+	} else {
+		g_assert_cmpint(cfg->on_token_expiry, ==, SFU_EXPIRY_EJECT);
+		g_assert_cmpuint(cfg->kick_ban_s, ==, 3600);
+		g_assert_true(cfg->replace_stale_sessions);
+	}
 }
 
 /* A present-but-invalid value must fail, with a message naming the key, in both formats. */
@@ -62,7 +74,9 @@ static void assert_rejected(const char *key, const char *jcfg_value, const char 
 		if(cfg != NULL)
 			g_test_message("accepted %s: %s", format ? "ini" : "jcfg", line);
 		g_assert_null(cfg);
-		g_assert_error(error, SFU_CONFIG_ERROR, 1);
+		g_assert_nonnull(error);
+		g_assert_true(error->domain == SFU_CONFIG_ERROR);
+		g_assert_true(error->code == SFU_CONFIG_ERROR_VALUE || error->code == SFU_CONFIG_ERROR_TYPE);
 		char *quoted = g_strdup_printf("'%s'", key);
 		g_assert_nonnull(strstr(error->message, quoted));
 		g_assert_nonnull(strstr(error->message, format ? "test.cfg" : "test.jcfg"));
@@ -90,10 +104,11 @@ static void test_defaults(void) {
 	sfu_config *cfg = sfu_config_new_defaults();
 	assert_defaults(cfg);
 	g_assert_null(cfg->source);
+	g_assert_false(cfg->legacy);
 	sfu_config_free(cfg);
 	sfu_config_free(NULL);
-	/* Empty files and empty sections are all defaults too. */
-	const char *texts[] = {"", "general: {}", "other: { max_ccu = 3; }"};
+	/* Empty files and empty sections are all defaults too (and authentication off: the operator asked). */
+	const char *texts[] = {"", "general: {}", "# nothing\ngeneral: {\n}\n"};
 	for(size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
 		GError *error = NULL;
 		cfg = sfu_config_parse(texts[i], FALSE, "x.jcfg", &error);
@@ -102,11 +117,12 @@ static void test_defaults(void) {
 		g_assert_cmpstr(cfg->source, ==, "x.jcfg");
 		sfu_config_free(cfg);
 	}
-	const char *inis[] = {"", "[general]\n", "; only a comment\n", "[other]\nmax_ccu = 3\n"};
+	const char *inis[] = {"", "[general]\n", "; only a comment\n"};
 	for(size_t i = 0; i < G_N_ELEMENTS(inis); i++) {
 		GError *error = NULL;
 		cfg = sfu_config_parse(inis[i], TRUE, "x.cfg", &error);
 		g_assert_no_error(error);
+		g_assert_true(cfg->legacy);
 		assert_defaults(cfg);
 		sfu_config_free(cfg);
 	}
@@ -132,8 +148,12 @@ static void test_jcfg_full(void) {
 					   "\treplace_stale_sessions = false\n"
 					   "\tone_user_per_jti = \"yes\"\n"
 					   "\tevents = false\n"
-					   "}\n"
-					   "other: { max_ccu = \"garbage\" }\n";
+					   "\tsub_identifies_user = true\n"
+					   "\tmax_blocks_per_user = 10\n"
+					   "\tmax_bans = 20\n"
+					   "\tmax_jti_claims = 30\n"
+					   "\tmax_queued_requests = 40\n"
+					   "}\n";
 	GError *error = NULL;
 	sfu_config *cfg = sfu_config_parse(text, FALSE, "full.jcfg", &error);
 	g_assert_no_error(error);
@@ -156,6 +176,11 @@ static void test_jcfg_full(void) {
 	g_assert_false(cfg->replace_stale_sessions);
 	g_assert_true(cfg->one_user_per_jti);
 	g_assert_false(cfg->events);
+	g_assert_true(cfg->sub_identifies_user);
+	g_assert_cmpuint(cfg->max_blocks_per_user, ==, 10);
+	g_assert_cmpuint(cfg->max_bans, ==, 20);
+	g_assert_cmpuint(cfg->max_jti_claims, ==, 30);
+	g_assert_cmpuint(cfg->max_queued_requests, ==, 40);
 	g_assert_cmpstr(cfg->source, ==, "full.jcfg");
 	sfu_config_free(cfg);
 }
@@ -172,8 +197,6 @@ static void test_jcfg_syntax_error(void) {
 static void test_ini_full(void) {
 	const char *text = "; Mozilla plugin style\n"
 					   "# another comment\n"
-					   "[other]\n"
-					   "max_ccu = garbage\n"
 					   "[general]\n"
 					   "max_room_size = 24\n"
 					   "max_ccu: 500\n"
@@ -185,8 +208,8 @@ static void test_ini_full(void) {
 					   "kick_ban_s = 20\n"
 					   "algorithms = RS512, RS256\n"
 					   "  on_token_expiry   =   keep   \r\n"
-					   "[later]\n"
-					   "max_room_size = 99\n";
+					   "[general]\n"
+					   "expiry_grace_s = 3\n";
 	GError *error = NULL;
 	sfu_config *cfg = sfu_config_parse(text, TRUE, "legacy.cfg", &error);
 	g_assert_no_error(error);
@@ -224,29 +247,120 @@ static void test_ini_quotes_and_comments(void) {
 	cfg = accepted(TRUE, "; max_ccu = 3\n# max_room_size = 4");
 	assert_defaults(cfg);
 	sfu_config_free(cfg);
-	/* A line without separator is ignored, as rust-ini skips it. */
-	cfg = accepted(TRUE, "max_ccu\nmax_room_size = 5");
-	g_assert_cmpuint(cfg->max_room_size, ==, 5);
-	g_assert_cmpuint(cfg->max_ccu, ==, 0);
-	sfu_config_free(cfg);
+	/* A line without separator is a mistake (fail closed), named by its line. */
+	GError *error = NULL;
+	g_assert_null(ini("max_ccu\nmax_room_size = 5", &error));
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_SYNTAX);
+	g_assert_nonnull(strstr(error->message, "test.cfg:2"));
+	g_clear_error(&error);
+}
+
+/* Expect \p text (format \p is_ini) to be refused with \p code, the message holding every one of \p needles. */
+static void assert_mistake(gboolean is_ini, const char *text, int code, const char *const *needles) {
+	GError *error = NULL;
+	sfu_config *cfg = sfu_config_parse(text, is_ini, is_ini ? "m.cfg" : "m.jcfg", &error);
+	if(cfg != NULL)
+		g_test_message("accepted: %s", text);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, code);
+	g_assert_nonnull(strstr(error->message, is_ini ? "m.cfg" : "m.jcfg"));
+	for(const char *const *n = needles; *n != NULL; n++) {
+		if(strstr(error->message, *n) == NULL)
+			g_test_message("'%s' not in: %s", *n, error->message);
+		g_assert_nonnull(strstr(error->message, *n));
+	}
+	g_error_free(error);
 }
 
 static void test_ini_sections(void) {
-	/* Sections are case-sensitive; only [general] counts, even when it comes back. */
+	/* Sections may come back; only [general] exists. */
 	GError *error = NULL;
 	sfu_config *cfg =
-		sfu_config_parse("[General]\nmax_ccu = 3\n[general]\nmax_room_size = 2\n[x]\nmax_ccu = bad\n"
-						 "[general]\nkick_ban_s = 1\n",
-			TRUE, "s.cfg", &error);
+		sfu_config_parse("[general]\nmax_room_size = 2\n[general]\nkick_ban_s = 1\n", TRUE, "s.cfg", &error);
 	g_assert_no_error(error);
-	g_assert_cmpuint(cfg->max_ccu, ==, 0);
 	g_assert_cmpuint(cfg->max_room_size, ==, 2);
 	g_assert_cmpuint(cfg->kick_ban_s, ==, 1);
 	sfu_config_free(cfg);
-	/* Keys before any section are not in [general]. */
-	cfg = sfu_config_parse("max_ccu = 3\n", TRUE, "s.cfg", &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(cfg->max_ccu, ==, 0);
+	/* A misnamed section (case counts), another section, or keys before any section stop the plugin. */
+	const char *general[] = {"'General'", "did you mean 'general'?", NULL};
+	assert_mistake(TRUE, "[General]\nauth_key = k.der\n", SFU_CONFIG_ERROR_UNKNOWN, general);
+	const char *other[] = {"'x'", "m.cfg:3", NULL};
+	assert_mistake(TRUE, "[general]\nmax_ccu = 1\n[x]\nmax_ccu = 2\n", SFU_CONFIG_ERROR_UNKNOWN, other);
+	const char *outside[] = {"'auth_key'", "outside its group", "m.cfg:1", NULL};
+	assert_mistake(TRUE, "auth_key = k.der\n[general]\n", SFU_CONFIG_ERROR_PLACE, outside);
+	assert_mistake(
+		TRUE, "[general\nauth_key = k.der\n", SFU_CONFIG_ERROR_SYNTAX, (const char *[]){"m.cfg:1", NULL});
+}
+
+/* Issue 9: every configuration mistake that used to run the plugin open now stops it, with "did you mean". */
+static void test_mistakes_fail_closed(void) {
+	/* A misspelt key, in both formats. */
+	const char *dash[] = {"'auth-key'", "did you mean 'auth_key'?", NULL};
+	assert_mistake(FALSE, "general: { auth-key = \"k.der\" }", SFU_CONFIG_ERROR_UNKNOWN, dash);
+	assert_mistake(TRUE, "[general]\nauth-key = k.der\n", SFU_CONFIG_ERROR_UNKNOWN, dash);
+	const char *typo[] = {"'max_room_sise'", "did you mean 'max_room_size'?", "m.jcfg:1", NULL};
+	assert_mistake(FALSE, "general: { max_room_sise = 3 }", SFU_CONFIG_ERROR_UNKNOWN, typo);
+	const char *upper[] = {"'Auth_Key'", "did you mean 'auth_key'?", NULL};
+	assert_mistake(FALSE, "general: { Auth_Key = \"k.der\" }", SFU_CONFIG_ERROR_UNKNOWN, upper);
+	/* Far from any name: no suggestion, but still refused. */
+	const char *far[] = {"'frobnicate'", NULL};
+	assert_mistake(FALSE, "general: { frobnicate = 1 }", SFU_CONFIG_ERROR_UNKNOWN, far);
+	/* A group named General, or any other group. */
+	const char *general[] = {"'General'", "did you mean 'general'?", NULL};
+	assert_mistake(FALSE, "General: { auth_key = \"k.der\" }", SFU_CONFIG_ERROR_UNKNOWN, general);
+	const char *other[] = {"'plugin'", NULL};
+	assert_mistake(FALSE, "general: {}\nplugin: { max_ccu = 1 }", SFU_CONFIG_ERROR_UNKNOWN, other);
+	/* A key outside its group. */
+	const char *outside[] = {"'auth_key'", "outside its group", "general: { ... }", NULL};
+	assert_mistake(FALSE, "auth_key = \"k.der\"\ngeneral: {}", SFU_CONFIG_ERROR_PLACE, outside);
+	/* A value of the wrong type, named with what was expected and what was given. */
+	const char *num[] = {"'auth_key'", "expected a non-empty string", "got a number", NULL};
+	assert_mistake(FALSE, "general: { auth_key = 5 }", SFU_CONFIG_ERROR_TYPE, num);
+	const char *flag[] = {"'kick_ban_s'", "got a boolean", NULL};
+	assert_mistake(FALSE, "general: { kick_ban_s = true }", SFU_CONFIG_ERROR_TYPE, flag);
+	const char *group[] = {"'auth_key'", "got a group", NULL};
+	assert_mistake(FALSE, "general: { auth_key = { path = \"k.der\" } }", SFU_CONFIG_ERROR_TYPE, group);
+	const char *list[] = {"'max_ccu'", "got a list", NULL};
+	assert_mistake(FALSE, "general: { max_ccu = [1] }", SFU_CONFIG_ERROR_TYPE, list);
+	/* Bounds are part of the message. */
+	const char *bound[] = {"'max_bans'", "from 1 to", NULL};
+	assert_mistake(FALSE, "general: { max_bans = 0 }", SFU_CONFIG_ERROR_VALUE, bound);
+}
+
+/* The drop-in rule: a legacy .cfg keeps the old plugin's behaviour unless it sets the new keys itself. */
+static void test_legacy_defaults(void) {
+	sfu_config *cfg = accepted(TRUE, "auth_key = k.der\nmax_room_size = 30");
+	g_assert_true(cfg->legacy);
+	g_assert_cmpint(cfg->on_token_expiry, ==, SFU_EXPIRY_KEEP);
+	g_assert_cmpuint(cfg->kick_ban_s, ==, 0);
+	g_assert_false(cfg->replace_stale_sessions);
+	g_assert_cmpuint(cfg->clock_leeway_s, ==, 60);
+	char *policy = sfu_config_describe(cfg);
+	g_assert_nonnull(strstr(policy, "legacy"));
+	g_assert_nonnull(strstr(policy, "expiry: keep"));
+	g_assert_nonnull(strstr(policy, "kick bans off"));
+	g_assert_nonnull(strstr(policy, "leeway 60 s"));
+	g_free(policy);
+	sfu_config_free(cfg);
+	cfg = accepted(
+		TRUE, "auth_key = k.der\non_token_expiry = eject\nkick_ban_s = 600\nreplace_stale_sessions = yes");
+	g_assert_cmpint(cfg->on_token_expiry, ==, SFU_EXPIRY_EJECT);
+	g_assert_cmpuint(cfg->kick_ban_s, ==, 600);
+	g_assert_true(cfg->replace_stale_sessions);
+	sfu_config_free(cfg);
+	/* A .jcfg gets the new defaults. */
+	cfg = accepted(FALSE, "auth_key = \"k.der\";");
+	g_assert_false(cfg->legacy);
+	policy = sfu_config_describe(cfg);
+	g_assert_nonnull(strstr(policy, "auth on"));
+	g_assert_nonnull(strstr(policy, "expiry: eject at exp + 60 s"));
+	g_assert_nonnull(strstr(policy, "kick bans 3600 s by user_id"));
+	g_free(policy);
+	sfu_config_free(cfg);
+	cfg = accepted(FALSE, "max_ccu = 3;");
+	policy = sfu_config_describe(cfg);
+	g_assert_nonnull(strstr(policy, "auth OFF"));
+	g_free(policy);
 	sfu_config_free(cfg);
 }
 
@@ -438,29 +552,6 @@ static void test_on_token_expiry(void) {
 	assert_rejected("on_token_expiry", "\"\"", "");
 }
 
-static void test_unknown_keys_warn(void) {
-	sfu_test_log_clear();
-	sfu_config *cfg = accepted(FALSE, "max_ccu = 5; maxccu = 7; auth_token = \"x\";");
-	g_assert_cmpuint(cfg->max_ccu, ==, 5);
-	g_assert_true(sfu_test_log_contains("'maxccu'"));
-	g_assert_true(sfu_test_log_contains("'auth_token'"));
-	g_assert_true(sfu_test_log_contains("test.jcfg"));
-	sfu_config_free(cfg);
-	sfu_test_log_clear();
-	cfg = accepted(TRUE, "max_room = 3\nmax_room_size = 4");
-	g_assert_cmpuint(cfg->max_room_size, ==, 4);
-	g_assert_true(sfu_test_log_contains("'max_room'"));
-	g_assert_true(sfu_test_log_contains("test.cfg"));
-	g_assert_false(sfu_test_log_contains("'max_room_size'"));
-	sfu_config_free(cfg);
-	/* Unknown keys in other sections are not even looked at. */
-	sfu_test_log_clear();
-	cfg = sfu_config_parse("[other]\nfoo = 1\n", TRUE, "o.cfg", NULL);
-	g_assert_nonnull(cfg);
-	g_assert_false(sfu_test_log_contains("'foo'"));
-	sfu_config_free(cfg);
-}
-
 static void test_invalid_value_not_echoed(void) {
 	/* Values may be secret-bearing paths: the error names the key, not the value. */
 	GError *error = NULL;
@@ -499,12 +590,12 @@ static void test_load(void) {
 	g_assert_nonnull(dir);
 	GError *error = NULL;
 
-	/* No file: defaults, no source. */
+	/* No file: refused (fail closed), naming the file that was expected. */
 	sfu_config *cfg = sfu_config_load(dir, &error);
-	g_assert_no_error(error);
-	assert_defaults(cfg);
-	g_assert_null(cfg->source);
-	sfu_config_free(cfg);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING);
+	g_assert_nonnull(strstr(error->message, "janus.plugin.sfu.jcfg"));
+	g_clear_error(&error);
 
 	/* Only the legacy .cfg: used. */
 	write_file(dir, "janus.plugin.sfu.cfg", "[general]\nmax_ccu = 3\n");
@@ -526,7 +617,7 @@ static void test_load(void) {
 	write_file(dir, "janus.plugin.sfu.jcfg", "general: { max_ccu = -4 }\n");
 	cfg = sfu_config_load(dir, &error);
 	g_assert_null(cfg);
-	g_assert_error(error, SFU_CONFIG_ERROR, 1);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_VALUE);
 	g_assert_nonnull(strstr(error->message, "'max_ccu'"));
 	g_assert_nonnull(strstr(error->message, "janus.plugin.sfu.jcfg"));
 	g_clear_error(&error);
@@ -567,9 +658,13 @@ static void test_load(void) {
 static void test_load_missing_dir(void) {
 	GError *error = NULL;
 	sfu_config *cfg = sfu_config_load("/nonexistent/sfu-config-dir", &error);
-	g_assert_no_error(error);
-	assert_defaults(cfg);
-	sfu_config_free(cfg);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING);
+	g_clear_error(&error);
+	cfg = sfu_config_load_file("/nonexistent/janus.plugin.sfu.jcfg", &error);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_READ);
+	g_clear_error(&error);
 }
 
 int main(int argc, char **argv) {
@@ -585,7 +680,8 @@ int main(int argc, char **argv) {
 	g_test_add_func("/config/keys/string", test_string_keys);
 	g_test_add_func("/config/keys/algorithms", test_algorithms);
 	g_test_add_func("/config/keys/on-token-expiry", test_on_token_expiry);
-	g_test_add_func("/config/unknown-keys-warn", test_unknown_keys_warn);
+	g_test_add_func("/config/mistakes-fail-closed", test_mistakes_fail_closed);
+	g_test_add_func("/config/legacy-defaults", test_legacy_defaults);
 	g_test_add_func("/config/invalid-value-not-echoed", test_invalid_value_not_echoed);
 	g_test_add_func("/config/load", test_load);
 	g_test_add_func("/config/load-missing-dir", test_load_missing_dir);

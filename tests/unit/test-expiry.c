@@ -1,10 +1,9 @@
 /*! \file    test-expiry.c
- * \brief    Unit tests for sfu_expiry (the deadline scheduler) and sfu_bans (kick bans, jti ownership).
+ * \brief    Unit tests for sfu_expiry, the deadline scheduler (bans: test-bans.c).
  */
 #include <string.h>
 #include <glib.h>
 
-#include "sfu_bans.h"
 #include "sfu_expiry.h"
 
 typedef struct fired {
@@ -129,35 +128,40 @@ static void test_many_participants(void) {
 	teardown();
 }
 
-static void test_bans(void) {
-	sfu_bans_init();
-	gint64 now = 1000000;
-	sfu_bans_add("room", "victim", "sub-1", "jti-1", now + 60, "owner");
-	g_assert_true(sfu_bans_check("room", "victim", NULL, NULL, now));
-	g_assert_true(sfu_bans_check("room", "other-name", "sub-1", NULL, now)); /* same identity, new name */
-	g_assert_true(sfu_bans_check("room", "other-name", NULL, "jti-1", now)); /* same token */
-	g_assert_false(sfu_bans_check("other-room", "victim", "sub-1", "jti-1", now)); /* per room */
-	g_assert_false(sfu_bans_check("room", "victim", NULL, NULL, now + 60));        /* expired */
-	sfu_bans_add("room", "victim", NULL, NULL, now + 600, "admin");
-	json_t *list = sfu_bans_list("room", now);
-	g_assert_cmpuint(json_array_size(list), ==, 1); /* the first one expired and was pruned */
-	g_assert_cmpstr(json_string_value(json_object_get(json_array_get(list, 0), "by")), ==, "admin");
-	json_decref(list);
-	g_assert_cmpuint(sfu_bans_remove("room", "victim"), ==, 1);
-	g_assert_false(sfu_bans_check("room", "victim", NULL, NULL, now));
-	g_assert_cmpuint(sfu_bans_remove("room", "victim"), ==, 0);
-	sfu_bans_shutdown();
-}
-
-static void test_jti_ownership(void) {
-	sfu_bans_init();
-	gint64 now = 5000;
-	g_assert_true(sfu_bans_claim_jti("j", "alice", now + 10, now));
-	g_assert_true(sfu_bans_claim_jti("j", "alice", now + 10, now));    /* same user again */
-	g_assert_false(sfu_bans_claim_jti("j", "bob", now + 10, now));     /* shared token */
-	g_assert_true(sfu_bans_claim_jti("j", "bob", now + 20, now + 10)); /* alice's claim expired */
-	g_assert_true(sfu_bans_claim_jti(NULL, "carol", now + 10, now));   /* no jti: nothing to hold */
-	sfu_bans_shutdown();
+/* Keys are compared field by field: ids holding any byte (the old key's separator 0x1f among them) never
+ * collide (issue 10). */
+static void test_keys_never_collide(void) {
+	setup();
+	gint64 far = g_get_real_time() + (gint64)3600 * G_USEC_PER_SEC;
+	sfu_expiry_set("a\x1f"
+				   "b",
+		"c", SFU_EXPIRY_TOKEN, far);
+	sfu_expiry_set("a",
+		"b\x1f"
+		"c",
+		SFU_EXPIRY_TOKEN, far + 1);
+	sfu_expiry_set("a",
+		"b\x1f"
+		"c",
+		SFU_EXPIRY_WARN, far + 2);
+	g_assert_cmpuint(sfu_expiry_count(), ==, 3);
+	g_assert_cmpint(sfu_expiry_get("a\x1f"
+								   "b",
+						"c", SFU_EXPIRY_TOKEN),
+		==, far);
+	g_assert_cmpint(sfu_expiry_get("a",
+						"b\x1f"
+						"c",
+						SFU_EXPIRY_TOKEN),
+		==, far + 1);
+	sfu_expiry_cancel_user("a", "b\x1f"
+								"c");
+	g_assert_cmpuint(sfu_expiry_count(), ==, 1);
+	g_assert_cmpint(sfu_expiry_get("a\x1f"
+								   "b",
+						"c", SFU_EXPIRY_TOKEN),
+		==, far);
+	teardown();
 }
 
 int main(int argc, char **argv) {
@@ -166,7 +170,6 @@ int main(int argc, char **argv) {
 	g_test_add_func("/expiry/move_and_cancel", test_move_and_cancel);
 	g_test_add_func("/expiry/earlier_deadline_wakes_the_thread", test_earlier_deadline_wakes_the_thread);
 	g_test_add_func("/expiry/many_participants", test_many_participants);
-	g_test_add_func("/bans/check_list_remove", test_bans);
-	g_test_add_func("/bans/jti_ownership", test_jti_ownership);
+	g_test_add_func("/expiry/keys_never_collide", test_keys_never_collide);
 	return g_test_run();
 }

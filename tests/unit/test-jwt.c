@@ -496,13 +496,15 @@ static const claims_case claims_cases[] = {
 	{"room-ids-null-item", "{\"exp\":1700000100,\"room_ids\":[null]}", SFU_JWT_ERR_INVALID_CLAIMS},
 	{"room-ids-object", "{\"exp\":1700000100,\"room_ids\":{\"a\":1}}", SFU_JWT_ERR_INVALID_CLAIMS},
 	{"user-id-number", "{\"exp\":1700000100,\"user_id\":42}", SFU_JWT_ERR_INVALID_CLAIMS},
-	{"sub-object", "{\"exp\":1700000100,\"sub\":{}}", SFU_JWT_ERR_INVALID_CLAIMS},
-	{"jti-array", "{\"exp\":1700000100,\"jti\":[]}", SFU_JWT_ERR_INVALID_CLAIMS},
+	/* sub and jti only name a token: of another type they are absent, as the old plugin never read them. */
+	{"sub-object", "{\"exp\":1700000100,\"sub\":{}}", SFU_JWT_OK},
+	{"jti-array", "{\"exp\":1700000100,\"jti\":[]}", SFU_JWT_OK},
 	{"max-session-negative", "{\"exp\":1700000100,\"max_session_s\":-5}", SFU_JWT_ERR_INVALID_CLAIMS},
 	{"max-session-float", "{\"exp\":1700000100,\"max_session_s\":5.5}", SFU_JWT_ERR_INVALID_CLAIMS},
-	{"aud-number", "{\"exp\":1700000100,\"aud\":5}", SFU_JWT_ERR_INVALID_CLAIMS},
-	{"aud-array-number", "{\"exp\":1700000100,\"aud\":[\"a\",5]}", SFU_JWT_ERR_INVALID_CLAIMS},
-	{"iss-number", "{\"exp\":1700000100,\"iss\":5}", SFU_JWT_ERR_INVALID_CLAIMS},
+	/* aud and iss are ignored unless configured (then see test_audience_issuer). */
+	{"aud-number", "{\"exp\":1700000100,\"aud\":5}", SFU_JWT_OK},
+	{"aud-array-number", "{\"exp\":1700000100,\"aud\":[\"a\",5]}", SFU_JWT_OK},
+	{"iss-number", "{\"exp\":1700000100,\"iss\":5}", SFU_JWT_OK},
 	{"duplicate-exp", "{\"exp\":1,\"exp\":1700000100}", SFU_JWT_ERR_INVALID_CLAIMS},
 	{"duplicate-join-hub", "{\"exp\":1700000100,\"join_hub\":false,\"join_hub\":true}",
 		SFU_JWT_ERR_INVALID_CLAIMS},
@@ -601,6 +603,12 @@ static void test_audience_issuer(void) {
 		{"{\"exp\":1700000100}", NULL, "https://a", SFU_JWT_ERR_ISSUER},
 		{"{\"exp\":1700000100,\"iss\":\"https://a\",\"aud\":\"x\"}", "sfu", "https://a",
 			SFU_JWT_ERR_AUDIENCE},
+		/* Configured: a value of the wrong type is refused (wrong aud type: a malformed token). */
+		{"{\"exp\":1700000100,\"aud\":5}", "sfu", NULL, SFU_JWT_ERR_INVALID_CLAIMS},
+		{"{\"exp\":1700000100,\"aud\":[\"sfu\",5]}", "sfu", NULL, SFU_JWT_ERR_INVALID_CLAIMS},
+		{"{\"exp\":1700000100,\"iss\":5}", NULL, "https://a", SFU_JWT_ERR_ISSUER},
+		/* Not configured: ignored whatever it holds (as the old plugin did). */
+		{"{\"exp\":1700000100,\"aud\":{\"x\":1},\"iss\":[1]}", NULL, NULL, SFU_JWT_OK},
 	};
 	sfu_jwt_keyset *ks = keyset_default(key_a);
 	for(size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

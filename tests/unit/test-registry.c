@@ -32,7 +32,7 @@ static void setup(void) {
 		g_atomic_int_set(&jh_released[i], 0);
 	}
 	fake_core_install();
-	sfu_registry_init();
+	sfu_registry_init(1000);
 }
 
 /* Every test ends here: registry empty after removing everything, no core call under a lock. */
@@ -70,17 +70,54 @@ static char *users_of(json_t *users) {
 	return joined;
 }
 
+/* One join step under the registry lock, as sfu_authz makes it (flags, grant, optional media at once). */
+static sfu_err join_step(sfu_handle *h, const char *room, const char *user, gboolean publisher,
+	gboolean subscribe, gboolean notifications, const char *media, const sfu_limits *lim, json_t **users,
+	GPtrArray **notify, char **offer) {
+	sfu_handle_auth auth = {.publish_media = TRUE, .send_data = TRUE};
+	sfu_join j = {.room_id = room,
+		.user_id = user,
+		.role = publisher ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER,
+		.subscribe = subscribe,
+		.notifications = notifications,
+		.data = publisher && subscribe,
+		.media = media,
+		.auth = &auth};
+	if(lim != NULL)
+		j.limits = *lim;
+	sfu_join_result r;
+	sfu_registry_lock();
+	sfu_err err = sfu_registry_join_locked(h, &j, &r);
+	sfu_registry_unlock();
+	if(err != SFU_OK) {
+		g_assert_null(r.users);
+		g_assert_null(r.notify);
+		g_assert_null(r.offer);
+	}
+	if(users != NULL) {
+		*users = r.users;
+		r.users = NULL;
+	}
+	if(notify != NULL) {
+		*notify = r.notify;
+		r.notify = NULL;
+	}
+	if(offer != NULL) {
+		*offer = r.offer;
+		r.offer = NULL;
+	}
+	sfu_join_result_clear(&r);
+	return err;
+}
+
+/* A join without subscription (no flags). */
 static sfu_err join2(sfu_handle *h, const char *room, const char *user, gboolean publisher,
 	const sfu_limits *lim, char **users_out, GPtrArray **notify_out) {
 	json_t *users = NULL;
 	GPtrArray *notify = NULL;
-	sfu_err err = sfu_registry_join(
-		h, room, user, publisher ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER, lim, &users, &notify);
-	if(err != SFU_OK) {
-		g_assert_null(users);
-		g_assert_null(notify);
+	sfu_err err = join_step(h, room, user, publisher, FALSE, FALSE, NULL, lim, &users, &notify, NULL);
+	if(err != SFU_OK)
 		return err;
-	}
 	g_assert_true(json_is_array(users));
 	if(users_out != NULL)
 		*users_out = users_of(users);
@@ -96,25 +133,75 @@ static sfu_err join2(sfu_handle *h, const char *room, const char *user, gboolean
 	return SFU_OK;
 }
 
-/* Join and, like sfu_signal, store the subscription right after (data == publisher). */
+/* A join with its subscription {notifications, data == publisher}, like naf's publisher join. */
 static sfu_err join_full(
 	sfu_handle *h, const char *room, const char *user, gboolean publisher, gboolean notif) {
-	sfu_err err = join2(h, room, user, publisher, NULL, NULL, NULL);
-	if(err != SFU_OK)
-		return err;
-	char *offer = NULL;
-	err = sfu_registry_subscribe(h, room, notif, publisher, NULL, &offer, NULL);
-	g_assert_cmpint(err, ==, SFU_OK);
-	g_assert_null(offer);
-	return SFU_OK;
+	GPtrArray *notify = NULL;
+	sfu_err err = join_step(h, room, user, publisher, TRUE, notif, NULL, NULL, NULL, &notify, NULL);
+	if(notify != NULL)
+		g_ptr_array_unref(notify);
+	return err;
 }
 
 static void join_ok(sfu_handle *h, const char *room, const char *user, gboolean publisher) {
 	g_assert_cmpint(join_full(h, room, user, publisher, TRUE), ==, SFU_OK);
 }
 
+/* A subscribe request on \p h (joined: its room; not joined: flags only). */
+static sfu_err subscribe(sfu_handle *h, gboolean notif, gboolean data, const char *media, char **offer) {
+	sfu_registry_lock();
+	sfu_err err = sfu_registry_subscribe_locked(h, notif, data, media, offer);
+	sfu_registry_unlock();
+	return err;
+}
+
+static gboolean registry_remove(janus_plugin_session *jh, sfu_departure *d) {
+	sfu_registry_lock();
+	gboolean known = sfu_registry_remove_locked(jh, d);
+	sfu_registry_unlock();
+	return known;
+}
+
+static GPtrArray *evict(const char *room, const char *user, sfu_handle *except, sfu_departure *d) {
+	sfu_registry_lock();
+	GPtrArray *v = sfu_registry_evict_locked(room, user, except, d);
+	sfu_registry_unlock();
+	return v;
+}
+
+static GPtrArray *user_handles(const char *room, const char *user) {
+	sfu_registry_lock();
+	GPtrArray *v = sfu_registry_user_handles_locked(room, user);
+	sfu_registry_unlock();
+	return v;
+}
+
+static gboolean only_room(const char *room_id, gpointer want) {
+	return !strcmp(room_id, want);
+}
+
+/* The room of \p user's registered publisher, among \p room (or all rooms when NULL). */
+static char *publisher_room(const char *room, const char *user) {
+	sfu_registry_lock();
+	char *r = sfu_registry_publisher_room_locked(user, room ? only_room : NULL, (gpointer)room);
+	sfu_registry_unlock();
+	return r;
+}
+
+static GPtrArray *block(sfu_handle *h, const char *whom) {
+	GPtrArray *t = NULL;
+	g_assert_cmpint(sfu_registry_block(h, whom, &t), ==, SFU_OK);
+	return t;
+}
+
+static GPtrArray *unblock(sfu_handle *h, const char *whom, sfu_handle **fir) {
+	GPtrArray *t = NULL;
+	g_assert_cmpint(sfu_registry_unblock(h, whom, &t, fir), ==, SFU_OK);
+	return t;
+}
+
 static GPtrArray *removed(int i, sfu_departure *d) {
-	g_assert_true(sfu_registry_remove(&jhs[i], d));
+	g_assert_true(registry_remove(&jhs[i], d));
 	return d->notify;
 }
 
@@ -144,7 +231,11 @@ static void test_join_publisher_subscriber(void) {
 	char *users = NULL;
 	GPtrArray *notify = NULL;
 
-	g_assert_cmpint(join2(a, "r", "a", TRUE, NULL, &users, &notify), ==, SFU_OK);
+	json_t *users_json = NULL;
+	g_assert_cmpint(
+		join_step(a, "r", "a", TRUE, TRUE, TRUE, NULL, NULL, &users_json, &notify, NULL), ==, SFU_OK);
+	users = users_of(users_json);
+	json_decref(users_json);
 	g_assert_cmpstr(users, ==, ""); /* the users list is taken before the joiner */
 	g_assert_cmpuint(notify->len, ==, 0);
 	g_free(users);
@@ -152,10 +243,12 @@ static void test_join_publisher_subscriber(void) {
 	g_assert_cmpint(a->role, ==, SFU_ROLE_PUBLISHER);
 	g_assert_cmpstr(a->room_id, ==, "r");
 	g_assert_cmpstr(a->user_id, ==, "a");
-	char *offer = NULL;
-	g_assert_cmpint(sfu_registry_subscribe(a, "r", TRUE, TRUE, NULL, &offer, NULL), ==, SFU_OK);
-
-	g_assert_cmpint(join2(b, "r", "b", TRUE, NULL, &users, &notify), ==, SFU_OK);
+	/* The flags are stored with the membership: a publisher joining next already notifies a. */
+	g_assert_true(a->notifications && a->data && a->subscribed);
+	g_assert_cmpint(
+		join_step(b, "r", "b", TRUE, TRUE, TRUE, NULL, NULL, &users_json, &notify, NULL), ==, SFU_OK);
+	users = users_of(users_json);
+	json_decref(users_json);
 	g_assert_cmpstr(users, ==, "a");
 	g_assert_cmpuint(notify->len, ==, 1);
 	g_assert_true(notify->pdata[0] == a);
@@ -168,7 +261,8 @@ static void test_join_publisher_subscriber(void) {
 	g_ptr_array_unref(notify);
 	g_assert_cmpuint(fake_core_pushes_matching(&jhs[0], "\"event\":\"join\""), ==, 1);
 	g_assert_cmpuint(fake_core_pushes_matching(&jhs[1], NULL), ==, 0);
-	g_assert_cmpint(sfu_registry_subscribe(b, "r", TRUE, TRUE, NULL, &offer, NULL), ==, SFU_OK);
+	char *offer = NULL;
+	g_assert_cmpint(subscribe(b, TRUE, TRUE, NULL, &offer), ==, SFU_ERR_HANDLE_SUBSCRIBED); /* once */
 
 	/* A subscriber join sees the publishers but is not in the list itself, and notifies nobody. */
 	g_assert_cmpint(join2(c, "r", "c", FALSE, NULL, &users, NULL), ==, SFU_OK);
@@ -238,23 +332,18 @@ static void test_core_reference_released(void) {
 	guint v0 = sfu_core_lock_violations();
 	sfu_handle *a = add(0);
 	sfu_handle *b = add(1);
-	sfu_limits limits = {0, 0};
-	json_t *users = NULL;
-	GPtrArray *notify = NULL;
-	g_assert_cmpint(sfu_registry_join(a, "r", "alice", SFU_ROLE_PUBLISHER, &limits, &users, &notify), ==, SFU_OK);
-	json_decref(users);
-	g_ptr_array_unref(notify);
+	join_ok(a, "r", "alice", TRUE);
 	sfu_handle_ref(b); /* like a queued request */
 	sfu_departure d;
-	g_assert_true(sfu_registry_remove(&jhs[0], &d));
+	g_assert_true(registry_remove(&jhs[0], &d));
 	sfu_departure_clear(&d);
 	g_assert_cmpint(g_atomic_int_get(&jh_released[0]), ==, 1);
-	g_assert_true(sfu_registry_remove(&jhs[1], &d));
+	g_assert_true(registry_remove(&jhs[1], &d));
 	sfu_departure_clear(&d);
 	g_assert_cmpint(g_atomic_int_get(&jh_released[1]), ==, 0); /* still referenced */
 	sfu_handle_unref(b);
 	g_assert_cmpint(g_atomic_int_get(&jh_released[1]), ==, 1);
-	g_assert_false(sfu_registry_remove(&jhs[1], &d)); /* idempotent: no second release */
+	g_assert_false(registry_remove(&jhs[1], &d)); /* idempotent: no second release */
 	g_assert_cmpint(g_atomic_int_get(&jh_released[1]), ==, 1);
 	teardown(v0);
 }
@@ -327,7 +416,6 @@ static void test_zombie_publisher(void) {
 	g_ptr_array_unref(notify);
 	g_free(users);
 	char *offer = NULL;
-	g_assert_cmpint(sfu_registry_subscribe(fresh, "r", TRUE, TRUE, NULL, &offer, NULL), ==, SFU_OK);
 	sfu_registry_counts counts;
 	sfu_registry_counts_get(&counts);
 	g_assert_cmpuint(counts.publisher_users, ==, 2);
@@ -336,7 +424,7 @@ static void test_zombie_publisher(void) {
 	join_ok(sub1, "r", "s", FALSE);
 	sfu_handle *sub1b = add(5);
 	g_assert_cmpint(join2(sub1b, "r", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
-	g_assert_cmpint(sfu_registry_subscribe(sub1b, "r", FALSE, FALSE, "a", &offer, NULL), ==, SFU_OK);
+	g_assert_cmpint(subscribe(sub1b, FALSE, FALSE, "a", &offer), ==, SFU_OK);
 	g_assert_cmpstr(offer, ==, "v=0\r\n");
 	g_free(offer);
 	sfu_handle *pub = sfu_handle_publisher(sub1b);
@@ -355,17 +443,16 @@ static void test_zombie_publisher(void) {
 	g_assert_cmpuint(counts.publisher_users, ==, 2);
 
 	/* The newer handle is promoted (upstream kept the dead one registered): a subscriber can get it. */
-	char *room = sfu_registry_publisher_room("r", "a");
+	char *room = publisher_room("r", "a");
 	g_assert_cmpstr(room, ==, "r");
 	g_free(room);
 	join_ok(sub2, "r", "t", FALSE);
 	sfu_handle *sub3 = add(6);
 	g_assert_cmpint(join2(sub3, "r", "t", FALSE, NULL, NULL, NULL), ==, SFU_OK);
-	g_assert_cmpint(
-		sfu_registry_subscribe(sub3, "r", FALSE, FALSE, "a", &offer, NULL), ==, SFU_ERR_PUBLISHER_NOT_READY);
+	g_assert_cmpint(subscribe(sub3, FALSE, FALSE, "a", &offer), ==, SFU_ERR_PUBLISHER_NOT_READY);
 	g_assert_null(offer);
 	set_offer(fresh);
-	g_assert_cmpint(sfu_registry_subscribe(sub3, "r", FALSE, FALSE, "a", &offer, NULL), ==, SFU_OK);
+	g_assert_cmpint(subscribe(sub3, FALSE, FALSE, "a", &offer), ==, SFU_OK);
 	g_free(offer);
 	pub = sfu_handle_publisher(sub3);
 	g_assert_true(pub == fresh);
@@ -427,13 +514,13 @@ static void test_already_joined(void) {
 	/* An evicted (destroyed) handle cannot join again either. */
 	sfu_handle *c = add(2);
 	sfu_departure d;
-	GPtrArray *victims = sfu_registry_evict("r", "b", NULL, &d);
+	GPtrArray *victims = evict("r", "b", NULL, &d);
 	g_ptr_array_unref(victims);
 	sfu_departure_clear(&d);
 	sfu_handle_ref(c);
 	g_assert_cmpint(join2(c, "r", "c", TRUE, NULL, NULL, NULL), ==, SFU_OK);
 	sfu_handle_unref(c);
-	g_assert_true(sfu_registry_remove(&jhs[2], &d));
+	g_assert_true(registry_remove(&jhs[2], &d));
 	sfu_departure_clear(&d);
 	teardown(v0);
 }
@@ -448,42 +535,32 @@ static void test_subscribe_errors(void) {
 	sfu_handle *p = add(0), *s = add(1), *loose = add(2);
 	join_ok(p, "r", "p", TRUE);
 	g_assert_cmpint(join2(s, "r", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
-	char *offer = NULL, *proom = NULL;
-	g_assert_cmpint(
-		sfu_registry_subscribe(s, "r", FALSE, FALSE, "nobody", &offer, &proom), ==, SFU_ERR_NO_PUBLISHER);
+	char *offer = NULL;
+	g_assert_cmpint(subscribe(s, FALSE, FALSE, "nobody", &offer), ==, SFU_ERR_NO_PUBLISHER);
 	g_assert_null(offer);
-	g_assert_null(proom);
+	g_assert_false(s->subscribed); /* a refused subscription changes nothing */
 	/* A subscriber handle is not a publisher. */
-	g_assert_cmpint(
-		sfu_registry_subscribe(loose, NULL, FALSE, FALSE, "s", &offer, &proom), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_cmpint(subscribe(s, FALSE, FALSE, "s", &offer), ==, SFU_ERR_NO_PUBLISHER);
 	/* Not ready until the publisher negotiated. */
-	g_assert_cmpint(
-		sfu_registry_subscribe(s, "r", FALSE, FALSE, "p", &offer, &proom), ==, SFU_ERR_PUBLISHER_NOT_READY);
+	g_assert_cmpint(subscribe(s, FALSE, FALSE, "p", &offer), ==, SFU_ERR_PUBLISHER_NOT_READY);
 	g_assert_null(offer);
-	g_assert_null(proom);
 	GPtrArray *subs = sfu_registry_set_offer(p, g_strdup("offer-1"), 111, 96);
 	g_assert_cmpuint(subs->len, ==, 0);
 	g_ptr_array_unref(subs);
-	g_assert_cmpint(sfu_registry_subscribe(s, "r", TRUE, FALSE, "p", &offer, &proom), ==, SFU_OK);
+	g_assert_cmpint(subscribe(s, TRUE, FALSE, "p", &offer), ==, SFU_OK);
 	g_assert_cmpstr(offer, ==, "offer-1");
-	g_assert_cmpstr(proom, ==, "r");
 	g_free(offer);
-	g_free(proom);
 	g_assert_true(s->subscribed);
-	g_assert_true(s->notifications);
+	g_assert_false(s->notifications); /* fixed by the join, which had none */
 	/* Only once per handle, with or without media. */
-	g_assert_cmpint(
-		sfu_registry_subscribe(s, "r", FALSE, FALSE, "p", &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
-	g_assert_cmpint(
-		sfu_registry_subscribe(s, "r", FALSE, FALSE, NULL, &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
-	g_assert_cmpint(
-		sfu_registry_subscribe(p, "r", FALSE, FALSE, NULL, &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(subscribe(s, FALSE, FALSE, "p", &offer), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(subscribe(s, FALSE, FALSE, NULL, &offer), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(subscribe(p, FALSE, FALSE, NULL, &offer), ==, SFU_ERR_HANDLE_SUBSCRIBED);
 	/* A publisher cannot receive itself. */
 	sfu_handle *p2 = add(3);
 	g_assert_cmpint(join2(p2, "r", "p2", TRUE, NULL, NULL, NULL), ==, SFU_OK);
 	set_offer(p2);
-	g_assert_cmpint(
-		sfu_registry_subscribe(p2, "r", TRUE, TRUE, "p2", &offer, NULL), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_cmpint(subscribe(p2, TRUE, TRUE, "p2", &offer), ==, SFU_ERR_NO_PUBLISHER);
 	/* A renegotiation returns the current subscribers to push the new offer to. */
 	subs = sfu_registry_set_offer(p, g_strdup("offer-2"), 111, 96);
 	g_assert_cmpuint(subs->len, ==, 1);
@@ -491,20 +568,37 @@ static void test_subscribe_errors(void) {
 	g_ptr_array_unref(subs);
 	g_assert_cmpint(p->audio_pt, ==, 111);
 	g_assert_cmpint(p->video_pt, ==, 96);
-	/* A non-joined handle (legacy subscribe request) may receive a publisher of any room. */
-	g_assert_cmpint(sfu_registry_subscribe(loose, NULL, FALSE, FALSE, "p", &offer, &proom), ==, SFU_OK);
+	/* A non-joined handle: media needs a room (sfu_authz enters it into one); flags alone are stored. */
+	g_assert_cmpint(subscribe(loose, FALSE, FALSE, "p", &offer), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_cmpint(subscribe(loose, TRUE, TRUE, NULL, &offer), ==, SFU_OK);
+	g_assert_true(loose->subscribed && loose->notifications);
+	g_assert_cmpint(subscribe(loose, TRUE, TRUE, NULL, &offer), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	/* ... and a later join with a subscription is refused, one without is fine. */
+	g_assert_cmpint(join_full(loose, "r", "l", FALSE, TRUE), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(loose->role, ==, SFU_ROLE_NONE);
+	g_assert_cmpint(join2(loose, "r", "l", FALSE, NULL, NULL, NULL), ==, SFU_OK);
+	/* A subscriber join with media: membership and subscription in one step. */
+	sfu_handle *s2 = add(5), *s3 = add(6);
+	g_assert_cmpint(join_step(s2, "r", "s2", FALSE, TRUE, FALSE, "p", NULL, NULL, NULL, &offer), ==, SFU_OK);
 	g_assert_cmpstr(offer, ==, "offer-2");
-	g_assert_cmpstr(proom, ==, "r");
 	g_free(offer);
-	g_free(proom);
+	sfu_handle *src = sfu_handle_publisher(s2);
+	g_assert_true(src == p);
+	sfu_handle_unref(src);
+	/* ... and when the publisher is missing, the join is refused whole: the handle is not in the room. */
+	g_assert_cmpint(join_step(s3, "r", "s3", FALSE, TRUE, FALSE, "nobody", NULL, NULL, NULL, &offer), ==,
+		SFU_ERR_NO_PUBLISHER);
+	g_assert_cmpint(s3->role, ==, SFU_ROLE_NONE);
+	GPtrArray *mine = user_handles("r", "s3");
+	g_assert_cmpuint(mine->len, ==, 0);
+	g_ptr_array_unref(mine);
 	/* A destroyed handle cannot subscribe. */
 	sfu_handle *gone = add(4);
 	sfu_handle_ref(gone);
 	sfu_departure d;
-	g_assert_true(sfu_registry_remove(&jhs[4], &d));
+	g_assert_true(registry_remove(&jhs[4], &d));
 	sfu_departure_clear(&d);
-	g_assert_cmpint(
-		sfu_registry_subscribe(gone, NULL, FALSE, FALSE, "p", &offer, NULL), ==, SFU_ERR_HANDLE_SUBSCRIBED);
+	g_assert_cmpint(subscribe(gone, FALSE, FALSE, NULL, &offer), ==, SFU_ERR_HANDLE_SUBSCRIBED);
 	sfu_handle_unref(gone);
 	teardown(v0);
 }
@@ -512,33 +606,27 @@ static void test_subscribe_errors(void) {
 static void test_room_scoped_lookup(void) {
 	setup();
 	guint v0 = sfu_core_lock_violations();
-	sfu_handle *pb = add(0), *sa = add(1), *loose = add(2);
+	sfu_handle *pb = add(0), *sa = add(1);
 	join_ok(pb, "B", "p", TRUE);
 	set_offer(pb);
 	g_assert_cmpint(join2(sa, "A", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
-	g_assert_null(sfu_registry_publisher_room("A", "p"));
-	char *room = sfu_registry_publisher_room("B", "p");
+	g_assert_null(publisher_room("A", "p"));
+	char *room = publisher_room("B", "p");
 	g_assert_cmpstr(room, ==, "B");
 	g_free(room);
-	room = sfu_registry_publisher_room(NULL, "p");
+	room = publisher_room(NULL, "p");
 	g_assert_cmpstr(room, ==, "B");
 	g_free(room);
-	g_assert_null(sfu_registry_publisher_room(NULL, "nobody"));
-	g_assert_null(sfu_registry_publisher_room("nope", "p"));
+	g_assert_null(publisher_room(NULL, "nobody"));
+	g_assert_null(publisher_room("nope", "p"));
+	/* A joined handle only receives publishers of its own room. */
 	char *offer = NULL;
-	g_assert_cmpint(
-		sfu_registry_subscribe(sa, "A", FALSE, FALSE, "p", &offer, NULL), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_cmpint(subscribe(sa, FALSE, FALSE, "p", &offer), ==, SFU_ERR_NO_PUBLISHER);
 	g_assert_null(offer);
 	g_assert_false(sa->subscribed);
 	g_assert_null(sfu_handle_publisher(sa));
-	/* Room NULL: any room. */
-	char *proom = NULL;
-	g_assert_cmpint(sfu_registry_subscribe(loose, NULL, FALSE, FALSE, "p", &offer, &proom), ==, SFU_OK);
-	g_assert_cmpstr(proom, ==, "B");
-	g_free(offer);
-	g_free(proom);
 	/* Room-scoped queries do not leak either. */
-	GPtrArray *mine = sfu_registry_user_handles("A", "p");
+	GPtrArray *mine = user_handles("A", "p");
 	g_assert_cmpuint(mine->len, ==, 0);
 	g_ptr_array_unref(mine);
 	teardown(v0);
@@ -589,21 +677,21 @@ static void test_departures(void) {
 	g_assert_false(d.user_left);
 	g_assert_null(d.room_id);
 	sfu_departure_clear(&d);
-	g_assert_false(sfu_registry_remove(&jhs[5], &d));
-	g_assert_false(sfu_registry_remove(&jhs[200], &d));
+	g_assert_false(registry_remove(&jhs[5], &d));
+	g_assert_false(registry_remove(&jhs[200], &d));
 
 	/* Eviction: every handle of the user but the one kept, leave once when none is left. */
 	sfu_handle *q2 = add(6), *q3 = add(7);
 	join_ok(q2, "r", "q", FALSE);
 	join_ok(q3, "r", "q", TRUE);
-	GPtrArray *victims = sfu_registry_evict("r", "q", q3, &d);
+	GPtrArray *victims = evict("r", "q", q3, &d);
 	g_assert_cmpuint(victims->len, ==, 2);
 	g_assert_true(array_has(victims, quiet) && array_has(victims, q2));
 	g_assert_false(d.user_left);
 	g_ptr_array_unref(victims);
 	sfu_departure_clear(&d);
 	g_assert_null(sfu_registry_lookup(&jhs[3]));
-	victims = sfu_registry_evict("r", "q", NULL, &d);
+	victims = evict("r", "q", NULL, &d);
 	g_assert_cmpuint(victims->len, ==, 1);
 	g_assert_true(d.user_left);
 	g_assert_true(array_has(d.notify, a));
@@ -614,7 +702,7 @@ static void test_departures(void) {
 	g_assert_false(d.joined);
 	g_assert_false(d.user_left);
 	sfu_departure_clear(&d);
-	victims = sfu_registry_evict("nope", "q", NULL, &d);
+	victims = evict("nope", "q", NULL, &d);
 	g_assert_cmpuint(victims->len, ==, 0);
 	g_ptr_array_unref(victims);
 	sfu_departure_clear(&d);
@@ -647,7 +735,7 @@ static void test_blocks(void) {
 	join_ok(c, "r", "c", FALSE);
 	g_assert_false(sfu_registry_is_blocked("a", "b"));
 
-	GPtrArray *targets = sfu_registry_block(a, "b");
+	GPtrArray *targets = block(a, "b");
 	g_assert_cmpuint(targets->len, ==, 1); /* b's publisher handle (with notifications) */
 	g_assert_true(targets->pdata[0] == b);
 	g_ptr_array_unref(targets);
@@ -659,15 +747,15 @@ static void test_blocks(void) {
 	g_assert_false(sfu_registry_is_blocked(NULL, "b"));
 	g_assert_false(sfu_registry_is_blocked("a", NULL));
 	/* Duplicates are counted, but one unblock removes them all. */
-	g_ptr_array_unref(sfu_registry_block(a, "b"));
+	g_ptr_array_unref(block(a, "b"));
 	/* Blocking someone without a handle in the room works and notifies nobody. */
-	targets = sfu_registry_block(c, "ghost");
+	targets = block(c, "ghost");
 	g_assert_cmpuint(targets->len, ==, 0);
 	g_ptr_array_unref(targets);
 	g_assert_true(sfu_registry_is_blocked("ghost", "c"));
 
 	sfu_handle *fir = NULL;
-	targets = sfu_registry_unblock(a, "b", &fir);
+	targets = unblock(a, "b", &fir);
 	g_assert_cmpuint(targets->len, ==, 1);
 	g_assert_true(targets->pdata[0] == b);
 	g_assert_true(fir == b); /* b's registered publisher gets a FIR */
@@ -677,31 +765,102 @@ static void test_blocks(void) {
 	g_assert_false(sfu_registry_is_blocked("b", "a"));
 
 	/* Unblocking what was never blocked, or a user without publisher: no FIR target. */
-	targets = sfu_registry_unblock(a, "c", &fir);
+	targets = unblock(a, "c", &fir);
 	g_assert_null(fir);
 	g_assert_cmpuint(targets->len, ==, 0);
 	g_ptr_array_unref(targets);
 
 	/* A block by the other side is not removed by my unblock. */
-	g_ptr_array_unref(sfu_registry_block(b, "a"));
-	targets = sfu_registry_unblock(a, "b", &fir);
+	g_ptr_array_unref(block(b, "a"));
+	targets = unblock(a, "b", &fir);
 	sfu_handle_unref(fir);
 	g_ptr_array_unref(targets);
 	g_assert_true(sfu_registry_is_blocked("a", "b"));
-	/* Blocks are keyed by user and outlive the handles. */
+	/* A user's blocks go with its last handle (issue 11: bounded state); the other side's stay. */
+	g_ptr_array_unref(block(a, "b"));
 	sfu_departure d;
 	sfu_handle_ref(b); /* keep b readable after its removal */
 	removed(1, &d);
 	sfu_departure_clear(&d);
+	g_assert_true(sfu_registry_is_blocked("a", "b")); /* b still has b_sub */
 	removed(2, &d);
 	sfu_departure_clear(&d);
-	g_assert_true(sfu_registry_is_blocked("a", "b"));
-	targets = sfu_registry_unblock(b, "a", &fir); /* a removed handle still has its user */
-	g_assert_true(fir == a);
+	g_assert_true(sfu_registry_is_blocked("a", "b")); /* a's own block on b */
+	GPtrArray *none = NULL;
+	sfu_handle *no_fir = NULL;
+	g_assert_cmpint(sfu_registry_unblock(b, "a", &none, &no_fir), ==, SFU_ERR_UNBLOCK_NOT_JOINED);
+	g_assert_cmpint(sfu_registry_block(b, "c", &none), ==, SFU_ERR_BLOCK_NOT_JOINED);
+	g_assert_null(none);
+	targets = unblock(a, "b", &fir);
 	sfu_handle_unref(fir);
 	g_ptr_array_unref(targets);
 	g_assert_false(sfu_registry_is_blocked("a", "b"));
 	sfu_handle_unref(b);
+	/* c leaves: its block on "ghost" goes with it. */
+	g_assert_true(sfu_registry_is_blocked("ghost", "c"));
+	removed(3, &d);
+	sfu_departure_clear(&d);
+	g_assert_false(sfu_registry_is_blocked("ghost", "c"));
+	sfu_registry_counts counts;
+	sfu_registry_counts_get(&counts);
+	g_assert_cmpuint(counts.blocks, ==, 0);
+	teardown(v0);
+}
+
+/* Each user may block at most max_blocks_per_user distinct users; the refusal changes nothing. */
+static void test_blocks_bounded(void) {
+	setup();
+	sfu_registry_shutdown();
+	sfu_registry_init(3);
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0);
+	join_ok(a, "r", "a", TRUE);
+	const char *whom[] = {"u1", "u2", "u3"};
+	for(size_t i = 0; i < G_N_ELEMENTS(whom); i++)
+		g_ptr_array_unref(block(a, whom[i]));
+	g_ptr_array_unref(block(a, "u2")); /* a repeat is no new entry */
+	GPtrArray *t = NULL;
+	g_assert_cmpint(sfu_registry_block(a, "u4", &t), ==, SFU_ERR_TOO_MANY_BLOCKS);
+	g_assert_null(t);
+	g_assert_false(sfu_registry_is_blocked("a", "u4"));
+	g_assert_cmpuint(sfu_registry_blocks_count(), ==, 3);
+	sfu_handle *fir = NULL;
+	g_ptr_array_unref(unblock(a, "u1", &fir));
+	g_ptr_array_unref(block(a, "u4"));
+	g_assert_true(sfu_registry_is_blocked("u4", "a"));
+	teardown(v0);
+}
+
+/* The media path reads a per-subscription flag, kept right by blocks, unblocks and new subscriptions. */
+static void test_block_flags(void) {
+	setup();
+	guint v0 = sfu_core_lock_violations();
+	sfu_handle *a = add(0), *b = add(1), *b_from_a = add(2), *c_from_a = add(3), *a_from_b = add(4);
+	join_ok(a, "r", "a", TRUE);
+	join_ok(b, "r", "b", TRUE);
+	set_offer(a);
+	set_offer(b);
+	char *offer = NULL;
+	g_assert_cmpint(
+		join_step(b_from_a, "r", "b", FALSE, TRUE, FALSE, "a", NULL, NULL, NULL, &offer), ==, SFU_OK);
+	g_free(offer);
+	g_assert_cmpint(
+		join_step(c_from_a, "r", "c", FALSE, TRUE, FALSE, "a", NULL, NULL, NULL, &offer), ==, SFU_OK);
+	g_free(offer);
+	g_assert_false(g_atomic_int_get(&b_from_a->blocked));
+	g_ptr_array_unref(block(b, "a"));
+	g_assert_true(g_atomic_int_get(&b_from_a->blocked));
+	g_assert_false(g_atomic_int_get(&c_from_a->blocked));
+	/* A subscription made while blocked starts blocked (either side's block counts). */
+	g_assert_cmpint(
+		join_step(a_from_b, "r", "a", FALSE, TRUE, FALSE, "b", NULL, NULL, NULL, &offer), ==, SFU_OK);
+	g_free(offer);
+	g_assert_true(g_atomic_int_get(&a_from_b->blocked));
+	sfu_handle *fir = NULL;
+	g_ptr_array_unref(unblock(b, "a", &fir));
+	sfu_handle_unref(fir);
+	g_assert_false(g_atomic_int_get(&b_from_a->blocked));
+	g_assert_false(g_atomic_int_get(&a_from_b->blocked));
 	teardown(v0);
 }
 
@@ -711,10 +870,7 @@ static void test_data_targets(void) {
 	sfu_handle *a = add(0), *b = add(1), *b2 = add(2), *c = add(3), *s = add(4), *a2 = add(5);
 	join_ok(a, "r", "a", TRUE);
 	join_ok(b, "r", "b", TRUE);
-	g_assert_cmpint(join2(b2, "r", "b", TRUE, NULL, NULL, NULL), ==, SFU_OK);
-	char *offer = NULL;
-	g_assert_cmpint(
-		sfu_registry_subscribe(b2, "r", TRUE, FALSE, NULL, &offer, NULL), ==, SFU_OK); /* no data */
+	g_assert_cmpint(join2(b2, "r", "b", TRUE, NULL, NULL, NULL), ==, SFU_OK); /* no data flag */
 	join_ok(c, "r", "c", TRUE);
 	join_ok(s, "r", "s", FALSE); /* subscribers never receive data events */
 	join_ok(a2, "r", "a", TRUE);
@@ -738,7 +894,7 @@ static void test_data_targets(void) {
 	g_assert_cmpuint(t->len, ==, 4);
 	g_ptr_array_unref(t);
 	/* Blocks do not apply to websocket data (upstream). */
-	g_ptr_array_unref(sfu_registry_block(c, "a"));
+	g_ptr_array_unref(block(c, "a"));
 	t = sfu_registry_data_targets(a, "c");
 	g_assert_cmpuint(t->len, ==, 1);
 	g_ptr_array_unref(t);
@@ -761,16 +917,16 @@ static void test_user_handles(void) {
 	join_ok(s2, "r", "u", FALSE);
 	join_ok(other, "r", "v", TRUE);
 	join_ok(elsewhere, "r2", "u", TRUE);
-	GPtrArray *mine = sfu_registry_user_handles("r", "u");
+	GPtrArray *mine = user_handles("r", "u");
 	g_assert_cmpuint(mine->len, ==, 3);
 	g_assert_true(mine->pdata[0] == p); /* publishers first */
 	g_assert_true(array_has(mine, s1) && array_has(mine, s2));
 	g_assert_false(array_has(mine, elsewhere));
 	g_ptr_array_unref(mine);
-	mine = sfu_registry_user_handles("r", "nobody");
+	mine = user_handles("r", "nobody");
 	g_assert_cmpuint(mine->len, ==, 0);
 	g_ptr_array_unref(mine);
-	mine = sfu_registry_user_handles("nowhere", "u");
+	mine = user_handles("nowhere", "u");
 	g_assert_cmpuint(mine->len, ==, 0);
 	g_ptr_array_unref(mine);
 	teardown(v0);
@@ -789,7 +945,7 @@ static void test_snapshots_survive_removal(void) {
 	join_ok(q, "r", "q", TRUE);
 	g_assert_cmpint(join2(s, "r", "s", FALSE, NULL, NULL, NULL), ==, SFU_OK);
 	char *offer = NULL;
-	g_assert_cmpint(sfu_registry_subscribe(s, "r", FALSE, FALSE, "p", &offer, NULL), ==, SFU_OK);
+	g_assert_cmpint(subscribe(s, FALSE, FALSE, "p", &offer), ==, SFU_OK);
 	g_free(offer);
 
 	GPtrArray *subs = sfu_handle_subscribers(p);
@@ -868,7 +1024,7 @@ static gpointer stress_worker(gpointer data) {
 		janus_plugin_session *jh = &jhs[base + slot];
 		sfu_departure d;
 		if(live[slot]) {
-			g_assert_true(sfu_registry_remove(jh, &d));
+			g_assert_true(registry_remove(jh, &d));
 			push_all(d.notify, "leave");
 			sfu_departure_clear(&d);
 			live[slot] = FALSE;
@@ -882,20 +1038,17 @@ static gpointer stress_worker(gpointer data) {
 		const char *user = stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
 		gboolean pub = g_rand_boolean(rnd);
 		sfu_limits limits = {6, 0};
-		json_t *users = NULL;
 		GPtrArray *notify = NULL;
-		sfu_err err = sfu_registry_join(
-			h, room, user, pub ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER, &limits, &users, &notify);
-		json_decref(users);
+		char *offer = NULL;
+		const char *media = pub ? NULL : stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
+		sfu_err err = join_step(h, room, user, pub, TRUE, TRUE, media, &limits, NULL, &notify, &offer);
+		g_free(offer);
 		push_all(notify, "join");
 		if(notify != NULL)
 			g_ptr_array_unref(notify);
+		if(err != SFU_OK && media != NULL)
+			err = join_step(h, room, user, FALSE, TRUE, TRUE, NULL, &limits, NULL, NULL, NULL);
 		if(err == SFU_OK) {
-			char *offer = NULL;
-			const char *media =
-				pub ? NULL : stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
-			sfu_registry_subscribe(h, room, TRUE, pub, media, &offer, NULL);
-			g_free(offer);
 			if(pub) {
 				GPtrArray *subs = sfu_registry_set_offer(h, g_strdup("v=0"), 111, 96);
 				push_all(subs, "offer");
@@ -905,11 +1058,12 @@ static gpointer stress_worker(gpointer data) {
 			GPtrArray *t = NULL;
 			switch(g_rand_int_range(rnd, 0, 5)) {
 				case 0:
-					t = sfu_registry_block(h, whom);
+					/* The handle may have been evicted by another thread meanwhile: not joined. */
+					sfu_registry_block(h, whom, &t);
 					break;
 				case 1: {
 					sfu_handle *fir = NULL;
-					t = sfu_registry_unblock(h, whom, &fir);
+					sfu_registry_unblock(h, whom, &t, &fir);
 					sfu_handle_unref(fir);
 					break;
 				}
@@ -918,17 +1072,18 @@ static gpointer stress_worker(gpointer data) {
 					break;
 				case 3: {
 					/* Evict someone (maybe another thread's handle); its owner still removes it later. */
-					t = sfu_registry_evict(room, whom, h, &d);
+					t = evict(room, whom, h, &d);
 					push_all(d.notify, "leave");
 					sfu_departure_clear(&d);
 					break;
 				}
 				default:
-					t = sfu_registry_user_handles(room, user);
+					t = user_handles(room, user);
 					break;
 			}
 			push_all(t, "misc");
-			g_ptr_array_unref(t);
+			if(t != NULL)
+				g_ptr_array_unref(t);
 		}
 		sfu_handle_unref(h);
 	}
@@ -936,7 +1091,7 @@ static gpointer stress_worker(gpointer data) {
 		if(!live[slot])
 			continue;
 		sfu_departure d;
-		g_assert_true(sfu_registry_remove(&jhs[base + slot], &d));
+		g_assert_true(registry_remove(&jhs[base + slot], &d));
 		sfu_departure_clear(&d);
 	}
 	g_rand_free(rnd);
@@ -1015,6 +1170,8 @@ int main(int argc, char **argv) {
 	g_test_add_func("/registry/subscribe/room-scoped", test_room_scoped_lookup);
 	g_test_add_func("/registry/departures", test_departures);
 	g_test_add_func("/registry/blocks", test_blocks);
+	g_test_add_func("/registry/blocks/bounded", test_blocks_bounded);
+	g_test_add_func("/registry/blocks/flags", test_block_flags);
 	g_test_add_func("/registry/data-targets", test_data_targets);
 	g_test_add_func("/registry/user-handles", test_user_handles);
 	g_test_add_func("/registry/snapshots-survive-removal", test_snapshots_survive_removal);

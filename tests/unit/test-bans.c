@@ -1,0 +1,122 @@
+/*! \file    test-bans.c
+ * \brief    Unit tests for sfu_bans: kick bans by identity, expiry and pruning, the bound on bans (the
+ *           soonest to expire gives way), unban, and the bounded jti claims of one_user_per_jti.
+ */
+#include <string.h>
+#include <glib.h>
+
+#include "sfu_bans.h"
+
+static void test_bans_by_identity(void) {
+	sfu_bans_init(100, 100);
+	gint64 now = 1000000;
+	g_assert_true(sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 60, "owner", now));
+	g_assert_true(sfu_bans_add("room", SFU_BAN_SUB, "sub-1", "victim", now + 60, "owner", now));
+	g_assert_true(sfu_bans_add("room", SFU_BAN_JTI, "jti-1", "victim", now + 60, "owner", now));
+	g_assert_true(sfu_bans_check("room", "victim", NULL, NULL, now));
+	g_assert_true(sfu_bans_check("room", "other-name", "sub-1", NULL, now)); /* same identity, new name */
+	g_assert_true(sfu_bans_check("room", "other-name", NULL, "jti-1", now)); /* same token */
+	g_assert_false(sfu_bans_check("room", "other-name", "sub-2", "jti-2", now));
+	g_assert_false(sfu_bans_check("other-room", "victim", "sub-1", "jti-1", now)); /* per room */
+	g_assert_false(sfu_bans_check("room", "victim", NULL, NULL, now + 60));        /* expired */
+	/* A user_id never matches a sub or a jti of the same text: kinds are separate. */
+	g_assert_false(sfu_bans_check("room", "sub-1", NULL, NULL, now));
+	g_assert_false(sfu_bans_check("room", NULL, "victim", NULL, now));
+	sfu_bans_shutdown();
+}
+
+static void test_bans_extend_list_remove(void) {
+	sfu_bans_init(100, 100);
+	gint64 now = 1000000;
+	sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 600, "admin", now);
+	sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 60, "owner", now); /* never shortened */
+	g_assert_true(sfu_bans_check("room", "victim", NULL, NULL, now + 100));
+	sfu_bans_add("room", SFU_BAN_SUB, "s", "victim", now + 600, "admin", now);
+	sfu_bans_add("room", SFU_BAN_USER, "other", "other", now + 30, "owner", now);
+	g_assert_cmpuint(sfu_bans_count(), ==, 3);
+	json_t *list = sfu_bans_list("room", now + 40); /* "other" expired and is pruned */
+	g_assert_cmpuint(json_array_size(list), ==, 2);
+	json_t *first = json_array_get(list, 0);
+	g_assert_cmpstr(json_string_value(json_object_get(first, "user_id")), ==, "victim");
+	g_assert_cmpstr(json_string_value(json_object_get(first, "by")), ==, "admin");
+	json_decref(list);
+	g_assert_cmpuint(sfu_bans_count(), ==, 2);
+	list = sfu_bans_list("nope", now);
+	g_assert_cmpuint(json_array_size(list), ==, 0);
+	json_decref(list);
+	/* Unban lifts every identity the kick of that user recorded. */
+	g_assert_cmpuint(sfu_bans_remove("room", "victim"), ==, 2);
+	g_assert_false(sfu_bans_check("room", "victim", "s", NULL, now));
+	g_assert_cmpuint(sfu_bans_remove("room", "victim"), ==, 0);
+	g_assert_cmpuint(sfu_bans_count(), ==, 0);
+	sfu_bans_shutdown();
+}
+
+/* Bounded: a full table of live bans gives up the one that expires soonest, and says so. */
+static void test_bans_bounded(void) {
+	sfu_bans_init(3, 100);
+	gint64 now = 1000;
+	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "a", "a", now + 300, NULL, now));
+	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "b", "b", now + 100, NULL, now));
+	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "c", "c", now + 200, NULL, now));
+	g_assert_false(sfu_bans_add("r", SFU_BAN_USER, "d", "d", now + 400, NULL, now));
+	g_assert_cmpuint(sfu_bans_count(), ==, 3);
+	g_assert_false(sfu_bans_check("r", "b", NULL, NULL, now)); /* the soonest to expire went */
+	g_assert_true(sfu_bans_check("r", "a", NULL, NULL, now));
+	g_assert_true(sfu_bans_check("r", "d", NULL, NULL, now));
+	/* Expired ones are pruned first: no live ban is lost when there is room after pruning. */
+	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "e", "e", now + 500, NULL, now + 250));
+	g_assert_true(sfu_bans_check("r", "a", NULL, NULL, now + 250));
+	g_assert_true(sfu_bans_check("r", "d", NULL, NULL, now + 250));
+	g_assert_true(sfu_bans_check("r", "e", NULL, NULL, now + 250));
+	g_assert_cmpuint(sfu_bans_count(), ==, 3);
+	sfu_bans_shutdown();
+}
+
+/* Many bans: the check is a lookup, the table never exceeds its bound and drains as they expire. */
+static void test_bans_many(void) {
+	const guint bound = 20000;
+	sfu_bans_init(bound, 100);
+	gint64 now = 1000;
+	char user[32];
+	for(guint i = 0; i < 2 * bound; i++) {
+		g_snprintf(user, sizeof(user), "u%u", i);
+		sfu_bans_add("r", SFU_BAN_USER, user, user, now + 10 + i, NULL, now);
+	}
+	g_assert_cmpuint(sfu_bans_count(), ==, bound);
+	g_snprintf(user, sizeof(user), "u%u", 2 * bound - 1);
+	g_assert_true(sfu_bans_check("r", user, NULL, NULL, now));
+	g_assert_false(sfu_bans_check("r", "u0", NULL, NULL, now));
+	json_decref(sfu_bans_list(NULL, now + 10 + 2 * bound));
+	g_assert_cmpuint(sfu_bans_count(), ==, 0);
+	sfu_bans_shutdown();
+}
+
+static void test_jti_claims(void) {
+	sfu_bans_init(10, 3);
+	gint64 now = 5000;
+	g_assert_cmpint(sfu_bans_claim_jti("j", "alice", now + 10, now), ==, SFU_JTI_OK);
+	g_assert_cmpint(sfu_bans_claim_jti("j", "alice", now + 10, now), ==, SFU_JTI_OK);    /* same user again */
+	g_assert_cmpint(sfu_bans_claim_jti("j", "bob", now + 10, now), ==, SFU_JTI_TAKEN);   /* shared token */
+	g_assert_cmpint(sfu_bans_claim_jti("j", "bob", now + 20, now + 10), ==, SFU_JTI_OK); /* alice's expired */
+	g_assert_cmpint(sfu_bans_claim_jti(NULL, "carol", now + 10, now), ==, SFU_JTI_OK);   /* nothing to hold */
+	g_assert_cmpint(sfu_bans_claim_jti("past", "carol", now, now), ==, SFU_JTI_OK);      /* nothing to keep */
+	g_assert_cmpuint(sfu_bans_jti_count(), ==, 1);
+	/* Bounded: a full table of live claims refuses new ones; expired claims are pruned at their exp. */
+	g_assert_cmpint(sfu_bans_claim_jti("k", "dave", now + 100, now + 10), ==, SFU_JTI_OK);
+	g_assert_cmpint(sfu_bans_claim_jti("l", "erin", now + 100, now + 10), ==, SFU_JTI_OK);
+	g_assert_cmpint(sfu_bans_claim_jti("m", "fred", now + 100, now + 10), ==, SFU_JTI_FULL);
+	g_assert_cmpint(sfu_bans_claim_jti("m", "fred", now + 100, now + 21), ==, SFU_JTI_OK); /* "j" expired */
+	g_assert_cmpuint(sfu_bans_jti_count(), ==, 3);
+	sfu_bans_shutdown();
+}
+
+int main(int argc, char **argv) {
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/bans/by_identity", test_bans_by_identity);
+	g_test_add_func("/bans/extend_list_remove", test_bans_extend_list_remove);
+	g_test_add_func("/bans/bounded", test_bans_bounded);
+	g_test_add_func("/bans/many", test_bans_many);
+	g_test_add_func("/bans/jti_claims", test_jti_claims);
+	return g_test_run();
+}
