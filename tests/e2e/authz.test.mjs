@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startJanus, pluginBuilt, freePort } from './lib/janus.mjs';
+import { startJanus, pluginBuilt, freePort, clientHost } from './lib/janus.mjs';
 import { adminClient } from './lib/admin.mjs';
 import { openUser, uid, sleep, waitEvent as waitEnvelope, eventsNamed, assertError, assertOk } from './lib/sfu.mjs';
 import { offerJsep } from './lib/sdp.mjs';
@@ -39,8 +39,9 @@ async function startCollector() {
       res.end('ok');
     });
   });
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return { server, backend: `http://127.0.0.1:${port}/` };
+  // Where Janus can reach this process (the client namespace's address in the test network).
+  await new Promise((r) => server.listen(port, clientHost, r));
+  return { server, backend: `http://${clientHost}:${port}/` };
 }
 
 /** Waits for a plugin event and returns its data. */
