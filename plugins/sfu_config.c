@@ -24,7 +24,7 @@ static const char *known_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS
  * Typed conversion, one row per key
  * ==========================================================================*/
 
-typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY } key_type;
+typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY, KEY_VIDEO_CODEC } key_type;
 
 typedef struct key_spec {
 	const char *name;
@@ -53,6 +53,7 @@ static const key_spec keys[] = {
 	{"replace_stale_sessions", KEY_BOOL, CFG_OFF(replace_stale_sessions), 0},
 	{"one_user_per_jti", KEY_BOOL, CFG_OFF(one_user_per_jti), 0},
 	{"events", KEY_BOOL, CFG_OFF(events), 0},
+	{"video_codec", KEY_VIDEO_CODEC, CFG_OFF(video_codec), 0},
 };
 
 static gboolean parse_uint(const char *text, guint max, guint *out) {
@@ -148,6 +149,18 @@ static gboolean apply_key(
 			else
 				ok = FALSE;
 			expected = "\"eject\" or \"keep\"";
+			break;
+		case KEY_VIDEO_CODEC:
+			ok = TRUE;
+			if(!strcmp(value, "auto"))
+				cfg->video_codec = SFU_VIDEO_AUTO;
+			else if(!strcmp(value, "h264"))
+				cfg->video_codec = SFU_VIDEO_H264;
+			else if(!strcmp(value, "vp8"))
+				cfg->video_codec = SFU_VIDEO_VP8;
+			else
+				ok = FALSE;
+			expected = "\"auto\", \"h264\" or \"vp8\"";
 			break;
 		default:
 			break;
@@ -318,6 +331,7 @@ sfu_config *sfu_config_new_defaults(void) {
 	cfg->kick_ban_s = 3600;
 	cfg->replace_stale_sessions = TRUE;
 	cfg->events = TRUE;
+	cfg->video_codec = SFU_VIDEO_AUTO;
 	return cfg;
 }
 

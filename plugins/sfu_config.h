@@ -15,6 +15,8 @@
 
 #include <glib.h>
 
+#include "sfu_codec.h"
+
 typedef enum sfu_expiry_policy {
 	SFU_EXPIRY_EJECT = 0, /*!< eject participants whose token expired (default) */
 	SFU_EXPIRY_KEEP       /*!< legacy: tokens only matter at the door */
@@ -42,6 +44,7 @@ typedef struct sfu_config {
 	gboolean replace_stale_sessions; /*!< bound-user publisher rejoin replaces the old one (default TRUE) */
 	gboolean one_user_per_jti;       /*!< a jti may be held by one user_id only (default FALSE) */
 	gboolean events;                 /*!< send audit events to Janus event handlers (default TRUE) */
+	sfu_video_policy video_codec;    /*!< room video codec policy (default auto) */
 } sfu_config;
 
 /*! \brief A config holding every default (no file read). Free with sfu_config_free. */
