@@ -38,7 +38,7 @@ export const FIREFOX_PREFS = {
   'media.gmp-gmpopenh264.enabled': false,
   'media.gmp-gmpopenh264.autoupdate': false,
   'media.navigator.mediadatadecoder_h264_enabled': false,
-  'media.webrtc.platformencoder': false,
+  'media.webrtc.hw.h264.enabled': false,
   'media.autoplay.default': 0,
   'dom.min_background_timeout_value': 4,
   'dom.timeout.enable_budget_timer_throttling': false,
