@@ -7,7 +7,7 @@
  * key rotation and the cache can never hold an entry verified with other keys.
  *
  * Locks (leaf locks, in this order): auth->lock (state pointer) -> one cache
- * stripe lock. They are pthread mutexes, as janus_mutex is (and ThreadSanitizer
+ * stripe lock. They are pthread mutexes, like every lock of the plugin (ThreadSanitizer
  * understands them, unlike GLib's futex-based GMutex). Neither is held while
  * calling the logger or OpenSSL's RSA.
  */

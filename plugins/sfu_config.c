@@ -24,7 +24,7 @@ static const char *known_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS
  * The settings: one row per key
  * ==========================================================================*/
 
-typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY } key_type;
+typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY, KEY_VIDEO_CODEC } key_type;
 
 typedef struct key_spec {
 	const char *group;
@@ -59,6 +59,7 @@ static const key_spec keys[] = {
 	{GENERAL, "max_bans", KEY_UINT, CFG_OFF(max_bans), 1, 10000000},
 	{GENERAL, "max_jti_claims", KEY_UINT, CFG_OFF(max_jti_claims), 1, 100000000},
 	{GENERAL, "max_queued_requests", KEY_UINT, CFG_OFF(max_queued_requests), 1, 100000},
+	{GENERAL, "video_codec", KEY_VIDEO_CODEC, CFG_OFF(video_codec), 0, 0},
 };
 
 static const char *const groups[] = {GENERAL, NULL};
@@ -309,6 +310,17 @@ static gboolean convert(sfu_config *cfg, const key_spec *k, const char *value, c
 				cfg->on_token_expiry = SFU_EXPIRY_EJECT;
 			else if(!strcmp(value, "keep"))
 				cfg->on_token_expiry = SFU_EXPIRY_KEEP;
+			else
+				return FALSE;
+			return TRUE;
+		case KEY_VIDEO_CODEC:
+			*expected = "\"auto\", \"h264\" or \"vp8\"";
+			if(!strcmp(value, "auto"))
+				cfg->video_codec = SFU_VIDEO_AUTO;
+			else if(!strcmp(value, "h264"))
+				cfg->video_codec = SFU_VIDEO_H264;
+			else if(!strcmp(value, "vp8"))
+				cfg->video_codec = SFU_VIDEO_VP8;
 			else
 				return FALSE;
 			return TRUE;
@@ -567,6 +579,7 @@ sfu_config *sfu_config_new_defaults(void) {
 	cfg->max_bans = 100000;
 	cfg->max_jti_claims = 1000000;
 	cfg->max_queued_requests = 64;
+	cfg->video_codec = SFU_VIDEO_AUTO;
 	return cfg;
 }
 

@@ -24,6 +24,8 @@
 
 #include <glib.h>
 
+#include "sfu_codec.h"
+
 typedef enum sfu_expiry_policy {
 	SFU_EXPIRY_EJECT = 0, /*!< eject participants whose token expired (.jcfg default) */
 	SFU_EXPIRY_KEEP       /*!< tokens only matter at the door (legacy .cfg default) */
@@ -53,6 +55,7 @@ typedef struct sfu_config {
 	gboolean replace_stale_sessions; /*!< bound-user publisher rejoin replaces the old one (.jcfg TRUE) */
 	gboolean one_user_per_jti;       /*!< a jti may be held by one user_id only (default FALSE) */
 	gboolean events;                 /*!< send audit events to Janus event handlers (default TRUE) */
+	sfu_video_policy video_codec;    /*!< room video codec policy (default auto) */
 	/* Bounds of the plugin's tables (every one has one) */
 	guint max_blocks_per_user; /*!< distinct users one user may block (default 1000) */
 	guint max_bans;            /*!< kick bans kept; the soonest to expire goes first when full (100000) */

@@ -21,6 +21,7 @@ struct sfu_room {
 	guint publisher_users; /* members with at least one publisher (registry lock) */
 	sfu_mutex snap_mutex;  /* guards the swap of \c publishers */
 	GPtrArray *publishers; /* snapshot of pub_order, each element a reference */
+	volatile gint video;   /* the room's video codec (sfu_vcodec of sfu_signal; 0: not chosen yet), atomic */
 };
 
 static sfu_mutex reg_mutex = SFU_MUTEX_INIT;
@@ -75,6 +76,7 @@ static void handle_free(const janus_refcount *ref) {
 		janus_refcount_decrease(&h->room->ref);
 	auth_clear(&h->auth);
 	g_free(h->subscriber_offer);
+	g_free(h->publisher_offer);
 	if(h->subs != NULL)
 		g_ptr_array_unref(h->subs);
 	if(h->publisher != NULL)
@@ -507,6 +509,21 @@ static void drop_blocks_of(const char *user_id) {
 		g_hash_table_remove(blocks, user_id);
 	}
 	sfu_rwlock_unlock(&blocks_lock);
+}
+
+int sfu_registry_room_video(sfu_handle *h, int initial) {
+	sfu_room *room = g_atomic_pointer_get(&h->room);
+	if(room == NULL)
+		return 0;
+	g_atomic_int_compare_and_exchange(&room->video, 0, initial);
+	return g_atomic_int_get(&room->video);
+}
+
+GPtrArray *sfu_registry_room_video_switch(sfu_handle *h, int from, int to) {
+	sfu_room *room = g_atomic_pointer_get(&h->room);
+	if(room == NULL || !g_atomic_int_compare_and_exchange(&room->video, from, to))
+		return NULL;
+	return sfu_room_publishers(h);
 }
 
 /* Detach \p h from everything (registry lock held). Fills \p out. */

@@ -79,6 +79,10 @@ typedef struct sfu_handle {
 	sfu_mutex mutex;              /*!< guards the [m] fields */
 	char *subscriber_offer;       /*!< [m] SDP offered to this publisher's subscribers */
 	int audio_pt, video_pt;       /*!< [m] payload types negotiated with the publisher (-1: none) */
+	char *publisher_offer;        /*!< [m] the publisher's last SDP offer (to renegotiate its video codec) */
+	int video_codec;              /*!< [m] the video codec it sends (an sfu_vcodec; 0: none) */
+	int reoffer_codec;            /*!< [m] video codec of the plugin's outstanding offer to it (0: none) */
+	guint64 sdp_version;          /*!< [m] o= version of the last SDP sent to it */
 	struct sfu_handle *publisher; /*!< [m, written under reg] reference to the publisher received, or NULL */
 	guint32 fir_seq;              /*!< [atomic] FIR sequence number */
 	sfu_mutex subs_mutex;         /*!< guards the \c subs pointer swap only */
@@ -207,6 +211,13 @@ guint sfu_registry_blocks_count(void);
 /*! \brief Store a publisher's new subscriber offer and payload types.
  * @returns the current subscribers (references) to push the renegotiation offer to */
 GPtrArray *sfu_registry_set_offer(sfu_handle *pub, char *offer, int audio_pt, int video_pt);
+
+/*! \brief The video codec of \p h's room (an sfu_vcodec, opaque here), first set to \p initial when the room has
+ * none yet. @returns 0 when \p h is not in a room */
+int sfu_registry_room_video(sfu_handle *h, int initial);
+/*! \brief Switch the video codec of \p h's room from \p from to \p to (atomically, once).
+ * @returns the room's publisher handles (references) when this call switched it, else NULL */
+GPtrArray *sfu_registry_room_video_switch(sfu_handle *h, int from, int to);
 
 /*! \brief Publisher handles of \p h's room with data events wanted, to which a websocket \c data from \p h goes.
  * @param[in] whom Only that user's handles when set, else everyone but the sender's user */

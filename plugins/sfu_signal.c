@@ -8,6 +8,7 @@
 #include "sfu_authz.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
+#include "sfu_log.h"
 #include "sfu_relay.h"
 #include "sfu_request.h"
 #include "sfu_sdp.h"
@@ -18,6 +19,7 @@ typedef struct sfu_message {
 	sfu_handle *h;
 	char *transaction;
 	json_t *body, *jsep;
+	gboolean renegotiate; /* internal: offer the publisher its room's video codec (no body, no jsep) */
 } sfu_message;
 
 /* What a handler produced: the result to push. */
@@ -104,6 +106,67 @@ static void refused_after_token(sfu_outcome *out) {
 		stat_inc(&stat_rejections);
 }
 
+static gboolean enqueue(sfu_message *msg, gboolean bounded);
+
+/* Queue a renegotiation of \p h's video codec behind its pending requests (takes a new reference). */
+static void enqueue_renegotiate(sfu_handle *h) {
+	sfu_message *msg = g_malloc0(sizeof(sfu_message));
+	sfu_handle_ref(h);
+	msg->h = h;
+	msg->renegotiate = TRUE;
+	enqueue(msg, FALSE); /* internal: at most one per join or room switch, never refused */
+}
+
+/* =============================================================================
+ * The room's video codec (sfu_codec.h, docs/PROTOCOL.md §4)
+ * ==========================================================================*/
+
+/* The video codec of \p h's room; the policy's initial codec while \p h is in no room. */
+static sfu_vcodec room_codec(sfu_handle *h) {
+	sfu_vcodec initial = sfu_codec_room_initial(config->video_codec);
+	int codec = sfu_registry_room_video(h, initial);
+	return codec != 0 ? (sfu_vcodec)codec : initial;
+}
+
+/* \p h's participant showed it decodes \p caps: switch its room when the policy says so, and offer the new
+ * codec to the room's publishers (each through its own queue, so that no offer crosses a negotiation in
+ * flight). \p h itself is left out: the caller negotiates it next, with the room's codec. */
+static void learned_caps(sfu_handle *h, guint caps) {
+	sfu_vcodec room = room_codec(h);
+	sfu_vcodec to = sfu_codec_room_switch(config->video_codec, room, caps);
+	if(to == SFU_VCODEC_NONE)
+		return;
+	GPtrArray *pubs = sfu_registry_room_video_switch(h, room, to);
+	if(pubs == NULL)
+		return;
+	char room_id[SFU_LOG_ID_LEN], user_id[SFU_LOG_ID_LEN];
+	JANUS_LOG(LOG_INFO, "[sfu] room '%s': video switches from %s to %s ('%s' does not decode %s)\n",
+		sfu_log_id(h->room_id, room_id), sfu_vcodec_name(room), sfu_vcodec_name(to),
+		sfu_log_id(h->user_id, user_id), sfu_vcodec_name(room));
+	for(guint i = 0; i < pubs->len; i++) {
+		sfu_handle *p = pubs->pdata[i];
+		if(p != h && !g_atomic_int_get(&p->destroyed))
+			enqueue_renegotiate(p);
+	}
+	g_ptr_array_unref(pubs);
+}
+
+/* A publisher that joins a room with media already negotiated: what it decodes counts, and its video must be
+ * the room's. */
+static void joined_with_media(sfu_handle *h) {
+	sfu_mutex_lock(&h->mutex);
+	char *offer = g_strdup(h->publisher_offer);
+	int codec = h->video_codec;
+	sfu_mutex_unlock(&h->mutex);
+	sfu_sdp_video v;
+	char error[SFU_DETAIL_LEN];
+	if(offer != NULL && sfu_sdp_read_video(offer, &v, error, sizeof(error)) && v.present)
+		learned_caps(h, v.caps);
+	g_free(offer);
+	if(codec != SFU_VCODEC_NONE && codec != (int)room_codec(h))
+		enqueue_renegotiate(h);
+}
+
 static json_t *jsep_offer(char *sdp) {
 	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", sdp);
 	g_free(sdp);
@@ -143,6 +206,8 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	stat_inc(&stat_joins);
 	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined as %s\n", h->id,
 		join.role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber");
+	if(join.role == SFU_ROLE_PUBLISHER)
+		joined_with_media(h);
 	out->response = json_object();
 	json_t *by_room = json_object();
 	json_object_set_new(by_room, req->room_id, users);
@@ -262,19 +327,12 @@ static const request_handler handlers[] = {
  * JSEP (docs/PROTOCOL.md §4.7, §4.8)
  * ==========================================================================*/
 
-static void handle_jsep(sfu_handle *h, const sfu_jsep *jsep, sfu_outcome *out) {
-	if(jsep->type != SFU_JSEP_OFFER)
-		return; /* Answers are applied by the core; nothing to do. */
-	sfu_sdp_result r;
-	if(!sfu_sdp_negotiate_publisher(jsep->sdp, &r, out->detail, sizeof(out->detail))) {
-		out->err = SFU_ERR_SDP;
-		return;
-	}
-	out->jsep = json_pack("{ssss}", "type", "answer", "sdp", r.answer);
-	GPtrArray *subs = sfu_registry_set_offer(h, g_strdup(r.subscriber_offer), r.audio_pt, r.video_pt);
-	json_t *reoffer = json_pack("{ssss}", "type", "offer", "sdp", r.subscriber_offer);
+/* Store what negotiating \p h's media produced and offer it to \p h's current subscribers (body {}, no
+ * transaction: a renegotiation). */
+static void publish_media(sfu_handle *h, const sfu_sdp_result *r) {
+	GPtrArray *subs = sfu_registry_set_offer(h, g_strdup(r->subscriber_offer), r->audio_pt, r->video_pt);
+	json_t *reoffer = json_pack("{ssss}", "type", "offer", "sdp", r->subscriber_offer);
 	json_t *empty = json_object();
-	/* Renegotiation for the current subscribers: body {}, no transaction. */
 	for(guint i = 0; i < subs->len; i++) {
 		sfu_handle *s = subs->pdata[i];
 		if(!g_atomic_int_get(&s->destroyed))
@@ -283,7 +341,167 @@ static void handle_jsep(sfu_handle *h, const sfu_jsep *jsep, sfu_outcome *out) {
 	json_decref(empty);
 	json_decref(reoffer);
 	g_ptr_array_unref(subs);
+}
+
+/* The subscriber offer's video codecs for a publisher sending \p codec that offered \p offered. */
+static void sub_video(sfu_handle *h, sfu_vcodec codec, guint offered, sfu_sdp_sub_video *sub) {
+	sub->n = sfu_codec_subscriber(config->video_codec, room_codec(h), codec, offered, sub->codecs);
+}
+
+/* A publisher's offer: answered with the room's video codec (docs/PROTOCOL.md §4). */
+static void handle_offer(sfu_handle *h, const char *sdp, sfu_outcome *out) {
+	sfu_sdp_video offered;
+	if(!sfu_sdp_read_video(sdp, &offered, out->detail, sizeof(out->detail))) {
+		out->err = SFU_ERR_SDP;
+		return;
+	}
+	if(offered.present)
+		learned_caps(h, offered.caps);
+	sfu_vcodec room = room_codec(h);
+	sfu_vcodec codec = sfu_codec_publisher(config->video_codec, room, offered.caps);
+	sfu_sdp_sub_video sub;
+	sub_video(h, codec, offered.caps, &sub);
+	sfu_sdp_result r;
+	if(!sfu_sdp_negotiate_publisher(sdp, codec, &sub, &r, out->detail, sizeof(out->detail))) {
+		out->err = SFU_ERR_SDP;
+		return;
+	}
+	if(offered.present && r.vcodec == SFU_VCODEC_NONE)
+		JANUS_LOG(LOG_INFO,
+			"[sfu] handle %" G_GUINT64_FORMAT ": video refused, the offer has no %s (video_codec)\n", h->id,
+			sfu_vcodec_name(room));
+	out->jsep = json_pack("{ssss}", "type", "answer", "sdp", r.answer);
+	sfu_mutex_lock(&h->mutex);
+	g_free(h->publisher_offer);
+	h->publisher_offer = g_strdup(sdp);
+	h->video_codec = r.vcodec;
+	h->reoffer_codec = SFU_VCODEC_NONE;
+	h->sdp_version = MAX(h->sdp_version, offered.o_version);
+	sfu_mutex_unlock(&h->mutex);
+	publish_media(h, &r);
 	sfu_sdp_result_clear(&r);
+	/* The room may have switched while this offer was answered: the next turn of this handle renegotiates. */
+	if(codec != SFU_VCODEC_NONE && room_codec(h) != room)
+		enqueue_renegotiate(h);
+}
+
+/* Internal request: offer \p h the video codec of its room, when it sends another one and offered it. */
+static void renegotiate(sfu_handle *h) {
+	sfu_mutex_lock(&h->mutex);
+	char *offer = g_strdup(h->publisher_offer);
+	int current = h->video_codec, pending = h->reoffer_codec;
+	guint64 version = h->sdp_version + 1;
+	sfu_mutex_unlock(&h->mutex);
+	sfu_sdp_video offered;
+	char error[SFU_DETAIL_LEN];
+	if(offer == NULL || !sfu_sdp_read_video(offer, &offered, error, sizeof(error))) {
+		g_free(offer);
+		return;
+	}
+	sfu_vcodec codec = sfu_codec_publisher(config->video_codec, room_codec(h), offered.caps);
+	if(codec == SFU_VCODEC_NONE || (int)codec == current || (int)codec == pending) {
+		g_free(offer);
+		return;
+	}
+	sfu_sdp_sub_video sub;
+	sub_video(h, codec, offered.caps, &sub);
+	sfu_sdp_result r;
+	if(!sfu_sdp_publisher_reoffer(offer, codec, &sub, version, &r, error, sizeof(error))) {
+		JANUS_LOG(LOG_WARN, "[sfu] handle %" G_GUINT64_FORMAT ": no offer for %s: %s\n", h->id,
+			sfu_vcodec_name(codec), error);
+		g_free(offer);
+		return;
+	}
+	g_free(offer);
+	sfu_mutex_lock(&h->mutex);
+	h->reoffer_codec = codec;
+	h->sdp_version = version;
+	sfu_mutex_unlock(&h->mutex);
+	JANUS_LOG(
+		LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT ": offering video %s\n", h->id, sfu_vcodec_name(codec));
+	json_t *ev = json_pack("{ssssss}", "event", "video_codec", "room_id", h->room_id ? h->room_id : "",
+		"video_codec", sfu_vcodec_name(codec));
+	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", r.answer);
+	if(!g_atomic_int_get(&h->destroyed))
+		sfu_core_push_event(h->jh, NULL, ev, jsep);
+	json_decref(ev);
+	json_decref(jsep);
+	sfu_sdp_result_clear(&r);
+}
+
+/* The publisher's answer to the plugin's offer: it sends the new codec from now on; its subscribers get the
+ * matching offer and it is asked for a keyframe. */
+static void publisher_answered(sfu_handle *h, int codec, const sfu_sdp_video *answered) {
+	if(!answered->present || !(answered->caps & sfu_vcodec_cap(codec))) {
+		JANUS_LOG(LOG_WARN, "[sfu] handle %" G_GUINT64_FORMAT ": video %s refused in the answer\n", h->id,
+			sfu_vcodec_name(codec));
+		return;
+	}
+	sfu_mutex_lock(&h->mutex);
+	char *offer = g_strdup(h->publisher_offer);
+	sfu_mutex_unlock(&h->mutex);
+	sfu_sdp_video offered;
+	sfu_sdp_result r;
+	char error[SFU_DETAIL_LEN];
+	if(offer == NULL || !sfu_sdp_read_video(offer, &offered, error, sizeof(error))) {
+		g_free(offer);
+		return;
+	}
+	sfu_sdp_sub_video sub;
+	sub_video(h, codec, offered.caps, &sub);
+	if(sfu_sdp_negotiate_publisher(offer, codec, &sub, &r, error, sizeof(error))) {
+		sfu_mutex_lock(&h->mutex);
+		h->video_codec = codec;
+		sfu_mutex_unlock(&h->mutex);
+		publish_media(h, &r);
+		sfu_sdp_result_clear(&r);
+		sfu_relay_request_keyframe(h);
+	}
+	g_free(offer);
+}
+
+/* A subscriber's answer that leaves out H.264 although its offer had it shows a participant that does not
+ * decode H.264 (a subscriber that publishes no video shows it only here). */
+static void subscriber_answered(sfu_handle *h, const sfu_sdp_video *answered) {
+	sfu_handle *pub = sfu_handle_publisher(h);
+	if(pub == NULL)
+		return;
+	sfu_mutex_lock(&pub->mutex);
+	char *offer = g_strdup(pub->subscriber_offer);
+	sfu_mutex_unlock(&pub->mutex);
+	sfu_handle_unref(pub);
+	sfu_sdp_video offered;
+	char error[SFU_DETAIL_LEN];
+	if(offer != NULL && sfu_sdp_read_video(offer, &offered, error, sizeof(error)) && answered->present) {
+		guint caps = answered->caps;
+		if(!(offered.caps & SFU_VCAP_H264))
+			caps |= SFU_VCAP_H264; /* not asked: no evidence */
+		learned_caps(h, caps);
+	}
+	g_free(offer);
+}
+
+static void handle_answer(sfu_handle *h, const char *sdp, sfu_outcome *out) {
+	sfu_sdp_video answered;
+	if(!sfu_sdp_read_video(sdp, &answered, out->detail, sizeof(out->detail))) {
+		out->err = SFU_ERR_SDP;
+		return;
+	}
+	sfu_mutex_lock(&h->mutex);
+	int pending = h->reoffer_codec;
+	h->reoffer_codec = SFU_VCODEC_NONE;
+	sfu_mutex_unlock(&h->mutex);
+	if(pending != SFU_VCODEC_NONE)
+		publisher_answered(h, pending, &answered);
+	else
+		subscriber_answered(h, &answered);
+}
+
+static void handle_jsep(sfu_handle *h, const sfu_jsep *jsep, sfu_outcome *out) {
+	if(jsep->type == SFU_JSEP_OFFER)
+		handle_offer(h, jsep->sdp, out);
+	else if(jsep->type == SFU_JSEP_ANSWER)
+		handle_answer(h, jsep->sdp, out); /* the core applied it already */
 }
 
 /* =============================================================================
@@ -302,6 +520,10 @@ static void outcome_clear(sfu_outcome *o) {
 
 static void process(sfu_message *msg) {
 	sfu_handle *h = msg->h;
+	if(msg->renegotiate) {
+		renegotiate(h);
+		return;
+	}
 	stat_inc(&stat_requests);
 	sfu_outcome body_out, jsep_out;
 	outcome_init(&body_out);
@@ -355,15 +577,11 @@ static void message_free(sfu_message *msg) {
 	g_free(msg);
 }
 
-gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep) {
-	sfu_message *msg = g_malloc0(sizeof(sfu_message));
-	msg->h = h;
-	msg->transaction = transaction;
-	msg->body = message;
-	msg->jsep = jsep;
+static gboolean enqueue(sfu_message *msg, gboolean bounded) {
+	sfu_handle *h = msg->h;
 	gboolean schedule = FALSE, full = FALSE;
 	sfu_mutex_lock(&h->queue_mutex);
-	if(g_queue_get_length(h->pending) >= config->max_queued_requests) {
+	if(bounded && g_queue_get_length(h->pending) >= config->max_queued_requests) {
 		full = TRUE;
 	} else {
 		g_queue_push_tail(h->pending, msg);
@@ -383,6 +601,15 @@ gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, j
 		ready_push(h);
 	}
 	return TRUE;
+}
+
+gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, json_t *jsep) {
+	sfu_message *msg = g_malloc0(sizeof(sfu_message));
+	msg->h = h;
+	msg->transaction = transaction;
+	msg->body = message;
+	msg->jsep = jsep;
+	return enqueue(msg, TRUE);
 }
 
 static gpointer worker(gpointer data) {

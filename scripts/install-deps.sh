@@ -23,8 +23,8 @@ PACKAGES=(
 	libnice-dev libsrtp2-dev libcurl4-openssl-dev
 	# benchmarks (make bench): plots
 	gnuplot-nox
-	# browser tests, network namespaces, process control
-	chromium iproute2 util-linux procps curl ca-certificates
+	# browser tests (Chromium and Firefox), network namespaces, process control
+	chromium firefox-esr iproute2 util-linux procps curl ca-certificates
 )
 # Node.js: the machine image ships its own; only if node is missing do we ask Debian for it.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
@@ -59,15 +59,16 @@ if ! command -v npm >/dev/null 2>&1; then
 	exit 1
 fi
 
-# npm packages (ws, playwright-core, naf-janus-adapter 4.0.1). Skip when node_modules matches the lock.
+# npm packages (ws, playwright-core, puppeteer-core, naf-janus-adapter 4.0.1). Skip when node_modules matches the lock.
 if [ -f package.json ]; then
 	stamp=node_modules/.install-stamp
 	if [ -f "$stamp" ] && [ "$stamp" -nt package.json ] && { [ ! -f package-lock.json ] || [ "$stamp" -nt package-lock.json ]; }; then
 		echo "install-deps: npm packages up to date"
 	else
 		export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
-		# playwright-core never downloads a browser; make sure no postinstall tries either.
-		export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+		# playwright-core and puppeteer-core never download a browser (the tests use Debian's chromium and
+		# firefox-esr); make sure no postinstall tries either.
+		export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
 		if [ -f package-lock.json ]; then
 			npm ci --no-progress </dev/null
 		else

@@ -7,8 +7,9 @@
 #
 # 1. scripts/install-deps.sh, scripts/build.sh
 # 2. make check: GLib TAP unit tests, fuzz corpus replays, layering/doc checks (automake harness)
-# 3. node --test tests/e2e/ tests/bot/ inside a private network namespace (scripts/netns.sh): a real Janus 1.1.2 with the
-#    built plugin per test file, the Janus API over WebSockets, and headless Chromium with naf-janus-adapter.
+# 3. node --test tests/e2e/ tests/bot/ inside a private two-namespace network (scripts/netns.sh): a real Janus 1.1.2
+#    with the built plugin per test file (in the server namespace), the Janus API over WebSockets, and headless
+#    Chromium and Firefox with naf-janus-adapter (in the client namespace, with the test runner).
 # The last line is "N passed, N failed" (make check's PASS/FAIL plus node's pass/fail); exit 1 if anything
 # failed. Janus processes and the namespace never outlive this script.
 set -uo pipefail
@@ -23,20 +24,27 @@ failed=0
 skipped=0
 ns_inode=
 e2e_pid=
+# scripts/netns.sh writes the pid of its server namespace's holder here (Janus runs in that namespace).
+export SFU_NETNS_PIDFILE=$SFU_E2E_TMP/netns-server.pid
 
-# Kill whatever still runs in the test namespace (Janus, Chromium), by pid, then remove temp files.
+# Kill whatever still runs in the test namespaces (Janus, browsers), by pid, then remove temp files.
 cleanup() {
+	local server_inode=
+	if [ -s "$SFU_NETNS_PIDFILE" ]; then
+		server_inode=$(readlink "/proc/$(cat "$SFU_NETNS_PIDFILE")/ns/net" 2>/dev/null)
+		[ "$server_inode" != "$(readlink /proc/self/ns/net)" ] || server_inode=
+	fi
 	if [ -n "$e2e_pid" ] && kill -0 "$e2e_pid" 2>/dev/null; then
 		kill -TERM "$e2e_pid" 2>/dev/null
 		sleep 1
 		kill -KILL "$e2e_pid" 2>/dev/null
 	fi
-	if [ -n "$ns_inode" ]; then
+	for ino in $ns_inode $server_inode; do
 		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns_inode" ] || continue
+			[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ino" ] || continue
 			kill -KILL "${p#/proc/}" 2>/dev/null
 		done
-	fi
+	done
 	case "$SFU_E2E_TMP" in /tmp/sfu-e2e.*) rm -rf "$SFU_E2E_TMP" ;; esac
 }
 trap cleanup EXIT

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startJanus, pluginBuilt, freePort } from './lib/janus.mjs';
+import { startJanus, pluginBuilt, freePort, clientHost } from './lib/janus.mjs';
 import { adminClient } from './lib/admin.mjs';
 import { openUser, uid, sleep, waitEvent as waitEnvelope, eventsNamed, assertError, assertOk } from './lib/sfu.mjs';
 import { offerJsep } from './lib/sdp.mjs';
@@ -39,8 +39,9 @@ async function startCollector() {
       res.end('ok');
     });
   });
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return { server, backend: `http://127.0.0.1:${port}/` };
+  // Where Janus can reach this process (the client namespace's address in the test network).
+  await new Promise((r) => server.listen(port, clientHost, r));
+  return { server, backend: `http://${clientHost}:${port}/` };
 }
 
 /** Waits for a plugin event and returns its data. */
@@ -272,8 +273,10 @@ test('admin list_participants shows exactly the live participants after churn', 
   await users[0].handle.detach();
   await users[1].user.close();
   await admin.messagePlugin({ request: 'kick', room_id: room, user_id: 'p3' });
-  const shortLived = await publisher(room, 'p6', joinToken(keys, [room], {}, { ttl: 1 }));
-  await waitEvent(shortLived.handle, 'ejected', () => true, 4000);
+  // exp is whole seconds: ttl 1 could leave less than the offer+join round trip (refused join, no ejection).
+  const shortLived = await publisher(room, 'p6', joinToken(keys, [room], {}, { ttl: 2 }));
+  assertOk(shortLived.join, 'p6 joins before its token expires');
+  await waitEvent(shortLived.handle, 'ejected', () => true, 5000);
   await sleep(500);
   assert.deepEqual(await participants(room), ['p4', 'p5']);
   const info = await admin.messagePlugin({ request: 'list_participants', room_id: room });

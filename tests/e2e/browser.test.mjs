@@ -3,8 +3,8 @@
 // unreliable data channels and through the WebSocket (kind:"data"), block/unblock, and leave on close.
 //
 // One browser (playwright-core, Debian's /usr/bin/chromium, fake camera and microphone), a fresh profile, a
-// tiny HTTP server for the test page. Run inside the network namespace of scripts/test.sh (Janus gathers
-// on v0 only); outside it Janus uses the host's interfaces, which works too on a machine with a LAN address.
+// tiny HTTP server for the test page. Run inside the test network of scripts/netns.sh (Janus in its own namespace,
+// gathering on v0 only); outside it Janus uses the host's interfaces, which works too on a machine with a LAN address.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

@@ -1,6 +1,12 @@
-// browser.mjs - what the browser tests share: headless Chromium (playwright-core, Debian's /usr/bin/chromium,
-// fake camera and microphone, a fresh profile), the tiny HTTP server of the test page (tests/e2e/browser/),
-// polling with diagnostics, and the diagnostics themselves.
+// browser.mjs - what the browser tests share: headless Chromium (playwright-core, Debian's /usr/bin/chromium) and
+// headless Firefox (puppeteer-core over WebDriver BiDi, Debian's /usr/bin/firefox-esr), both with a fake camera
+// and microphone and a fresh profile; the tiny HTTP server of the test page (tests/e2e/browser/), polling with
+// diagnostics, and the diagnostics themselves. Neither library ever downloads a browser: both are the -core
+// packages and are given Debian's executables.
+//
+// Firefox's ICE needs the test network of scripts/netns.sh (browsers in the client namespace with a default
+// route, Janus in the server namespace): see the head of that script for why it fails with everything in one
+// namespace. FIREFOX_DUMPIO=1 copies Firefox's stdout/stderr here (with MOZ_LOG=nicer:5,signaling:3 for ICE).
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +16,7 @@ import { topSrcDir } from './janus.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
 export const PHASE_MS = Number(process.env.BROWSER_PHASE_MS ?? 60000);
 export const ADAPTER = join(topSrcDir, 'node_modules', 'naf-janus-adapter', 'dist', 'naf-janus-adapter.js');
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -17,6 +24,25 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
   '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+
+/**
+ * Firefox preferences of the tests: fake devices without a prompt, host candidates in clear (Janus ignores mDNS
+ * names), and no H.264 at all: Debian's firefox-esr has no OpenH264 plugin offline, and the platform decoder
+ * path is switched off too, so the page is the "Firefox without H.264" of docs/PROTOCOL.md §4 on every machine.
+ * Timers of pages in the background are not throttled (several pages share one browser).
+ */
+export const FIREFOX_PREFS = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.gmp-gmpopenh264.enabled': false,
+  'media.gmp-gmpopenh264.autoupdate': false,
+  'media.navigator.mediadatadecoder_h264_enabled': false,
+  'media.webrtc.hw.h264.enabled': false,
+  'media.autoplay.default': 0,
+  'dom.min_background_timeout_value': 4,
+  'dom.timeout.enable_budget_timer_throttling': false,
+};
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,14 +109,37 @@ export function serveTestPage() {
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
 }
 
-/** One headless Chromium with a fresh profile: { context, close() } (close also removes the profile). */
-export async function launchBrowser() {
+/**
+ * One headless browser with a fresh profile: { kind, context, close() } where context.newPage() opens a page
+ * (close also removes the profile). kind 'chromium' (default): playwright-core's persistent context. kind
+ * 'firefox': puppeteer-core over WebDriver BiDi; its pages offer what the tests use of playwright's (goto,
+ * evaluate(fn, arg), exposeFunction, on('console'|'pageerror'), close), and each is a window of its own so that
+ * none runs as a background tab.
+ */
+export async function launchBrowser(kind = 'chromium') {
+  const profileDir = mkdtempSync(join(process.env.SFU_E2E_TMP ?? tmpdir(), `sfu-e2e-${kind}-`));
+  if (kind === 'firefox') {
+    const { default: puppeteer } = await import('puppeteer-core');
+    const browser = await puppeteer.launch({
+      browser: 'firefox', executablePath: FIREFOX, headless: true, userDataDir: profileDir,
+      extraPrefsFirefox: FIREFOX_PREFS, dumpio: Boolean(process.env.FIREFOX_DUMPIO),
+      protocolTimeout: 4 * PHASE_MS,
+    });
+    return {
+      kind,
+      context: { newPage: () => browser.newPage({ type: 'window' }) },
+      async close() {
+        await browser.close().catch(() => {});
+        rmSync(profileDir, { recursive: true, force: true });
+      },
+    };
+  }
   const { chromium } = await import('playwright-core');
-  const profileDir = mkdtempSync(join(process.env.SFU_E2E_TMP ?? tmpdir(), 'sfu-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
   });
   return {
+    kind,
     context,
     async close() {
       await context.close().catch(() => {});

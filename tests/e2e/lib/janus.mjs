@@ -5,9 +5,16 @@
 //
 // Writes a fresh config folder from tests/e2e/templates (paths and ports differ per checkout and per run),
 // a plugins folder holding a symlink to plugins/.libs/libjanus_sfu.so (SFU_PLUGIN_SO overrides it), and
-// starts Debian's /usr/bin/janus as a child of the test process, logging to <tmp>/janus.log. All ports are
-// bound to 127.0.0.1. ICE is restricted to the veth "v0" of the test network namespace (scripts/test.sh);
-// outside the namespace Janus falls back to every interface, which is fine for signalling-only tests.
+// starts Debian's /usr/bin/janus as a child of the test process, logging to <tmp>/janus.log.
+//
+// Where Janus runs: inside the test network of scripts/netns.sh (scripts/test.sh uses it), Janus runs in the
+// server namespace (`nsenter --net=$SFU_JANUS_NETNS`) and binds its transports to SFU_JANUS_IP (10.99.0.1), the
+// address of its veth "v0", where it also gathers ICE (ice_enforce_list = "v0"); the tests, the browsers and
+// sfu-bot reach it from the client namespace (10.99.0.2) as over a LAN: janus.host is the address to use
+// (janus.wsUrl etc. carry it) and janus.clientHost the address where Janus reaches the test process (an event
+// handler's backend). Why two namespaces: scripts/netns.sh (Firefox's ICE). Outside that network (no
+// SFU_JANUS_NETNS) Janus runs here and binds to 127.0.0.1, and ICE falls back to every interface, which is fine
+// for signalling-only tests.
 //
 // If the plugin fails to load (bad configuration, missing .so), Janus still runs: startJanus succeeds and the
 // test can read logText() and check that attaching to janus.plugin.sfu fails.
@@ -27,6 +34,11 @@ export const topBuildDir = resolve(process.env.top_builddir ?? topSrcDir);
 export const templatesDir = join(here, '..', 'templates');
 export const pluginSo = process.env.SFU_PLUGIN_SO ?? join(topBuildDir, 'plugins', '.libs', 'libjanus_sfu.so');
 export const janusBin = process.env.JANUS_BIN ?? '/usr/bin/janus';
+/** The server namespace of scripts/netns.sh (a /proc/PID/ns/net path), or null when Janus runs here. */
+export const janusNetns = process.env.SFU_JANUS_NETNS || null;
+/** Where Janus listens, and where it reaches the test process (see the head of this file). */
+export const janusHost = janusNetns ? (process.env.SFU_JANUS_IP ?? '10.99.0.1') : '127.0.0.1';
+export const clientHost = janusNetns ? (process.env.SFU_CLIENT_IP ?? '10.99.0.2') : '127.0.0.1';
 
 function findJanusLibDir() {
   for (const d of ['/usr/lib/x86_64-linux-gnu/janus', '/usr/lib/aarch64-linux-gnu/janus', '/usr/lib/janus',
@@ -36,8 +48,24 @@ function findJanusLibDir() {
   throw new Error('Janus transports not found (apt-get install janus)');
 }
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read it, close). */
-export function freePort() {
+/** TCP ports bound in the server namespace (its /proc/PID/net/tcp{,6}): the running Janus processes' ports. */
+function serverPortsInUse() {
+  const used = new Set();
+  if (!janusNetns) return used;
+  for (const f of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(join(dirname(dirname(janusNetns)), 'net', f), 'utf8');
+    } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local) used.add(parseInt(local.split(':')[1], 16));
+    }
+  }
+  return used;
+}
+
+function freeLocalPort() {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.unref();
@@ -47,6 +75,15 @@ export function freePort() {
       srv.close(() => res(port));
     });
   });
+}
+
+/** A free TCP port: free on 127.0.0.1 here (bind to 0, read it, close) and, in the two-namespace network, not
+ * bound in the server namespace either (where several Janus of one test file may run at once). */
+export async function freePort() {
+  for (let i = 0; ; i++) {
+    const port = await freeLocalPort();
+    if (i >= 50 || !serverPortsInUse().has(port)) return port;
+  }
 }
 
 /** Renders a libconfig value: strings quoted and escaped, numbers and booleans bare, arrays as lists. */
@@ -143,7 +180,7 @@ function tail(file, n = 40) {
  *  - pluginConfig: keys of janus.plugin.sfu.jcfg `general` (strings quoted, numbers/booleans bare); null: no file.
  *  - legacyCfg: a string written as janus.plugin.sfu.cfg (INI) instead of the .jcfg.
  *  - janusConfig: { section: { key: value } } merged into janus.jcfg (e.g. { general: { session_timeout: 5 } }).
- *  - eventHandler: null, or { backend: 'http://127.0.0.1:PORT/' } to load Janus's sample event handler.
+ *  - eventHandler: null, or { backend: 'http://<clientHost>:PORT/' } to load Janus's sample event handler.
  *  - extraPlugins: names of Debian plugins to load too (e.g. ['libjanus_echotest.so']).
  *  - withSfu: false to leave janus.plugin.sfu out.
  *  - files: { name: contents } extra files for the config folder (keys, JWKS...).
@@ -176,6 +213,7 @@ export async function startJanus({
     DEBUG_LEVEL: debugLevel, ADMIN_SECRET: adminSecret, ICE_ENFORCE_LIST: iceEnforceList,
     EVENTS_BROADCAST: eventHandler ? 'true' : 'false',
     HTTP_PORT: httpPort, ADMIN_PORT: adminPort, WS_PORT: wsPort, EVH_BACKEND: eventHandler?.backend ?? '',
+    BIND_IP: janusHost,
   };
   const tpl = (name) => fill(readFileSync(join(templatesDir, name), 'utf8'), vars);
   writeFileSync(join(confDir, 'janus.jcfg'), mergeJcfg(tpl('janus.jcfg'), janusConfig));
@@ -192,7 +230,11 @@ export async function startJanus({
 
   const logFile = join(base, 'janus.log');
   const logFd = openSync(logFile, 'a');
-  const child = spawn(janusBin, ['-F', confDir, '-C', join(confDir, 'janus.jcfg'), '-P', pluginDir, '-o'], {
+  const janusArgs = ['-F', confDir, '-C', join(confDir, 'janus.jcfg'), '-P', pluginDir, '-o'];
+  // nsenter enters the server namespace and execs Janus: child.pid is Janus's pid either way.
+  const [cmd, args] = janusNetns
+    ? ['nsenter', [`--net=${janusNetns}`, '--', janusBin, ...janusArgs]] : [janusBin, janusArgs];
+  const child = spawn(cmd, args, {
     cwd: confDir, stdio: ['ignore', logFd, logFd],
     // An ASan-built plugin needs the runtime preloaded into Janus: JANUS_LD_PRELOAD=$(gcc -print-file-name=libasan.so)
     env: process.env.JANUS_LD_PRELOAD ? { ...process.env, LD_PRELOAD: process.env.JANUS_LD_PRELOAD } : process.env,
@@ -204,7 +246,7 @@ export async function startJanus({
     res({ code, signal });
   }));
 
-  const httpUrl = `http://127.0.0.1:${httpPort}/janus`;
+  const httpUrl = `http://${janusHost}:${httpPort}/janus`;
   try {
     await waitReady(httpUrl, child, logFile, 15000);
   } catch (e) {
@@ -220,9 +262,11 @@ export async function startJanus({
     if (!process.env.KEEP_JANUS_TMP) rmSync(base, { recursive: true, force: true });
   };
   const janus = {
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    wsUrl: `ws://${janusHost}:${wsPort}`,
     httpUrl,
-    adminUrl: `http://127.0.0.1:${adminPort}/admin`,
+    adminUrl: `http://${janusHost}:${adminPort}/admin`,
+    host: janusHost,
+    clientHost,
     adminSecret,
     configDir: confDir,
     baseDir: base,

@@ -45,6 +45,10 @@ function mediaSection({ kind, mid, direction, ice, fp, setup, codecs, msid }) {
 }
 
 const OPUS = { pt: 111, name: 'opus/48000/2', fb: ['transport-cc'], fmtp: 'minptime=10;useinbandfec=1;usedtx=1;stereo=0;sprop-stereo=0' };
+// Firefox's payload types (Opus 109, VP8 120 + RTX 124; no H.264 without OpenH264).
+const FIREFOX_OPUS = { ...OPUS, pt: 109 };
+const FIREFOX_VP8 = { pt: 120, name: 'VP8/90000', fb: ['nack', 'nack pli', 'ccm fir', 'goog-remb', 'transport-cc'] };
+const FIREFOX_VP8_RTX = { pt: 124, name: 'rtx/90000', fmtp: 'apt=120' };
 const VIDEO_FB = ['goog-remb', 'transport-cc', 'ccm fir', 'nack', 'nack pli'];
 const H264 = { pt: 102, name: 'H264/90000', fb: VIDEO_FB, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' };
 const H264_RTX = { pt: 103, name: 'rtx/90000', fmtp: 'apt=102' };
@@ -52,7 +56,8 @@ const VP8 = { pt: 96, name: 'VP8/90000', fb: VIDEO_FB };
 const VP8_RTX = { pt: 97, name: 'rtx/90000', fmtp: 'apt=96' };
 
 /**
- * A publisher's offer. Options: audio (true), video ('h264' | 'vp8' | 'both' | false; default 'h264'),
+ * A publisher's offer. Options: audio (true), video ('h264' | 'vp8' | 'both' | 'firefox' | false; default 'h264';
+ * 'both' lists VP8 first like Chromium; 'firefox': Firefox without OpenH264, Opus 109 and VP8 120 only),
  * data (true), direction ('sendrecv'), setup ('actpass').
  */
 export function offerSdp({ audio = true, video = 'h264', data = true, direction = 'sendrecv', setup = 'actpass' } = {}) {
@@ -63,12 +68,14 @@ export function offerSdp({ audio = true, video = 'h264', data = true, direction 
   const mids = [];
   let mid = 0;
   if (audio) {
-    sections.push(mediaSection({ kind: 'audio', mid: String(mid), direction, ice, fp, setup, codecs: [OPUS],
+    sections.push(mediaSection({ kind: 'audio', mid: String(mid), direction, ice, fp, setup,
+      codecs: [video === 'firefox' ? FIREFOX_OPUS : OPUS],
       msid: { stream, track: randomBytes(8).toString('hex') } }));
     mids.push(String(mid++));
   }
   if (video) {
-    const codecs = video === 'vp8' ? [VP8, VP8_RTX] : video === 'both' ? [VP8, VP8_RTX, H264, H264_RTX] : [H264, H264_RTX];
+    const codecs = video === 'vp8' ? [VP8, VP8_RTX] : video === 'both' ? [VP8, VP8_RTX, H264, H264_RTX]
+      : video === 'firefox' ? [FIREFOX_VP8, FIREFOX_VP8_RTX] : [H264, H264_RTX];
     sections.push(mediaSection({ kind: 'video', mid: String(mid), direction, ice, fp, setup, codecs,
       msid: { stream, track: randomBytes(8).toString('hex') } }));
     mids.push(String(mid++));
@@ -93,9 +100,11 @@ export const offerJsep = (opts) => ({ type: 'offer', sdp: offerSdp(opts) });
 
 /**
  * A subscriber's answer to an offer received from the plugin: every m-line accepted recvonly with the first
- * payload type, data channel kept, mids copied.
+ * payload type, data channel kept, mids copied. Options: direction ('recvonly'; 'sendonly' for a publisher
+ * answering the plugin's offer), videoPt (the video payload type to accept instead of the first; null: refuse
+ * the video m-line, as a browser without any of the offered codecs does).
  */
-export function answerSdp(offer) {
+export function answerSdp(offer, { direction = 'recvonly', videoPt } = {}) {
   const ice = iceCreds();
   const fp = fingerprint();
   const lines = offer.split(/\r?\n/).filter(Boolean);
@@ -116,11 +125,12 @@ export function answerSdp(offer) {
       if (mid) out.push(mid);
       for (const l of rest) if (/^a=(sctp-port|sctpmap|max-message-size)/.test(l)) out.push(l);
     } else {
-      const pt = parts[3];
-      out.push(`m=${kind} ${port === '0' ? 0 : 9} ${parts[2]} ${pt}`, 'c=IN IP4 0.0.0.0');
+      const pt = kind === 'video' && videoPt !== undefined ? videoPt ?? parts[3] : parts[3];
+      const refused = port === '0' || (kind === 'video' && videoPt === null);
+      out.push(`m=${kind} ${refused ? 0 : 9} ${parts[2]} ${pt}`, 'c=IN IP4 0.0.0.0');
       out.push(`a=ice-ufrag:${ice.ufrag}`, `a=ice-pwd:${ice.pwd}`, `a=fingerprint:sha-256 ${fp}`, 'a=setup:active');
       if (mid) out.push(mid);
-      out.push(port === '0' ? 'a=inactive' : 'a=recvonly', 'a=rtcp-mux');
+      out.push(refused ? 'a=inactive' : `a=${direction}`, 'a=rtcp-mux');
       for (const l of rest) {
         if (l.startsWith(`a=rtpmap:${pt} `) || l.startsWith(`a=fmtp:${pt} `) || l.startsWith(`a=rtcp-fb:${pt} `)) out.push(l);
       }
