@@ -6,6 +6,8 @@
 //   2. a listen-only seat (publish_media: false) sends no media to anyone but receives everybody's;
 //   3. a short token without refresh: token_expiring, then ejected (token_expired), peers drop it;
 //   4. the same lifetime with the docs/REFRESH.md code: stays in for more than three lifetimes, media flowing;
+//   4b. the Hubs case, with Reticulum-shaped tokens: an app renewing on its own timer that forwards each token with
+//      one refresh stays in for three lifetimes; one that only calls setJoinToken is ejected at expiry;
 //   5. an owner (kick_users) kicks a page: ejected (kicked, by), peers drop it, its rejoin is refused (banned).
 // One browser, one page per participant, pages of a finished scenario are closed before the next one starts.
 // Run inside the network namespace of scripts/test.sh, like browser.test.mjs.
@@ -13,6 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { startJanus } from './lib/janus.mjs';
 import {
   CHROMIUM, PHASE_MS, ADAPTER, sleep, until as untilWith, pageDiagnostics, serveTestPage, launchBrowser, deliverer,
@@ -375,6 +378,52 @@ test('4: a page with the same lifetime that runs the docs/REFRESH.md code stays 
   assert.ok((await occupants(W)).subscribed.includes(R));
   await untilGrowing(W, R);
   await untilGrowing(R, W);
+});
+
+// ---- 4b. the Hubs case: an app that renews its token on its own schedule -------------------------------------------
+
+// Reticulum's perms tokens (docs/real issuers): no user_id, no room_ids, the anonymous sub "_<hub>", boolean perms.
+const hubsToken = (room, ttl) => joinToken(keys, null, {
+  room_ids: undefined, aud: 'ret_perms', iss: 'ret', typ: 'access', jti: randomUUID(), iat: nowS(), nbf: nowS() - 1,
+  sub: `_${room}`, account_id: '', hub_id: room, kick_users: false, mute_users: false, spawn_camera: true, fly: true,
+}, { ttl });
+
+test('4b: a Hubs-style app that forwards each renewed token with one refresh stays in for three lifetimes; one that only calls setJoinToken is ejected', { timeout: 5 * PHASE_MS }, async (t) => {
+  await closeAllPages();
+  const room = 'auth-hubs';
+  const [W, H, N] = ['hw', 'hubs-forwards', 'hubs-silent'];
+  const fetch = { sfuFetchToken: () => hubsToken(room, SHORT_TTL_S) };
+  await openPage(W);
+  await openPage(H, fetch);
+  await openPage(N, fetch);
+  await connectOk(W, room, hubsToken(room, LONG_TTL_S));
+  const start = Date.now();
+  const firstExp = nowS() + SHORT_TTL_S;
+  await connectOk(H, room, hubsToken(room, SHORT_TTL_S));
+  await connectOk(N, room, hubsToken(room, SHORT_TTL_S));
+  // Hubs renews well before expiry on a timer of its own; here every half lifetime.
+  const period = (SHORT_TTL_S * 1000) / 2;
+  await ev(H, (p) => window.sfu.enableTimedRefresh(p, true), period);
+  await ev(N, (p) => window.sfu.enableTimedRefresh(p, false), period);
+  const ejected = await until(`${N} is ejected at its first token's expiry`,
+    async () => (await pluginEvents(N, 'ejected'))[0], SHORT_TTL_S * 1000 + 8000, 200);
+  assert.equal(ejected.data.reason, 'token_expired');
+  assert.ok(ejected.at >= firstExp * 1000 - 200, `ejected ${ejected.at - firstExp * 1000} ms after exp`);
+  await ev(N, () => window.sfu.disconnect());
+  await untilDropped(W, N, room);
+  const endAt = start + 3 * SHORT_TTL_S * 1000 + 2000;
+  while (Date.now() < endAt) {
+    await sleep(Math.min(2000, Math.max(0, endAt - Date.now())));
+    assert.deepEqual(await pluginEvents(H, 'ejected'), [], `${H} was ejected`);
+  }
+  const refreshes = await ev(H, () => window.sfu.state.refreshes);
+  assert.ok(refreshes.length >= 5, `${refreshes.length} refreshes`);
+  assert.deepEqual(refreshes.filter((r) => !r.ok), [], 'every refresh accepted');
+  assert.deepEqual((await participantIds(room)).sort(), [H, W].sort());
+  await untilGrowing(W, H);
+  await untilGrowing(H, W);
+  t.diagnostic(`${H} stayed ${Math.round((Date.now() - start) / 1000)} s with ${SHORT_TTL_S} s tokens`);
+  await ev(H, () => clearInterval(window.sfu.state.refreshTimer));
 });
 
 // ---- 5. owner kick -----------------------------------------------------------------------------------------------

@@ -134,6 +134,32 @@
       return true;
     },
 
+    /**
+     * docs/REFRESH.md, the Hubs case: the app renews its token on its own schedule (every periodMs, whatever the
+     * plugin says) and hands it to the adapter (setJoinToken, as the Hubs client does). With forward, it also
+     * sends it in-band with one kind:"refresh" message; without, the plugin never sees it until a new subscriber
+     * join, which is what an unchanged Hubs client does.
+     */
+    enableTimedRefresh(periodMs, forward, fetchName = 'sfuFetchToken') {
+      const a = state.adapter;
+      const tick = async () => {
+        const token = await window[fetchName]();
+        a.setJoinToken(token);
+        if (!forward) return undefined;
+        const reply = await a.publisher.handle.sendMessage({ kind: 'refresh', token });
+        const result = reply.plugindata.data;
+        if (!result.success) throw new Error(`token refresh refused: ${result.error.reason}`);
+        return result.response.expires_at;
+      };
+      state.refreshTimer = setInterval(() => {
+        tick().then(
+          (exp) => { state.refreshes.push({ at: Date.now(), ok: true, expires_at: exp }); },
+          (e) => { state.refreshes.push({ at: Date.now(), ok: false, reason: String(e && e.message) }); },
+        );
+      }, periodMs);
+      return true;
+    },
+
     /** A raw request on the publisher handle; resolves with its plugindata.data. */
     async request(body) {
       const reply = await state.adapter.publisher.handle.sendMessage(body);

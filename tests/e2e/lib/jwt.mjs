@@ -42,3 +42,20 @@ export function mint(keys, claims = {}, { ttl = 300, header = {} } = {}) {
 /** A join token for `rooms` (array or null = any room). */
 export const joinToken = (keys, rooms, extra = {}, opts = {}) =>
   mint(keys, { join_hub: true, room_ids: rooms, ...extra }, opts);
+
+/**
+ * A perms token shaped as Reticulum (Mozilla Hubs' backend, Guardian) mints it: RS512, aud "ret_perms",
+ * iss "ret", typ "access", a fresh jti, iat, nbf = iat - 1, exp = iat + 300, sub "<account_id>_<hub>" (the
+ * account id is empty for anonymous visitors, so they all share one sub), boolean perms, and no room_ids.
+ * skew: seconds the issuer's clock is ahead of ours (negative: behind).
+ */
+export function reticulumToken(keys, hub, { accountId = '', skew = 0, ttl = 300, perms = {} } = {}) {
+  const iat = Math.floor(Date.now() / 1000) + skew;
+  return mint(keys, {
+    aud: 'ret_perms', iss: 'ret', typ: 'access', jti: crypto.randomUUID(), iat, nbf: iat - 1, exp: iat + ttl,
+    sub: `${accountId}_${hub}`, account_id: accountId, hub_id: hub,
+    join_hub: true, kick_users: false, mute_users: false, update_hub: false, close_hub: false, embed_hub: false,
+    spawn_camera: true, spawn_drawing: true, spawn_and_move_media: true, pin_objects: false, spawn_emoji: true,
+    fly: true, amplify_audio: false, ...perms,
+  });
+}

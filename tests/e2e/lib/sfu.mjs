@@ -29,7 +29,7 @@ export async function openUser(janus) {
  * A naf-style publisher: attach, JSEP offer (answered), then join with subscribe {notifications, data}.
  * Returns { user, handle, join (plugindata.data of the join), answer (jsep) }.
  */
-export async function publisher(janus, room, userId, { offer = {}, notifications = true, data = true, user } = {}) {
+export async function publisher(janus, room, userId, { offer = {}, notifications = true, data = true, user, token = null } = {}) {
   user = user ?? await openUser(janus);
   const handle = await user.attach();
   let answer = null;
@@ -39,15 +39,15 @@ export async function publisher(janus, room, userId, { offer = {}, notifications
     answer = r.jsep;
   }
   const join = await handle.send({
-    kind: 'join', room_id: room, user_id: userId, subscribe: { notifications, data }, token: null,
+    kind: 'join', room_id: room, user_id: userId, subscribe: { notifications, data }, token,
   });
   return { user, handle, join, answer, userId, room };
 }
 
 /** A naf-style subscriber handle on `user`: join with subscribe {media}, answer the offer if any. */
-export async function subscriber(user, room, userId, media, { answer = true } = {}) {
+export async function subscriber(user, room, userId, media, { answer = true, token = null } = {}) {
   const handle = await user.attach();
-  const join = await handle.send({ kind: 'join', room_id: room, user_id: userId, subscribe: { media }, token: null });
+  const join = await handle.send({ kind: 'join', room_id: room, user_id: userId, subscribe: { media }, token });
   let answerResult = null;
   if (answer && join.success && join.jsep?.type === 'offer') {
     answerResult = await handle.send({}, { type: 'answer', sdp: answerSdp(join.jsep.sdp) });
