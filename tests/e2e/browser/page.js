@@ -51,7 +51,7 @@
 
   window.sfu = {
     state,
-    async connect({ serverUrl, room, clientId, video = true, token, pcConfig }) {
+    async connect({ serverUrl, room, clientId, video = true, token }) {
       if (!window.JanusAdapter) throw new Error('naf-janus-adapter did not register');
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: true,
@@ -64,7 +64,7 @@
       a.setRoom(room);
       a.setClientId(clientId);
       if (token !== undefined) a.setJoinToken(token);
-      a.setPeerConnectionConfig(pcConfig || { iceServers: [] });
+      a.setPeerConnectionConfig({ iceServers: [] });
       // connectSuccess runs synchronously right after the publisher's join result: no later event is missed.
       a.setServerConnectListeners(() => { note('connectSuccess'); recordPluginEvents(a); },
         (e) => note(`connectFailure ${e}`));
