@@ -241,7 +241,8 @@ static void test_core_reference_released(void) {
 	sfu_limits limits = {0, 0};
 	json_t *users = NULL;
 	GPtrArray *notify = NULL;
-	g_assert_cmpint(sfu_registry_join(a, "r", "alice", SFU_ROLE_PUBLISHER, &limits, &users, &notify), ==, SFU_OK);
+	g_assert_cmpint(
+		sfu_registry_join(a, "r", "alice", SFU_ROLE_PUBLISHER, &limits, &users, &notify), ==, SFU_OK);
 	json_decref(users);
 	g_ptr_array_unref(notify);
 	sfu_handle_ref(b); /* like a queued request */
