@@ -3,11 +3,13 @@
 // demo room; the first tab is the room's owner (its token may kick). The page keeps its token fresh in-band
 // (docs/REFRESH.md) and shows why it left the room (kicked, token expired).
 //
-// Page parameters: ?name=<label>, ?refresh=0 (never refresh the token: watch it expire).
+// Page parameters: ?name=<label>, ?refresh=0 (never refresh the token: watch it expire), ?relay=1 (media only through
+// the TURN server the token endpoint names: checks a TURN setup, docs/DEPLOYMENT.md).
 (function () {
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const autoRefresh = params.get('refresh') !== '0';
+  const relayOnly = params.get('relay') === '1';
   $('user').value = params.get('name') || `guest${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}`;
 
   let config = null;
@@ -174,7 +176,8 @@
     adapter.setServerUrl(config.janusWsUrl);
     adapter.setRoom(config.room);
     adapter.setClientId(me.user);
-    adapter.setPeerConnectionConfig({ iceServers: [] }); // same machine or LAN: no STUN needed
+    // TURN when the token endpoint gives it (docs/DEPLOYMENT.md); ?relay=1 forces every packet through it.
+    adapter.setPeerConnectionConfig({ iceServers: t.iceServers || [], ...(relayOnly ? { iceTransportPolicy: 'relay' } : {}) });
     if (config.auth) adapter.setJoinToken(token); // before connect(): every join and subscribe carries it
     adapter.setServerConnectListeners(() => status(`in room "${config.room}" as ${me.user}`), (e) => status(`failed: ${e}`));
     adapter.setReconnectionListeners(
@@ -273,6 +276,23 @@
     get refreshes() { return refreshes; },
     get expiresAt() { return expiresAt; },
     get joined() { return !!adapter; },
+    /** The local and remote candidate types of every PeerConnection's selected pair (publisher and subscribers). */
+    async candidatePairs() {
+      const conns = adapter ? [['publisher', adapter.publisher && adapter.publisher.conn],
+        ...Object.entries(adapter.occupants).map(([id, o]) => [id, o.conn])] : [];
+      const out = [];
+      for (const [who, conn] of conns) {
+        if (!conn) continue;
+        const st = await conn.getStats();
+        let pair = null;
+        st.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = st.get(r.selectedCandidatePairId); });
+        const local = pair && st.get(pair.localCandidateId);
+        const remote = pair && st.get(pair.remoteCandidateId);
+        out.push({ who, state: conn.connectionState, local: local ? local.candidateType : null,
+          remote: remote ? remote.candidateType : null, relayProtocol: local ? local.relayProtocol || null : null });
+      }
+      return out;
+    },
     async stats() {
       const out = {};
       for (const id of adapter ? Object.keys(adapter.occupants) : []) {

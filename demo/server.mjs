@@ -6,7 +6,13 @@
 // Env: DEMO_PORT (8080), DEMO_HOST (127.0.0.1; also ::1 when that works), JANUS_WS_URL (ws://127.0.0.1:8188/),
 // DEMO_ROOM (demo), SFU_AUTH (1: tokens, the default; 0: the plugin runs open and no tokens are minted),
 // SFU_KEY (the signing key, .run/demo-keys/private.pem), SFU_TOKEN_BIN (tools/sfu-token), DEMO_TOKEN_TTL
-// (lifetime of each token in seconds, 120).
+// (lifetime of each token in seconds, 120), SFU_KID (the key's kid, put in each token's header when the plugin
+// reads a JWKS: auth_keys), TURN_URLS (comma-separated turn: URLs; unset: no TURN), TURN_SECRET_FILE
+// (a file holding coturn's static-auth-secret), TURN_TTL (lifetime of TURN credentials in seconds, 86400).
+//
+// TURN (docs/DEPLOYMENT.md): with TURN_URLS and TURN_SECRET_FILE set, every /token answer also carries `iceServers`
+// with credentials of coturn's TURN REST API (use-auth-secret): username "<expiry>:<user>", credential
+// base64(HMAC-SHA1(secret, username)). The page passes them to setPeerConnectionConfig.
 //
 // Tokens: GET /token gives a new tab its identity (a numeric client id, as naf-janus-adapter uses, and a
 // secret tab key) and a join token for the demo room bound to that id. GET /token?user=<id>&key=<tab key>
@@ -15,9 +21,9 @@
 // once the owner's last token has expired (its tab closed or left). Tokens are never logged.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +36,30 @@ const room = process.env.DEMO_ROOM ?? 'demo';
 const tokenBin = process.env.SFU_TOKEN_BIN ?? join(top, 'tools', 'sfu-token');
 const signingKey = process.env.SFU_KEY ?? join(top, '.run', 'demo-keys', 'private.pem');
 const tokenTtl = Number(process.env.DEMO_TOKEN_TTL ?? 120);
+const signingKid = process.env.SFU_KID || null;
 const authEnabled = process.env.SFU_AUTH !== '0';
+const turnUrls = (process.env.TURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+const turnTtl = Number(process.env.TURN_TTL ?? 86400);
+let turnSecret = null;
+if (turnUrls.length > 0) {
+  try {
+    turnSecret = readFileSync(process.env.TURN_SECRET_FILE ?? '', 'utf8').trim();
+  } catch {
+    turnSecret = '';
+  }
+  if (!turnSecret || !turnUrls.every((u) => /^turns?:/.test(u)) || !Number.isInteger(turnTtl) || turnTtl < 60) {
+    console.error('demo: TURN_URLS needs turn:/turns: URLs, a readable non-empty TURN_SECRET_FILE and TURN_TTL >= 60');
+    process.exit(2);
+  }
+}
+
+/** coturn's TURN REST API credentials (use-auth-secret) for `user`, valid turnTtl seconds; null without TURN. */
+function turnServers(user) {
+  if (turnSecret === null) return null;
+  const username = `${Math.floor(Date.now() / 1000) + turnTtl}:${user}`;
+  const credential = createHmac('sha1', turnSecret).update(username).digest('base64');
+  return [{ urls: turnUrls, username, credential }];
+}
 
 if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(room)) {
   console.error(`demo: bad DEMO_ROOM ${JSON.stringify(room)}`);
@@ -98,6 +127,7 @@ function sameKey(a, b) {
 function mintToken(user, owner) {
   const args = ['mint', '--key', signingKey, '--room', room, '--user', user, '--join', '--ttl', String(tokenTtl)];
   if (owner) args.push('--kick');
+  if (signingKid) args.push('--kid', signingKid);
   return new Promise((res, rej) => {
     execFile(tokenBin, args, { timeout: 5000 }, (err, stdout) => {
       if (err) rej(new Error(`sfu-token exited with ${err.code ?? err.signal}`)); // never err.message: it has argv
@@ -129,14 +159,16 @@ async function handleToken(req, res, url) {
     id = user;
   }
   if (!authEnabled) {
-    return sendJson(res, 200, { user: id, key: tab.key, owner: false, room, token: null });
+    return sendJson(res, 200, { user: id, key: tab.key, owner: false, room, token: null, iceServers: turnServers(id) });
   }
   try {
     const token = await mintToken(id, tab.owner);
     const exp = nowS() + tokenTtl;
     tab.exp = exp;
     if (user !== null) console.log(`demo: fresh token for tab ${id} (valid ${tokenTtl} s)`);
-    return sendJson(res, 200, { user: id, key: tab.key, owner: tab.owner, room, token, ttl: tokenTtl, expires_at: exp });
+    return sendJson(res, 200, {
+      user: id, key: tab.key, owner: tab.owner, room, token, ttl: tokenTtl, expires_at: exp, iceServers: turnServers(id),
+    });
   } catch (e) {
     console.error(`demo: minting a token for tab ${id} failed: ${e.message}`);
     return sendJson(res, 500, { error: 'mint failed' });

@@ -25,6 +25,8 @@ PACKAGES=(
 	gnuplot-nox
 	# browser tests (Chromium and Firefox), network namespaces, process control
 	chromium firefox-esr iproute2 util-linux procps curl ca-certificates
+	# the Debian package (make deb) and docs/DEPLOYMENT.md followed by tests/e2e/deploy.test.mjs
+	dpkg-dev debhelper fakeroot git nginx coturn jq
 )
 # Node.js: the machine image ships its own; only if node is missing do we ask Debian for it.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)

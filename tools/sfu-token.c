@@ -22,6 +22,7 @@
 #include "sfu_auth.h"
 #include "sfu_config.h"
 #include "sfu_jwt.h"
+#include "sfu-doctor.h"
 
 static const char usage_text[] =
 	"Usage: sfu-token COMMAND [OPTIONS]\n"
@@ -56,6 +57,10 @@ static const char usage_text[] =
 	"      'verdict=<ok|missing|invalid|forbidden> reason=<reason>'. The configuration is loaded by the\n"
 	"      plugin's own loader: a mistake in it is reported as the plugin would report it, and a\n"
 	"      configuration without keys (authentication off) is an error, never 'ok'.\n"
+	"\n"
+	"  doctor [--janus-config /etc/janus] [--turn-config FILE]\n"
+	"      Check a Janus configs folder and the plugin's config for what is risky or missing in\n"
+	"      production (sfu-token doctor --help; docs/DEPLOYMENT.md).\n"
 	"\n"
 	"Exit status: 0 success (verify: verdict ok), 1 verify refused the token, 2 usage or I/O error.\n";
 
@@ -512,6 +517,8 @@ int main(int argc, char **argv) {
 		return cmd_mint(argc - 1, argv + 1);
 	if(!strcmp(cmd, "verify"))
 		return cmd_verify(argc - 1, argv + 1);
+	if(!strcmp(cmd, "doctor"))
+		return sfu_doctor_main(argc - 1, argv + 1);
 	fprintf(stderr, "sfu-token: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;
