@@ -1,0 +1,355 @@
+/*! \file    test-attack.c
+ * \brief    Hostile-client tests of sfu_authz (an attacker's review of main at eb803f7), with the fake core.
+ * \details  Each test drives the real sfu_authz / sfu_registry / sfu_bans / sfu_expiry code with grants as
+ *           sfu_auth would produce them for tokens an attacker can hold (a valid token of its own for the
+ *           room: no user_id claim, maybe no sub), and asserts what the victim must keep. Tests whose name
+ *           ends in "-FAILS-ON-MAIN" reproduce a defect of eb803f7 and are only registered with
+ *           SFU_TEST_ATTACK_ALL=1 until the fix lands, so make check stays green.
+ */
+#include <string.h>
+#include <glib.h>
+#include <jansson.h>
+
+#include "sfu_authz.h"
+#include "sfu_bans.h"
+#include "sfu_config.h"
+#include "sfu_core.h"
+#include "sfu_expiry.h"
+#include "sfu_registry.h"
+#include "support/fake-core.h"
+
+#define MAX_JH 128
+
+static janus_plugin_session jhs[MAX_JH];
+static GPtrArray *held = NULL; /* a reference to every handle a test added, so evicted ones stay readable */
+static sfu_config *config = NULL;
+
+static void jh_free(const janus_refcount *ref) {
+	(void)ref;
+}
+
+/* The core destroys a handle it was asked to end (asynchronously in Janus; here at once, no lock held). */
+static void emulate_destroy(janus_plugin_session *jh) {
+	sfu_authz_detach(jh);
+}
+
+static void setup_with(void (*tune)(sfu_config *)) {
+	for(int i = 0; i < MAX_JH; i++)
+		janus_refcount_init(&jhs[i].ref, jh_free);
+	config = sfu_config_new_defaults();
+	config->auth_key = g_strdup("unused"); /* not open mode (authz does not read it) */
+	config->clock_leeway_s = 0;
+	config->expiry_warning_s = 0;
+	if(tune != NULL)
+		tune(config);
+	held = g_ptr_array_new_with_free_func((GDestroyNotify)sfu_handle_unref);
+	fake_core_install();
+	fake_core_set_end_session_hook(emulate_destroy);
+	sfu_registry_init(config->max_blocks_per_user);
+	g_assert_cmpint(sfu_authz_start(config), ==, 0);
+}
+
+static void teardown(void) {
+	g_clear_pointer(&held, g_ptr_array_unref);
+	sfu_authz_stop();
+	sfu_registry_shutdown();
+	g_assert_cmpuint(sfu_core_lock_violations(), ==, 0);
+	fake_core_uninstall();
+	g_clear_pointer(&config, sfu_config_free);
+}
+
+static gint64 now_s(void) {
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* A verified grant for any room, as sfu_auth produces it (strings borrowed: authz copies what it keeps). */
+static sfu_grant grant(gint64 ttl, gboolean publish, const char *user_id, const char *sub, const char *jti) {
+	sfu_grant g;
+	memset(&g, 0, sizeof(g));
+	g.exp = now_s() + ttl;
+	g.join_hub = TRUE;
+	g.publish_media = publish;
+	g.send_data = publish;
+	g.any_room = TRUE;
+	g.user_id = (char *)user_id;
+	g.sub = (char *)sub;
+	g.jti = (char *)jti;
+	return g;
+}
+
+static sfu_handle *add(int i) {
+	sfu_handle *h = sfu_registry_add(&jhs[i]);
+	g_assert_nonnull(h);
+	sfu_handle_ref(h);
+	g_ptr_array_add(held, h);
+	return h;
+}
+
+static sfu_err join_as(sfu_handle *h, const char *room, const char *user, gboolean publisher,
+	const char *media, const sfu_grant *g, const char **reason) {
+	sfu_join_request r = {.room_id = room,
+		.user_id = user,
+		.role = publisher ? SFU_ROLE_PUBLISHER : SFU_ROLE_SUBSCRIBER,
+		.subscribe = publisher || media != NULL,
+		.notifications = publisher,
+		.data = publisher,
+		.media = media};
+	json_t *users = NULL;
+	char *offer = NULL;
+	const char *why = NULL;
+	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &why);
+	json_decref(users);
+	g_free(offer);
+	if(reason != NULL)
+		*reason = why;
+	return err;
+}
+
+static gboolean wait_destroyed(sfu_handle *h, gint64 timeout_ms) {
+	gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
+	while(!g_atomic_int_get(&h->destroyed) && g_get_monotonic_time() < end)
+		g_usleep(10 * 1000);
+	return g_atomic_int_get(&h->destroyed);
+}
+
+/* =============================================================================
+ * 1. Per-user state keyed by a client-chosen user_id: an impersonating join rewrites the victim's grant
+ * ==========================================================================*/
+
+/* Alice publishes with her own (unbound, sub-less) token. Mallory, holding a listen-only token for the
+ * same room (publish_media and send_data false, issued later), attaches one handle and joins it under
+ * user_id "alice" (unbound tokens let anyone pick any user_id, as with the old plugin). The join shares
+ * Mallory's grant with Alice's handles: Alice is muted and can no longer send data. */
+static void test_impersonator_join_mutes_victim(void) {
+	setup_with(NULL);
+	sfu_handle *alice = add(0), *mallory = add(1);
+	sfu_grant a = grant(300, TRUE, NULL, NULL, NULL);
+	sfu_grant m = grant(600, FALSE, NULL, NULL, NULL);
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
+	/* The impersonating join itself is allowed (unbound: upstream behaviour) ... */
+	g_assert_cmpint(join_as(mallory, "r", "alice", FALSE, NULL, &m, NULL), ==, SFU_OK);
+	/* ... but it must not change what Alice's own token granted her. */
+	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
+	g_assert_cmpint(g_atomic_int_get(&alice->auth.send_data), ==, 1);
+	g_assert_cmpint(alice->auth.exp, ==, a.exp);
+	teardown();
+}
+
+/* The same with a sub on Alice's token: a token without sub is treated as "the same identity" as any sub. */
+static void test_impersonator_without_sub_mutes_victim_with_sub(void) {
+	setup_with(NULL);
+	sfu_handle *alice = add(0), *mallory = add(1);
+	sfu_grant a = grant(300, TRUE, NULL, "account-17", "jti-a");
+	sfu_grant m = grant(600, FALSE, NULL, NULL, "jti-m");
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(mallory, "r", "alice", FALSE, NULL, &m, NULL), ==, SFU_OK);
+	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
+	g_assert_cmpstr(alice->auth.sub, ==, "account-17"); /* main: NULL (a later kick bans the wrong sub) */
+	g_assert_cmpstr(alice->auth.jti, ==, "jti-a");
+	teardown();
+}
+
+/* Refresh path: Mallory's handle under "alice" refreshes with a short token; the refresh is shared with
+ * every handle of "the same identity" unconditionally and moves the user's deadline, so Alice (token valid
+ * for 10 minutes) is ejected when Mallory's 2-second token expires. */
+static void test_impersonator_refresh_ejects_victim(void) {
+	setup_with(NULL);
+	sfu_handle *alice = add(0), *mallory = add(1);
+	sfu_grant a = grant(600, TRUE, NULL, NULL, NULL);
+	sfu_grant m = grant(300, TRUE, NULL, NULL, NULL);
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(mallory, "r", "alice", FALSE, NULL, &m, NULL), ==, SFU_OK);
+	sfu_grant shortlived = grant(1, FALSE, NULL, NULL, NULL);
+	const char *reason = NULL;
+	/* Mallory's own refresh may succeed; it must not touch Alice. */
+	(void)sfu_authz_refresh(mallory, &shortlived, &reason);
+	g_assert_cmpint(alice->auth.exp, ==, a.exp);
+	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
+	g_assert_false(wait_destroyed(alice, 2500));
+	g_assert_cmpuint(fake_core_count(FAKE_END_SESSION, &jhs[0]), ==, 0);
+	teardown();
+}
+
+/* Session limit: Mallory's token carries max_session_s = 1 (a guest seat). Its join under "alice" sets the
+ * (room, alice) session deadline, which evicts every handle of "alice" one second later. */
+static void test_impersonator_session_limit_ejects_victim(void) {
+	setup_with(NULL);
+	sfu_handle *alice = add(0), *mallory = add(1);
+	sfu_grant a = grant(600, TRUE, NULL, "account-17", NULL);
+	sfu_grant m = grant(600, TRUE, NULL, "guest", NULL);
+	m.max_session_s = 1;
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(mallory, "r", "alice", FALSE, NULL, &m, NULL), ==, SFU_OK);
+	g_assert_false(wait_destroyed(alice, 2500));
+	g_assert_cmpuint(fake_core_count(FAKE_END_SESSION, &jhs[0]), ==, 0);
+	teardown();
+}
+
+/* =============================================================================
+ * 2. A join that fails still evicted the user's live handles (replace_stale_sessions)
+ * ==========================================================================*/
+
+/* docs/DESIGN.md: "On any error a join changes nothing." A bound publisher's second join that fails after
+ * the stale-session step (here: it names a publisher that does not exist) has already ended the user's
+ * live handles, cancelled its deadlines and told the room it left. */
+static void test_failed_join_keeps_live_handles(void) {
+	setup_with(NULL);
+	sfu_handle *alice = add(0), *again = add(1), *bob = add(2);
+	sfu_grant a = grant(600, TRUE, "alice", NULL, NULL);
+	sfu_grant b = grant(600, TRUE, NULL, NULL, NULL);
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(bob, "r", "bob", TRUE, NULL, &b, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(again, "r", "alice", TRUE, "nobody", &a, NULL), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_false(g_atomic_int_get(&alice->destroyed));
+	g_assert_cmpuint(fake_core_count(FAKE_END_SESSION, &jhs[0]), ==, 0);
+	g_assert_cmpuint(fake_core_pushes_matching(&jhs[2], "\"leave\""), ==, 0);
+	teardown();
+}
+
+/* =============================================================================
+ * 3. refresh ignores one_user_per_jti
+ * ==========================================================================*/
+
+static void tune_jti(sfu_config *c) {
+	c->one_user_per_jti = TRUE;
+}
+
+/* one_user_per_jti: a token id may be used by one user_id only. A join with Alice's token under another
+ * user_id is refused (token_in_use), but a refresh with it is accepted: Bob, holding a listen-only token,
+ * refreshes his own handle with Alice's leaked speaker token and may publish. */
+static void test_refresh_bypasses_jti_binding(void) {
+	setup_with(tune_jti);
+	sfu_handle *alice = add(0), *bob = add(1), *bob2 = add(2);
+	sfu_grant a = grant(600, TRUE, NULL, NULL, "jti-alice");
+	sfu_grant b = grant(600, FALSE, NULL, NULL, "jti-bob");
+	const char *reason = NULL;
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(bob, "r", "bob", TRUE, NULL, &b, NULL), ==, SFU_OK);
+	/* The door: Alice's token under bob is refused. */
+	g_assert_cmpint(join_as(bob2, "r", "bob", FALSE, NULL, &a, &reason), ==, SFU_ERR_JOIN_FORBIDDEN);
+	g_assert_cmpstr(reason, ==, "token_in_use");
+	/* The refresh must be refused the same way. */
+	reason = NULL;
+	g_assert_cmpint(sfu_authz_refresh(bob, &a, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
+	g_assert_cmpstr(reason, ==, "token_in_use");
+	g_assert_cmpint(g_atomic_int_get(&bob->auth.publish_media), ==, 0);
+	teardown();
+}
+
+/* =============================================================================
+ * 4. One room's kicks push other rooms' bans out of the shared, bounded ban table
+ * ==========================================================================*/
+
+static void tune_bans(sfu_config *c) {
+	c->max_bans = 8;
+	c->kick_ban_s = 600;
+}
+
+/* The owner of room "mine" (in Hubs anyone who creates a hub) joins puppets and kicks them; every kick adds a
+ * ban, and when the table (max_bans, server-wide) is full the ban expiring soonest gives way: the older
+ * bans of every other room go first. So a banned user gets back into room "y" through any room's owner. */
+static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
+	setup_with(tune_bans);
+	sfu_handle *victim = add(0);
+	sfu_grant v = grant(600, TRUE, NULL, NULL, NULL);
+	g_assert_cmpint(join_as(victim, "y", "troll", TRUE, NULL, &v, NULL), ==, SFU_OK);
+	g_assert_cmpuint(sfu_authz_eject("y", "troll", "kicked", "owner-y", TRUE), ==, 1);
+	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
+	g_usleep(1100 * 1000); /* later bans expire later: "y"'s is now the soonest to expire */
+	for(int i = 0; i < 8; i++) {
+		sfu_handle *puppet = add(1 + i);
+		char user[32];
+		g_snprintf(user, sizeof(user), "puppet-%d", i);
+		g_assert_cmpint(join_as(puppet, "mine", user, TRUE, NULL, &v, NULL), ==, SFU_OK);
+		g_assert_cmpuint(sfu_authz_eject("mine", user, "kicked", "me", TRUE), ==, 1);
+	}
+	/* Room "y"'s ban must still be there. */
+	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
+	sfu_handle *back = add(20);
+	const char *reason = NULL;
+	g_assert_cmpint(join_as(back, "y", "troll", TRUE, NULL, &v, &reason), ==, SFU_ERR_JOIN_BANNED);
+	teardown();
+}
+
+/* =============================================================================
+ * Sound: checks that hold on main (kept as regression tests)
+ * ==========================================================================*/
+
+/* A bound user cannot be taken over: an unbound token under its user_id is refused, the grant stays. */
+static void test_bound_user_not_taken_over(void) {
+	setup_with(NULL);
+	sfu_handle *alice = add(0), *mallory = add(1);
+	sfu_grant a = grant(600, TRUE, "alice", NULL, NULL);
+	sfu_grant m = grant(900, FALSE, NULL, NULL, NULL);
+	const char *reason = NULL;
+	g_assert_cmpint(join_as(alice, "r", "alice", TRUE, NULL, &a, NULL), ==, SFU_OK);
+	g_assert_cmpint(join_as(mallory, "r", "alice", FALSE, NULL, &m, &reason), ==, SFU_ERR_JOIN_FORBIDDEN);
+	g_assert_cmpstr(reason, ==, "user_bound");
+	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
+	g_assert_cmpint(alice->auth.exp, ==, a.exp);
+	teardown();
+}
+
+/* A kick racing a join from another thread: whatever the order, the victim is never left in the room. */
+typedef struct race {
+	sfu_handle *h;
+	const char *user;
+	sfu_err err;
+} race;
+
+static gpointer race_join(gpointer data) {
+	race *r = data;
+	sfu_grant g = grant(600, TRUE, NULL, NULL, NULL);
+	r->err = join_as(r->h, "k", r->user, TRUE, NULL, &g, NULL);
+	return NULL;
+}
+
+static void test_kick_races_join(void) {
+	setup_with(tune_bans);
+	for(int round = 0; round < 40; round++) {
+		char user[32];
+		g_snprintf(user, sizeof(user), "victim-%d", round);
+		sfu_handle *first = add(2 * round), *second = add(2 * round + 1);
+		sfu_grant g = grant(600, TRUE, NULL, NULL, NULL);
+		g_assert_cmpint(join_as(first, "k", user, TRUE, NULL, &g, NULL), ==, SFU_OK);
+		race r = {.h = second, .user = user};
+		GThread *t = g_thread_new("join", race_join, &r);
+		sfu_authz_eject("k", user, "kicked", "owner", TRUE);
+		g_thread_join(t);
+		GPtrArray *left;
+		sfu_registry_lock();
+		left = sfu_registry_user_handles_locked("k", user);
+		sfu_registry_unlock();
+		/* Either the join came first (and was evicted) or it was refused as banned. */
+		g_assert_cmpuint(left->len, ==, 0);
+		g_ptr_array_unref(left);
+		sfu_authz_detach(first->jh);
+		sfu_authz_detach(second->jh);
+	}
+	teardown();
+}
+
+int main(int argc, char **argv) {
+	g_test_init(&argc, &argv, NULL);
+	gboolean all = g_getenv("SFU_TEST_ATTACK_ALL") != NULL;
+	g_test_add_func("/attack/sound/bound-user-not-taken-over", test_bound_user_not_taken_over);
+	g_test_add_func("/attack/sound/kick-races-join", test_kick_races_join);
+	if(all) {
+		g_test_add_func(
+			"/attack/impersonator-join-mutes-victim-FAILS-ON-MAIN", test_impersonator_join_mutes_victim);
+		g_test_add_func("/attack/impersonator-without-sub-rewrites-victim-FAILS-ON-MAIN",
+			test_impersonator_without_sub_mutes_victim_with_sub);
+		g_test_add_func("/attack/impersonator-refresh-ejects-victim-FAILS-ON-MAIN",
+			test_impersonator_refresh_ejects_victim);
+		g_test_add_func("/attack/impersonator-session-limit-ejects-victim-FAILS-ON-MAIN",
+			test_impersonator_session_limit_ejects_victim);
+		g_test_add_func(
+			"/attack/failed-join-keeps-live-handles-FAILS-ON-MAIN", test_failed_join_keeps_live_handles);
+		g_test_add_func(
+			"/attack/refresh-bypasses-jti-binding-FAILS-ON-MAIN", test_refresh_bypasses_jti_binding);
+		g_test_add_func("/attack/kicks-flush-other-rooms-bans-FAILS-ON-MAIN",
+			test_kicks_in_one_room_flush_other_rooms_bans);
+	}
+	return g_test_run();
+}
