@@ -130,6 +130,26 @@ static gboolean share_grant_locked(sfu_handle *h, const sfu_grant *grant, gboole
 	return shared;
 }
 
+/* one_user_per_jti: \p user_id takes \p grant's token id, unless another user holds it (every door that
+ * attaches a grant to a handle: join, subscribe entry and refresh). */
+static sfu_err claim_jti_locked(
+	const char *user_id, const sfu_grant *grant, sfu_err forbidden, gint64 now, const char **reason) {
+	if(!config->one_user_per_jti)
+		return SFU_OK;
+	gint64 until = grant->exp + (gint64)config->clock_leeway_s;
+	switch(sfu_bans_claim_jti(grant->jti, user_id, until, now)) {
+		case SFU_JTI_TAKEN:
+			*reason = "token_in_use";
+			return forbidden;
+		case SFU_JTI_FULL:
+			*reason = "server_busy";
+			return SFU_ERR_SERVER_BUSY;
+		case SFU_JTI_OK:
+		default:
+			return SFU_OK;
+	}
+}
+
 /* Everything that may refuse an authenticated entry into (room, user), decided under the registry lock.
  * @param[in] forbidden The request family's error for a refusal that is not a ban */
 static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_grant *grant,
@@ -146,21 +166,7 @@ static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_
 		*reason = "user_bound";
 		return forbidden;
 	}
-	if(config->one_user_per_jti) {
-		gint64 until = grant->exp + (gint64)config->clock_leeway_s;
-		switch(sfu_bans_claim_jti(grant->jti, user_id, until, now)) {
-			case SFU_JTI_TAKEN:
-				*reason = "token_in_use";
-				return forbidden;
-			case SFU_JTI_FULL:
-				*reason = "server_busy";
-				return SFU_ERR_SERVER_BUSY;
-			case SFU_JTI_OK:
-			default:
-				break;
-		}
-	}
-	return SFU_OK;
+	return claim_jti_locked(user_id, grant, forbidden, now, reason);
 }
 
 /* =============================================================================
@@ -352,13 +358,17 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 		*reason = "user_mismatch";
 		err = SFU_ERR_REFRESH_FORBIDDEN;
 	} else {
+		/* one_user_per_jti: a token another user holds is refused here as at the door. */
+		err = claim_jti_locked(h->user_id, grant, SFU_ERR_REFRESH_FORBIDDEN, now_s(), reason);
+	}
+	if(err == SFU_OK) {
 		/* Known from here: the token holds h's identity. It replaces h's grant, and the identity's. */
 		sfu_handle_auth a = auth_of(grant);
 		sfu_handle_set_auth_locked(h, &a);
 		share_grant_locked(h, grant, TRUE);
 	}
 	sfu_registry_unlock();
-	if(err == SFU_ERR_REFRESH_FORBIDDEN) {
+	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY) {
 		sfu_authz_rejected(h->room_id, h->user_id, "refresh", *reason);
 		return err;
 	}

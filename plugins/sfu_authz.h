@@ -59,7 +59,8 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 	const sfu_grant *grant, char **offer, const char **reason);
 
 /*! \brief In-band refresh on joined handle \p h with the verified \p grant.
- * @returns SFU_OK, SFU_ERR_REFRESH_NOT_JOINED or SFU_ERR_REFRESH_FORBIDDEN (reason user_bound or user_mismatch) */
+ * @returns SFU_OK, SFU_ERR_REFRESH_NOT_JOINED, SFU_ERR_REFRESH_FORBIDDEN (reason user_bound, user_mismatch or, with
+ * one_user_per_jti, token_in_use) or SFU_ERR_SERVER_BUSY (server_busy: the jti table is full) */
 sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason);
 
 /*! \brief Eject \p user_id from \p room_id. \p reason: "kicked", "admin", "token_expired", "session_limit".
