@@ -14,7 +14,7 @@ import { startJanus, pluginBuilt } from './lib/janus.mjs';
 import { adminClient } from './lib/admin.mjs';
 import { openUser, uid, sleep, assertOk, assertError, waitEvent } from './lib/sfu.mjs';
 import { offerJsep, answerSdp } from './lib/sdp.mjs';
-import { makeKeys, joinToken, mint } from './lib/jwt.mjs';
+import { makeKeys, joinToken, mint, reticulumToken } from './lib/jwt.mjs';
 
 const skip = !pluginBuilt() && 'plugin not built';
 let keys;
@@ -295,4 +295,24 @@ test('a data flood at participants that stop reading their socket does not grow 
     console.log(`# data flood: Janus RSS grew by ${grownMb.toFixed(1)} MiB (300 x 64 KiB to 5 stalled sinks)`);
     assert.ok(grownMb < 32, `Janus RSS grew by ${grownMb.toFixed(1)} MiB for one sender's data requests`);
     await assertCleanAfter(room, async () => { for (const s of sinks) s.close(); sender.close(); });
+  });
+
+test('Hubs: the owner of one hub cannot kick and ban the visitors of another hub with its Reticulum owner token',
+  { skip, todo: 'fails on main eb803f7: Reticulum tokens carry hub_id, not room_ids, so every token is valid for every room' },
+  async () => {
+    const hubY = uid('hub');
+    const hubX = uid('hub');
+    // A visitor of hub Y (anonymous Reticulum token for Y).
+    const visitor = track(await openUser(janus));
+    const v = await publisherOn(visitor, hubY, 'visitor-y', reticulumToken(keys, hubY));
+    assertOk(v.join, 'visitor joins hub Y');
+    // Anyone who creates hub X is its owner: Reticulum gives them kick_users in X's token.
+    const owner = track(await openUser(janus));
+    const ownerToken = reticulumToken(keys, hubX, { accountId: '666', perms: { kick_users: true } });
+    const o = await publisherOn(owner, hubX, 'owner-x', ownerToken);
+    assertOk(o.join, 'owner joins hub X');
+    // The owner of X kicks the visitor of Y with the token of X.
+    const r = await o.handle.send({ kind: 'kick', room_id: hubY, user_id: 'visitor-y', token: ownerToken });
+    assert.equal(r.success, false, `a hub X token kicked in hub Y: ${JSON.stringify(r)}`);
+    await assertCleanAfter(hubY, async () => { visitor.close(); owner.close(); });
   });
