@@ -207,6 +207,21 @@ static void test_failed_join_keeps_live_handles(void) {
 	teardown();
 }
 
+/* The same rule for the jti claim (one_user_per_jti): a join refused after admission (here: no such publisher)
+ * has already recorded its user as the token's holder, so the token's rightful user is refused token_in_use
+ * until exp. */
+static void tune_jti(sfu_config *c);
+static void test_failed_join_claims_no_jti(void) {
+	setup_with(tune_jti);
+	sfu_handle *first = add(0), *second = add(1);
+	sfu_grant t = grant(600, TRUE, NULL, NULL, "jti-1");
+	const char *reason = NULL;
+	g_assert_cmpint(join_as(first, "r", "typo", FALSE, "nobody", &t, NULL), ==, SFU_ERR_NO_PUBLISHER);
+	g_assert_cmpint(join_as(second, "r", "carol", TRUE, NULL, &t, &reason), ==, SFU_OK);
+	g_assert_null(reason);
+	teardown();
+}
+
 /* =============================================================================
  * 3. refresh ignores one_user_per_jti
  * ==========================================================================*/
@@ -348,6 +363,7 @@ int main(int argc, char **argv) {
 			test_impersonator_session_limit_ejects_victim);
 		g_test_add_func(
 			"/attack/failed-join-keeps-live-handles-FAILS-ON-MAIN", test_failed_join_keeps_live_handles);
+		g_test_add_func("/attack/failed-join-claims-no-jti-FAILS-ON-MAIN", test_failed_join_claims_no_jti);
 		g_test_add_func("/attack/kicks-flush-other-rooms-bans-FAILS-ON-MAIN",
 			test_kicks_in_one_room_flush_other_rooms_bans);
 	}
