@@ -42,7 +42,7 @@ typedef struct auth_state {
 	gint ref;
 	sfu_jwt_keyset *keys;
 	char **algorithms;
-	char *audience, *issuer;
+	char *audience, *issuer, *room_claim;
 	sfu_jwt_options options; /* points into the fields above */
 	gboolean require_user_binding;
 	pthread_mutex_t stripes[CACHE_STRIPES];
@@ -69,6 +69,7 @@ static void state_unref(auth_state *st) {
 	g_strfreev(st->algorithms);
 	g_free(st->audience);
 	g_free(st->issuer);
+	g_free(st->room_claim);
 	g_free(st);
 }
 
@@ -110,6 +111,8 @@ static auth_state *state_new(const sfu_config *config, GError **error) {
 	st->options.audience = st->audience;
 	st->options.issuer = st->issuer;
 	st->options.leeway_s = config->clock_leeway_s;
+	st->room_claim = g_strdup(config->room_claim);
+	st->options.room_claim = st->room_claim;
 	st->require_user_binding = config->require_user_binding;
 	for(guint i = 0; i < CACHE_STRIPES; i++)
 		pthread_mutex_init(&st->stripes[i], NULL);
@@ -215,11 +218,14 @@ void sfu_grant_clear(sfu_grant *grant) {
 	g_free(grant->sub);
 	g_free(grant->jti);
 	g_free(grant->kid);
+	g_free(grant->room);
 	memset(grant, 0, sizeof(*grant));
 }
 
 gboolean sfu_grant_allows_room(const sfu_grant *grant, const char *room_id) {
 	if(grant == NULL)
+		return FALSE;
+	if(grant->room != NULL && (room_id == NULL || strcmp(grant->room, room_id) != 0))
 		return FALSE;
 	if(grant->any_room)
 		return TRUE;
@@ -245,6 +251,7 @@ static void grant_from_claims(sfu_grant *g, const sfu_jwt_claims *c) {
 	g->sub = g_strdup(c->sub);
 	g->jti = g_strdup(c->jti);
 	g->kid = g_strdup(c->kid);
+	g->room = g_strdup(c->room);
 }
 
 static void grant_open(sfu_grant *g) {
@@ -351,6 +358,13 @@ const char *sfu_auth_verdict_name(sfu_auth_verdict verdict) {
 /* One line per rejection; never the token or its signature. \p g is all zero unless the signature verified. */
 static void log_rejection(sfu_auth_purpose purpose, sfu_auth_verdict verdict, const char *reason,
 	const char *room_id, const char *user_id, const sfu_grant *g) {
+	/* At most 20 lines a second (bursts of 50): a flood of bad tokens must not flood the log. */
+	static sfu_log_limiter limit = SFU_LOG_LIMITER(20, 50);
+	unsigned long left_out = 0;
+	if(!sfu_log_allow(&limit, &left_out))
+		return;
+	if(left_out > 0)
+		JANUS_LOG(LOG_WARN, "[sfu] auth: %lu more rejections were not logged (rate limit)\n", left_out);
 	char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN], kid[SFU_LOG_ID_LEN], jti[SFU_LOG_ID_LEN],
 		sub[SFU_LOG_ID_LEN];
 	JANUS_LOG(LOG_WARN, "[sfu] auth: %s rejected (%s): reason=%s room=%s user=%s kid=%s jti=%s sub=%s\n",
@@ -366,6 +380,9 @@ static const char *policy(const auth_state *st, const sfu_grant *g, sfu_auth_pur
 		return "user_binding_required";
 	if(user_id != NULL && g->user_id != NULL && strcmp(user_id, g->user_id) != 0)
 		return "user_mismatch";
+	/* room_claim configured: a token that names no room is valid for none (fail closed). */
+	if(st->room_claim != NULL && g->room == NULL)
+		return "room_not_allowed";
 	switch(purpose) {
 		case SFU_AUTH_FOR_KICK:
 			if(!g->kick_users)

@@ -47,6 +47,7 @@ typedef struct sfu_grant {
 	gboolean any_room;
 	char **room_ids;                 /*!< NULL-terminated when !any_room (may be empty: no room) */
 	char *user_id, *sub, *jti, *kid; /*!< NULL when absent */
+	char *room; /*!< the token's one room from the configured room_claim (e.g. hub_id), NULL when none */
 } sfu_grant;
 
 /*! \brief Build the verifier from \p config (auth_key, auth_keys, algorithms, audience, issuer,
@@ -86,7 +87,8 @@ sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purp
 
 /*! \brief Free the strings of \p grant and zero it (NULL is fine). */
 void sfu_grant_clear(sfu_grant *grant);
-/*! \brief TRUE when \p grant lets its holder into \p room_id (any_room, or an exact match in room_ids). */
+/*! \brief TRUE when \p grant lets its holder into \p room_id: any_room or an exact match in room_ids, and,
+ * when the token names its one room by the configured room_claim, that room. */
 gboolean sfu_grant_allows_room(const sfu_grant *grant, const char *room_id);
 
 /*! \brief Name of \p purpose ("join", "subscribe", "kick", "refresh"). */

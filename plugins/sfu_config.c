@@ -47,6 +47,7 @@ static const key_spec keys[] = {
 	{GENERAL, "issuer", KEY_STRING, CFG_OFF(issuer), 0, 0},
 	{GENERAL, "clock_leeway_s", KEY_UINT, CFG_OFF(clock_leeway_s), 0, 600},
 	{GENERAL, "require_user_binding", KEY_BOOL, CFG_OFF(require_user_binding), 0, 0},
+	{GENERAL, "room_claim", KEY_STRING, CFG_OFF(room_claim), 0, 0},
 	{GENERAL, "expiry_warning_s", KEY_UINT, CFG_OFF(expiry_warning_s), 0, 86400},
 	{GENERAL, "expiry_grace_s", KEY_UINT, CFG_OFF(expiry_grace_s), 0, 86400},
 	{GENERAL, "on_token_expiry", KEY_EXPIRY, CFG_OFF(on_token_expiry), 0, 0},
@@ -592,6 +593,7 @@ void sfu_config_free(sfu_config *cfg) {
 	g_strfreev(cfg->algorithms);
 	g_free(cfg->audience);
 	g_free(cfg->issuer);
+	g_free(cfg->room_claim);
 	g_free(cfg);
 }
 
@@ -670,6 +672,8 @@ char *sfu_config_describe(const sfu_config *c) {
 		g_string_append_printf(s, "; auth on (%s%s%s%s, %s)", c->auth_key ? "auth_key " : "",
 			c->auth_key ? c->auth_key : "", c->auth_key && c->auth_keys ? ", " : "",
 			c->auth_keys ? "auth_keys (JWKS)" : "", c->algorithms[0]);
+	if(c->room_claim != NULL)
+		g_string_append_printf(s, "; tokens pinned to the room of their '%s' claim", c->room_claim);
 	g_string_append_printf(s, "; clock leeway %u s", c->clock_leeway_s);
 	if(c->on_token_expiry == SFU_EXPIRY_EJECT)
 		g_string_append_printf(s, "; expiry: eject at exp + %u s (warning %u s before exp)",

@@ -863,6 +863,10 @@ static sfu_jwt_result claims_from(json_t *payload, const sfu_jwt_options *option
 	 * token whose issuer gives them another type still verifies, without them. */
 	if(get_name(payload, "sub", &c->sub) < 0 || get_name(payload, "jti", &c->jti) < 0)
 		return SFU_JWT_ERR_INVALID_CLAIMS;
+	/* The operator's room claim (e.g. Reticulum's hub_id): a string, or the token names no room. */
+	if(options != NULL && options->room_claim != NULL &&
+		get_string(payload, options->room_claim, &c->room) < 0)
+		return SFU_JWT_ERR_INVALID_CLAIMS;
 	/* Known from here: every claim we use has its type. Now the configured audience and issuer. */
 	const char *want_aud = options ? options->audience : NULL;
 	int aud = check_audience(payload, want_aud);
@@ -901,6 +905,7 @@ void sfu_jwt_claims_clear(sfu_jwt_claims *claims) {
 	free(claims->user_id);
 	free(claims->sub);
 	free(claims->jti);
+	free(claims->room);
 	free(claims->kid);
 	memset(claims, 0, sizeof(*claims));
 }

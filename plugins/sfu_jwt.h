@@ -82,6 +82,7 @@ typedef struct sfu_jwt_options {
 	const char *audience;          /*!< when set, \c aud must be (or contain) it */
 	const char *issuer;            /*!< when set, \c iss must equal it */
 	unsigned int leeway_s;         /*!< clock skew allowed on exp/nbf/iat */
+	const char *room_claim;        /*!< when set, the name of a string claim naming the token's one room */
 } sfu_jwt_options;
 
 /*! \brief The verified content of a token. Strings are malloc'ed; free with sfu_jwt_claims_clear(). */
@@ -96,6 +97,7 @@ typedef struct sfu_jwt_claims {
 	int any_room;              /*!< room_ids absent or null */
 	char **room_ids;           /*!< NULL-terminated when !any_room (possibly empty) */
 	char *user_id, *sub, *jti; /*!< NULL when absent */
+	char *room;                /*!< the value of options->room_claim, NULL when absent or not configured */
 	char *kid;                 /*!< header kid, NULL when absent */
 	char alg[8];               /*!< header alg that was verified */
 } sfu_jwt_claims;

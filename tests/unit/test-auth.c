@@ -450,6 +450,22 @@ static void test_reload(void) {
  * Logging
  * ==========================================================================*/
 
+/* A flood of bad tokens cannot flood the log: lines are rate limited, and the next one says how many were not. */
+static void test_logging_rate_limited(void) {
+	sfu_auth *auth = auth_with(path_a, NULL);
+	sfu_test_log_clear();
+	for(int i = 0; i < 500; i++)
+		expect(auth, "garbage", SFU_AUTH_FOR_JOIN, "r", "u", NOW, SFU_AUTH_INVALID, "malformed_token");
+	guint logged = sfu_test_log_count("join rejected (invalid)");
+	g_test_message("%u of 500 rejections logged", logged);
+	g_assert_cmpuint(logged, >=, 20);
+	g_assert_cmpuint(logged, <=, 80);
+	g_usleep(200000); /* some budget comes back */
+	expect(auth, "garbage", SFU_AUTH_FOR_JOIN, "r", "u", NOW, SFU_AUTH_INVALID, "malformed_token");
+	g_assert_true(sfu_test_log_contains("more rejections were not logged (rate limit)"));
+	sfu_auth_free(auth);
+}
+
 static void test_logging(void) {
 	sfu_auth *auth = auth_with(path_a, NULL);
 	char *token = mint_token(key_a, "kid-1",
@@ -559,6 +575,7 @@ int main(int argc, char **argv) {
 	g_test_add_func("/auth/cache", test_cache);
 	g_test_add_func("/auth/reload", test_reload);
 	g_test_add_func("/auth/logging", test_logging);
+	g_test_add_func("/auth/logging-rate-limited", test_logging_rate_limited);
 	g_test_add_func("/auth/reload-race", test_reload_race);
 	int rc = g_test_run();
 	const char *paths[] = {path_a, path_b, path_small, path_jwks_a, path_jwks_ab, path_jwks_b};

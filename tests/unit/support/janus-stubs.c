@@ -53,6 +53,15 @@ gboolean sfu_test_log_contains(const char *needle) {
 	return found;
 }
 
+guint sfu_test_log_count(const char *needle) {
+	guint n = 0;
+	g_mutex_lock(&captured_mutex);
+	for(const char *p = captured ? captured->str : NULL; p != NULL && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	g_mutex_unlock(&captured_mutex);
+	return n;
+}
+
 void sfu_test_log_clear(void) {
 	g_mutex_lock(&captured_mutex);
 	if(captured != NULL)

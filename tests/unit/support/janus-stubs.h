@@ -8,6 +8,8 @@
 
 /*! \brief TRUE when any log line since the last clear contains \p needle. */
 gboolean sfu_test_log_contains(const char *needle);
+/*! \brief How many times \p needle occurs in the log since the last clear. */
+guint sfu_test_log_count(const char *needle);
 /*! \brief Forget the captured log. */
 void sfu_test_log_clear(void);
 
