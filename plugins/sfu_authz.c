@@ -399,15 +399,21 @@ gboolean sfu_authz_detach(janus_plugin_session *jh) {
  * token's sub and jti only when the operator declared that sub names one person. */
 static void ban_locked(const char *room_id, const char *user_id, GPtrArray *victims, const char *by) {
 	gint64 now = now_s(), until = now + config->kick_ban_s;
-	gboolean kept = sfu_bans_add(room_id, SFU_BAN_USER, user_id, user_id, until, by, now);
+	sfu_ban_added worst = sfu_bans_add(room_id, SFU_BAN_USER, user_id, user_id, until, by, now);
 	for(guint i = 0; config->sub_identifies_user && i < victims->len; i++) {
 		const sfu_handle *v = victims->pdata[i];
-		kept &= sfu_bans_add(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now);
-		kept &= sfu_bans_add(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now);
+		worst = MAX(worst, sfu_bans_add(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now));
+		worst = MAX(worst, sfu_bans_add(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now));
 	}
 	bump(&n_bans);
-	if(!kept)
-		bump(&n_bans_dropped);
+	if(worst == SFU_BAN_ADDED)
+		return;
+	bump(&n_bans_dropped);
+	char room[SFU_LOG_ID_LEN];
+	JANUS_LOG(LOG_WARN, "[sfu] room '%s': ban table full (max_bans_per_room / max_bans): %s\n",
+		sfu_log_id(room_id, room),
+		worst == SFU_BAN_REPLACED_OWN ? "its own ban expiring soonest was dropped"
+									  : "the room holding the most bans dropped its soonest");
 }
 
 guint sfu_authz_eject(
@@ -505,7 +511,7 @@ int sfu_authz_start(const sfu_config *cfg) {
 	if(rejections == NULL)
 		rejections = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	sfu_mutex_unlock(&stats_lock);
-	sfu_bans_init(cfg->max_bans, cfg->max_jti_claims);
+	sfu_bans_init(cfg->max_bans, cfg->max_bans_per_room, cfg->max_jti_claims);
 	return sfu_expiry_start(on_deadline);
 }
 

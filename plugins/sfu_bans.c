@@ -15,8 +15,15 @@ typedef struct ban {
 	char *user_id, *by;    /* the kicked user, who kicked */
 	gint64 until;
 	guint64 seq;
-	GSequenceIter *pos;
+	GSequenceIter *pos;      /* in bans_by_until */
+	GSequenceIter *room_pos; /* in its room's by_until */
 } ban;
+
+/* One room's bans, for its quota. */
+typedef struct room_bans {
+	GSequence *by_until; /* ban*, ordered by (until, seq) */
+	guint count;
+} room_bans;
 
 typedef struct jti_claim {
 	char *jti, *user_id;
@@ -28,9 +35,10 @@ typedef struct jti_claim {
 static sfu_mutex lock = SFU_MUTEX_INIT;
 static GHashTable *bans = NULL;         /* ban* -> ban* (the key is the entry: kind, room, value) */
 static GSequence *bans_by_until = NULL; /* ban*, ordered by (until, seq) */
+static GHashTable *rooms = NULL;        /* room_id -> room_bans* */
 static GHashTable *jtis = NULL;         /* jti -> jti_claim* */
 static GSequence *jtis_by_exp = NULL;   /* jti_claim*, ordered by (exp, seq) */
-static guint max_bans = 1, max_jtis = 1;
+static guint max_bans = 1, max_per_room = 1, max_jtis = 1;
 static guint64 next_seq = 0;
 
 /* =============================================================================
@@ -79,8 +87,18 @@ static gint by_exp(gconstpointer x, gconstpointer y, gpointer unused) {
 	return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
+static void room_bans_free(gpointer data) {
+	room_bans *r = data;
+	g_sequence_free(r->by_until);
+	g_free(r);
+}
+
 /* Unlink and free \p b (lock held). */
 static void ban_drop(ban *b) {
+	room_bans *r = g_hash_table_lookup(rooms, b->room_id);
+	g_sequence_remove(b->room_pos);
+	if(--r->count == 0)
+		g_hash_table_remove(rooms, b->room_id);
 	g_sequence_remove(b->pos);
 	g_hash_table_remove(bans, b); /* frees it */
 }
@@ -112,13 +130,15 @@ static void prune(gint64 now_s) {
  * Public API
  * ==========================================================================*/
 
-void sfu_bans_init(guint bans_bound, guint jtis_bound) {
+void sfu_bans_init(guint bans_bound, guint per_room_bound, guint jtis_bound) {
 	sfu_mutex_lock(&lock);
 	max_bans = MAX(bans_bound, 1);
+	max_per_room = MAX(per_room_bound, 1);
 	max_jtis = MAX(jtis_bound, 1);
 	if(bans == NULL) {
 		bans = g_hash_table_new_full(ban_hash, ban_equal, NULL, ban_free);
 		bans_by_until = g_sequence_new(NULL);
+		rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, room_bans_free);
 		jtis = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, claim_free);
 		jtis_by_exp = g_sequence_new(NULL);
 	}
@@ -127,6 +147,7 @@ void sfu_bans_init(guint bans_bound, guint jtis_bound) {
 
 void sfu_bans_shutdown(void) {
 	sfu_mutex_lock(&lock);
+	g_clear_pointer(&rooms, g_hash_table_destroy);
 	g_clear_pointer(&bans_by_until, g_sequence_free);
 	g_clear_pointer(&bans, g_hash_table_destroy);
 	g_clear_pointer(&jtis_by_exp, g_sequence_free);
@@ -134,29 +155,50 @@ void sfu_bans_shutdown(void) {
 	sfu_mutex_unlock(&lock);
 }
 
-gboolean sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
 	gint64 until_s, const char *by, gint64 now_s) {
 	if(room_id == NULL || value == NULL || user_id == NULL)
-		return TRUE;
-	gboolean kept_all = TRUE;
+		return SFU_BAN_ADDED;
+	sfu_ban_added out = SFU_BAN_ADDED;
 	sfu_mutex_lock(&lock);
 	if(bans == NULL) {
 		sfu_mutex_unlock(&lock);
-		return TRUE;
+		return SFU_BAN_ADDED;
 	}
 	prune(now_s);
 	ban probe = {.kind = kind, .room_id = (char *)room_id, .value = (char *)value};
 	ban *b = g_hash_table_lookup(bans, &probe);
 	if(b != NULL && b->until >= until_s) {
 		sfu_mutex_unlock(&lock);
-		return TRUE;
+		return SFU_BAN_ADDED;
 	}
+	room_bans *r = g_hash_table_lookup(rooms, room_id);
 	if(b != NULL) {
 		ban_drop(b);
+	} else if(r != NULL && r->count >= max_per_room) {
+		/* Known from here: the room is at its quota. It gives up its own ban that expires soonest. */
+		ban_drop(g_sequence_get(g_sequence_get_begin_iter(r->by_until)));
+		out = SFU_BAN_REPLACED_OWN;
 	} else if(g_hash_table_size(bans) >= max_bans) {
-		/* Known from here: the table is full of live bans. The one expiring soonest gives way. */
-		ban_drop(g_sequence_get(g_sequence_get_begin_iter(bans_by_until)));
-		kept_all = FALSE;
+		/* Full of live bans: the room holding the most gives up its soonest one, so a room flooding the table
+		 * with its own kicks pays for them itself, never a room with fewer bans. */
+		room_bans *biggest = r;
+		GHashTableIter iter;
+		gpointer entry;
+		g_hash_table_iter_init(&iter, rooms);
+		while(g_hash_table_iter_next(&iter, NULL, &entry)) {
+			room_bans *other = entry;
+			if(biggest == NULL || other->count > biggest->count)
+				biggest = other;
+		}
+		out = biggest == r ? SFU_BAN_REPLACED_OWN : SFU_BAN_REPLACED_OTHER;
+		ban_drop(g_sequence_get(g_sequence_get_begin_iter(biggest->by_until)));
+	}
+	r = g_hash_table_lookup(rooms, room_id); /* ban_drop may have freed it */
+	if(r == NULL) {
+		r = g_new0(room_bans, 1);
+		r->by_until = g_sequence_new(NULL);
+		g_hash_table_insert(rooms, g_strdup(room_id), r);
 	}
 	b = g_new0(ban, 1);
 	b->kind = kind;
@@ -167,9 +209,11 @@ gboolean sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value,
 	b->until = until_s;
 	b->seq = next_seq++;
 	b->pos = g_sequence_insert_sorted(bans_by_until, b, by_until, NULL);
+	b->room_pos = g_sequence_insert_sorted(r->by_until, b, by_until, NULL);
+	r->count++;
 	g_hash_table_add(bans, b);
 	sfu_mutex_unlock(&lock);
-	return kept_all;
+	return out;
 }
 
 /* A live ban of (kind, room, value)? (lock held) */

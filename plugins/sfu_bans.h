@@ -6,10 +6,13 @@
  * visitor of a hub the same \c sub, so banning it would lock the whole hub out).
  * Also records which user_id first presented a \c jti (one_user_per_jti).
  *
- * Bounded: at most \c max_bans bans (when full, the ban that expires soonest
- * gives way and the add reports it) and \c max_jti_claims token ids (when
- * full, a new one is refused); expired entries are pruned as time passes, in
- * order of expiry, so no call scans the table. Lookups are hash lookups.
+ * Bounded: at most \c max_bans_per_room bans per room (a room at its quota
+ * gives up its own ban that expires soonest) and \c max_bans in all (when full,
+ * the room holding the most bans gives up its soonest: a room flooding the table
+ * with kicks pays for them itself, never a room with fewer bans), and
+ * \c max_jti_claims token ids (when full, a new one is refused); expired entries
+ * are pruned as time passes, in order of expiry. Lookups are hash lookups; only a
+ * full table makes an add walk the rooms.
  *
  * Thread-safe: one leaf lock of its own, no core calls; callers may hold the
  * registry lock (lock order: registry -> bans).
@@ -27,15 +30,23 @@ typedef enum sfu_ban_kind {
 } sfu_ban_kind;
 
 /*! \brief Create the tables with their bounds. */
-void sfu_bans_init(guint max_bans, guint max_jti_claims);
+void sfu_bans_init(guint max_bans, guint max_bans_per_room, guint max_jti_claims);
+
+/*! \brief What sfu_bans_add() did. */
+typedef enum sfu_ban_added {
+	SFU_BAN_ADDED = 0,    /*!< recorded (or an existing ban of the identity extended) */
+	SFU_BAN_REPLACED_OWN, /*!< recorded; the room (at its quota, or holding the most bans of a full table) gave
+						   * up its own ban that expires soonest */
+	SFU_BAN_REPLACED_OTHER /*!< recorded; the table was full and another room, holding the most bans, gave up
+							* its ban that expires soonest */
+} sfu_ban_added;
 /*! \brief Forget everything. */
 void sfu_bans_shutdown(void);
 
 /*! \brief Ban identity (\p kind, \p value) from \p room_id until \p until_s (unix s). A ban of the same
  * identity is extended, never shortened.
- * @param[in] user_id The kicked user (listing, unban), @param[in] by Who kicked (may be NULL)
- * @returns FALSE when the table was full and the ban expiring soonest was dropped to make room */
-gboolean sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+ * @param[in] user_id The kicked user (listing, unban), @param[in] by Who kicked (may be NULL) */
+sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
 	gint64 until_s, const char *by, gint64 now_s);
 /*! \brief TRUE when a live ban of \p room_id matches \p user_id, \p sub or \p jti (either may be NULL). */
 gboolean sfu_bans_check(

@@ -58,6 +58,7 @@ static const key_spec keys[] = {
 	{GENERAL, "events", KEY_BOOL, CFG_OFF(events), 0, 0},
 	{GENERAL, "max_blocks_per_user", KEY_UINT, CFG_OFF(max_blocks_per_user), 1, 100000},
 	{GENERAL, "max_bans", KEY_UINT, CFG_OFF(max_bans), 1, 10000000},
+	{GENERAL, "max_bans_per_room", KEY_UINT, CFG_OFF(max_bans_per_room), 1, 1000000},
 	{GENERAL, "max_jti_claims", KEY_UINT, CFG_OFF(max_jti_claims), 1, 100000000},
 	{GENERAL, "max_queued_requests", KEY_UINT, CFG_OFF(max_queued_requests), 1, 100000},
 	{GENERAL, "video_codec", KEY_VIDEO_CODEC, CFG_OFF(video_codec), 0, 0},
@@ -578,6 +579,7 @@ sfu_config *sfu_config_new_defaults(void) {
 	cfg->events = TRUE;
 	cfg->max_blocks_per_user = 1000;
 	cfg->max_bans = 100000;
+	cfg->max_bans_per_room = 1000;
 	cfg->max_jti_claims = 1000000;
 	cfg->max_queued_requests = 64;
 	cfg->video_codec = SFU_VIDEO_AUTO;

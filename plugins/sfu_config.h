@@ -59,7 +59,8 @@ typedef struct sfu_config {
 	sfu_video_policy video_codec;    /*!< room video codec policy (default auto) */
 	/* Bounds of the plugin's tables (every one has one) */
 	guint max_blocks_per_user; /*!< distinct users one user may block (default 1000) */
-	guint max_bans;            /*!< kick bans kept; the soonest to expire goes first when full (100000) */
+	guint max_bans; /*!< kick bans kept in all; when full the room holding most drops its soonest (100000) */
+	guint max_bans_per_room;   /*!< kick bans per room; a room at it drops its own soonest (1000) */
 	guint max_jti_claims;      /*!< token ids remembered for one_user_per_jti (default 1000000) */
 	guint max_queued_requests; /*!< requests waiting per handle before new ones are refused (default 64) */
 } sfu_config;

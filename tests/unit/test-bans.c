@@ -8,11 +8,14 @@
 #include "sfu_bans.h"
 
 static void test_bans_by_identity(void) {
-	sfu_bans_init(100, 100);
+	sfu_bans_init(100, 100, 100);
 	gint64 now = 1000000;
-	g_assert_true(sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 60, "owner", now));
-	g_assert_true(sfu_bans_add("room", SFU_BAN_SUB, "sub-1", "victim", now + 60, "owner", now));
-	g_assert_true(sfu_bans_add("room", SFU_BAN_JTI, "jti-1", "victim", now + 60, "owner", now));
+	g_assert_cmpint(
+		sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 60, "owner", now), ==, SFU_BAN_ADDED);
+	g_assert_cmpint(
+		sfu_bans_add("room", SFU_BAN_SUB, "sub-1", "victim", now + 60, "owner", now), ==, SFU_BAN_ADDED);
+	g_assert_cmpint(
+		sfu_bans_add("room", SFU_BAN_JTI, "jti-1", "victim", now + 60, "owner", now), ==, SFU_BAN_ADDED);
 	g_assert_true(sfu_bans_check("room", "victim", NULL, NULL, now));
 	g_assert_true(sfu_bans_check("room", "other-name", "sub-1", NULL, now)); /* same identity, new name */
 	g_assert_true(sfu_bans_check("room", "other-name", NULL, "jti-1", now)); /* same token */
@@ -26,7 +29,7 @@ static void test_bans_by_identity(void) {
 }
 
 static void test_bans_extend_list_remove(void) {
-	sfu_bans_init(100, 100);
+	sfu_bans_init(100, 100, 100);
 	gint64 now = 1000000;
 	sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 600, "admin", now);
 	sfu_bans_add("room", SFU_BAN_USER, "victim", "victim", now + 60, "owner", now); /* never shortened */
@@ -52,31 +55,52 @@ static void test_bans_extend_list_remove(void) {
 	sfu_bans_shutdown();
 }
 
-/* Bounded: a full table of live bans gives up the one that expires soonest, and says so. */
+/* Bounded per room and in all, and fair (attacker review: kicks in one room used to flush others' bans): a
+ * room at its quota gives up its own soonest ban; a full table makes the room holding the most bans give up
+ * its soonest, never a room with fewer. */
 static void test_bans_bounded(void) {
-	sfu_bans_init(3, 100);
+	sfu_bans_init(5, 3, 100);
 	gint64 now = 1000;
-	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "a", "a", now + 300, NULL, now));
-	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "b", "b", now + 100, NULL, now));
-	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "c", "c", now + 200, NULL, now));
-	g_assert_false(sfu_bans_add("r", SFU_BAN_USER, "d", "d", now + 400, NULL, now));
-	g_assert_cmpuint(sfu_bans_count(), ==, 3);
-	g_assert_false(sfu_bans_check("r", "b", NULL, NULL, now)); /* the soonest to expire went */
-	g_assert_true(sfu_bans_check("r", "a", NULL, NULL, now));
-	g_assert_true(sfu_bans_check("r", "d", NULL, NULL, now));
-	/* Expired ones are pruned first: no live ban is lost when there is room after pruning. */
-	g_assert_true(sfu_bans_add("r", SFU_BAN_USER, "e", "e", now + 500, NULL, now + 250));
-	g_assert_true(sfu_bans_check("r", "a", NULL, NULL, now + 250));
-	g_assert_true(sfu_bans_check("r", "d", NULL, NULL, now + 250));
-	g_assert_true(sfu_bans_check("r", "e", NULL, NULL, now + 250));
-	g_assert_cmpuint(sfu_bans_count(), ==, 3);
+	g_assert_cmpint(sfu_bans_add("other", SFU_BAN_USER, "x", "x", now + 50, NULL, now), ==, SFU_BAN_ADDED);
+	g_assert_cmpint(sfu_bans_add("r", SFU_BAN_USER, "a", "a", now + 300, NULL, now), ==, SFU_BAN_ADDED);
+	g_assert_cmpint(sfu_bans_add("r", SFU_BAN_USER, "b", "b", now + 100, NULL, now), ==, SFU_BAN_ADDED);
+	g_assert_cmpint(sfu_bans_add("r", SFU_BAN_USER, "c", "c", now + 200, NULL, now), ==, SFU_BAN_ADDED);
+	/* "r" is at its quota of 3: its own soonest ("b") goes, never "other"'s (which expires sooner still). */
+	g_assert_cmpint(
+		sfu_bans_add("r", SFU_BAN_USER, "d", "d", now + 400, NULL, now), ==, SFU_BAN_REPLACED_OWN);
+	g_assert_false(sfu_bans_check("r", "b", NULL, NULL, now));
+	g_assert_true(sfu_bans_check("other", "x", NULL, NULL, now));
+	g_assert_true(sfu_bans_check("r", "a", NULL, NULL, now) && sfu_bans_check("r", "d", NULL, NULL, now));
+	g_assert_cmpuint(sfu_bans_count(), ==, 4);
+	/* The table (5) fills up; a ban in a new room is taken from the room holding the most ("r"). */
+	g_assert_cmpint(sfu_bans_add("third", SFU_BAN_USER, "t", "t", now + 10, NULL, now), ==, SFU_BAN_ADDED);
+	g_assert_cmpint(
+		sfu_bans_add("fourth", SFU_BAN_USER, "f", "f", now + 900, NULL, now), ==, SFU_BAN_REPLACED_OTHER);
+	g_assert_true(sfu_bans_check("fourth", "f", NULL, NULL, now));
+	g_assert_false(sfu_bans_check("r", "c", NULL, NULL, now)); /* r's soonest */
+	g_assert_true(
+		sfu_bans_check("third", "t", NULL, NULL, now) && sfu_bans_check("other", "x", NULL, NULL, now));
+	g_assert_cmpuint(sfu_bans_count(), ==, 5);
+	/* A room flooding a full table pays itself: the other rooms' bans stay while "r" kicks on. */
+	for(int i = 0; i < 10; i++) {
+		char u[16];
+		g_snprintf(u, sizeof(u), "p%d", i);
+		sfu_bans_add("r", SFU_BAN_USER, u, u, now + 600 + i, NULL, now);
+	}
+	g_assert_true(sfu_bans_check("other", "x", NULL, NULL, now));
+	g_assert_true(sfu_bans_check("third", "t", NULL, NULL, now));
+	g_assert_true(sfu_bans_check("fourth", "f", NULL, NULL, now));
+	g_assert_cmpuint(sfu_bans_count(), ==, 5);
+	/* Expired ones are pruned first. */
+	g_assert_cmpint(
+		sfu_bans_add("fifth", SFU_BAN_USER, "g", "g", now + 900, NULL, now + 20), ==, SFU_BAN_ADDED);
 	sfu_bans_shutdown();
 }
 
 /* Many bans: the check is a lookup, the table never exceeds its bound and drains as they expire. */
 static void test_bans_many(void) {
 	const guint bound = 20000;
-	sfu_bans_init(bound, 100);
+	sfu_bans_init(bound, bound, 100);
 	gint64 now = 1000;
 	char user[32];
 	for(guint i = 0; i < 2 * bound; i++) {
@@ -85,7 +109,7 @@ static void test_bans_many(void) {
 	}
 	g_assert_cmpuint(sfu_bans_count(), ==, bound);
 	g_snprintf(user, sizeof(user), "u%u", 2 * bound - 1);
-	g_assert_true(sfu_bans_check("r", user, NULL, NULL, now));
+	g_assert_true(sfu_bans_check("r", user, NULL, NULL, now)); /* the room gave up its soonest ones */
 	g_assert_false(sfu_bans_check("r", "u0", NULL, NULL, now));
 	json_decref(sfu_bans_list(NULL, now + 10 + 2 * bound));
 	g_assert_cmpuint(sfu_bans_count(), ==, 0);
@@ -93,7 +117,7 @@ static void test_bans_many(void) {
 }
 
 static void test_jti_claims(void) {
-	sfu_bans_init(10, 3);
+	sfu_bans_init(10, 10, 3);
 	gint64 now = 5000;
 	g_assert_cmpint(sfu_bans_claim_jti("j", "alice", now + 10, now), ==, SFU_JTI_OK);
 	g_assert_cmpint(sfu_bans_claim_jti("j", "alice", now + 10, now), ==, SFU_JTI_OK);    /* same user again */
