@@ -228,7 +228,7 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 		.data = r->data,
 		.subscribe = r->subscribe,
 		.media = r->media,
-		.limits = {config->max_room_size, config->max_ccu},
+		.limits = {config->max_room_size, config->max_ccu, config->max_publishers_per_user},
 		.auth = &a,
 	};
 	err = sfu_registry_join_locked(h, &j, out);

@@ -61,6 +61,9 @@ static const key_spec keys[] = {
 	{GENERAL, "max_bans_per_room", KEY_UINT, CFG_OFF(max_bans_per_room), 1, 1000000},
 	{GENERAL, "max_jti_claims", KEY_UINT, CFG_OFF(max_jti_claims), 1, 100000000},
 	{GENERAL, "max_queued_requests", KEY_UINT, CFG_OFF(max_queued_requests), 1, 100000},
+	{GENERAL, "max_publishers_per_user", KEY_UINT, CFG_OFF(max_publishers_per_user), 1, 1000},
+	{GENERAL, "data_msgs_per_s", KEY_UINT, CFG_OFF(data_msgs_per_s), 1, 1000000},
+	{GENERAL, "data_bytes_per_s", KEY_UINT, CFG_OFF(data_bytes_per_s), 65536, 1000000000},
 	{GENERAL, "video_codec", KEY_VIDEO_CODEC, CFG_OFF(video_codec), 0, 0},
 };
 
@@ -582,6 +585,9 @@ sfu_config *sfu_config_new_defaults(void) {
 	cfg->max_bans_per_room = 1000;
 	cfg->max_jti_claims = 1000000;
 	cfg->max_queued_requests = 64;
+	cfg->max_publishers_per_user = 8;
+	cfg->data_msgs_per_s = 100;
+	cfg->data_bytes_per_s = 256 * 1024;
 	cfg->video_codec = SFU_VIDEO_AUTO;
 	return cfg;
 }

@@ -63,6 +63,9 @@ typedef struct sfu_config {
 	guint max_bans_per_room;   /*!< kick bans per room; a room at it drops its own soonest (1000) */
 	guint max_jti_claims;      /*!< token ids remembered for one_user_per_jti (default 1000000) */
 	guint max_queued_requests; /*!< requests waiting per handle before new ones are refused (default 64) */
+	guint max_publishers_per_user; /*!< publisher handles per user_id and room (default 8) */
+	guint data_msgs_per_s;  /*!< websocket data messages per second per handle (bursts of twice; 100) */
+	guint data_bytes_per_s; /*!< websocket data bytes per second per handle (bursts of twice; 262144) */
 } sfu_config;
 
 /*! \brief A config holding every .jcfg default (no file read). Free with sfu_config_free. */

@@ -29,6 +29,7 @@
 	XX(SFU_ERR_SERVER_FULL, "server_full", "Server is full.")                                                \
 	XX(SFU_ERR_SERVER_BUSY, "server_busy", "Server is busy.")                                                \
 	XX(SFU_ERR_ALREADY_JOINED, "already_joined", "Handles may only join once!")                              \
+	XX(SFU_ERR_TOO_MANY_HANDLES, "too_many_handles", "Too many publisher handles for this user.")            \
 	XX(SFU_ERR_HANDLE_SUBSCRIBED, "already_subscribed", "Handles may only subscribe once!")                  \
 	XX(SFU_ERR_USER_SUBSCRIBED, "already_subscribed", "Users may only subscribe once!")                      \
 	XX(SFU_ERR_NO_PUBLISHER, "no_such_publisher", "Can't subscribe to a nonexistent publisher.")             \
@@ -39,6 +40,7 @@
 	XX(SFU_ERR_TOO_MANY_BLOCKS, "too_many_blocks", "Too many blocks.")                                       \
 	XX(SFU_ERR_DATA_NOT_JOINED, "not_joined", "Cannot send data when not in a room.")                        \
 	XX(SFU_ERR_DATA_FORBIDDEN, "data_not_allowed", "Rejecting data without permission!")                     \
+	XX(SFU_ERR_DATA_RATE, "data_rate_limited", "Too many data messages.")                                    \
 	XX(SFU_ERR_KICK_FORBIDDEN, "not_allowed", "Rejecting kick without permission!")                          \
 	XX(SFU_ERR_REFRESH_INVALID_TOKEN, "invalid_token", "Rejecting refresh with invalid token!")              \
 	XX(SFU_ERR_REFRESH_FORBIDDEN, "not_allowed", "Rejecting refresh without permission!")                    \

@@ -388,6 +388,11 @@ static sfu_err join_check(sfu_handle *h, const sfu_join *j, sfu_room *room, sfu_
 		if(j->limits.max_ccu > 0 && !g_hash_table_contains(publisher_users, j->user_id) &&
 			g_hash_table_size(publisher_users) >= j->limits.max_ccu)
 			return SFU_ERR_SERVER_FULL;
+		/* A user_id may keep a few publisher handles (naf's reconnects leave stale ones for a while), not any
+		 * number: each one receives every room event and data message. */
+		if(j->limits.max_publishers_per_user > 0 && m != NULL &&
+			g_list_length(m->publishers) >= j->limits.max_publishers_per_user)
+			return SFU_ERR_TOO_MANY_HANDLES;
 	}
 	if(j->media != NULL)
 		return find_offer(h, room, j->media, pub, offer);

@@ -91,11 +91,15 @@ typedef struct sfu_handle {
 	sfu_mutex queue_mutex; /*!< guards the [q] fields */
 	GQueue *pending;       /*!< [q] queued requests */
 	gboolean scheduled;    /*!< [q] the handle is on the ready queue or being processed */
+	/* Signalling state: only the worker processing this handle's request touches it (one at a time) */
+	double data_msgs, data_bytes; /*!< websocket data token buckets (messages, bytes) */
+	gint64 data_refill_us;        /*!< monotonic time of their last refill, 0: never */
 } sfu_handle;
 
 /*! \brief Membership limits checked on publisher joins (0 = unlimited). */
 typedef struct sfu_limits {
 	guint max_room_size, max_ccu;
+	guint max_publishers_per_user; /*!< publisher handles one user_id may hold in a room (0 = unlimited) */
 } sfu_limits;
 
 /*! \brief Create the tables (plugin init). \p max_blocks_per_user bounds each user's blocks. */

@@ -276,6 +276,27 @@ static void handle_block(sfu_handle *h, const sfu_request *req, sfu_outcome *out
 	out->response = json_object();
 }
 
+/* Token buckets of a handle's websocket data (messages and bytes per second, bursts of twice that). Only the
+ * worker processing this handle's request runs here. @returns FALSE when over the rate */
+static gboolean data_allowed(sfu_handle *h, size_t bytes) {
+	gint64 now = g_get_monotonic_time();
+	double msgs_rate = config->data_msgs_per_s, bytes_rate = config->data_bytes_per_s;
+	if(h->data_refill_us == 0) {
+		h->data_msgs = 2 * msgs_rate;
+		h->data_bytes = 2 * bytes_rate;
+	} else {
+		double s = (double)(now - h->data_refill_us) / G_USEC_PER_SEC;
+		h->data_msgs = MIN(2 * msgs_rate, h->data_msgs + s * msgs_rate);
+		h->data_bytes = MIN(2 * bytes_rate, h->data_bytes + s * bytes_rate);
+	}
+	h->data_refill_us = now;
+	if(h->data_msgs < 1 || h->data_bytes < (double)bytes)
+		return FALSE;
+	h->data_msgs -= 1;
+	h->data_bytes -= (double)bytes;
+	return TRUE;
+}
+
 static void handle_data(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
 	if(h->role == SFU_ROLE_NONE) {
 		out->err = SFU_ERR_DATA_NOT_JOINED;
@@ -283,6 +304,11 @@ static void handle_data(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	}
 	if(!g_atomic_int_get(&h->auth.send_data)) {
 		out->err = SFU_ERR_DATA_FORBIDDEN;
+		return;
+	}
+	/* Each message is queued by Janus for every receiver: one sender must not fill Janus's memory with them. */
+	if(!data_allowed(h, strlen(req->body))) {
+		out->err = SFU_ERR_DATA_RATE;
 		return;
 	}
 	json_t *ev = sfu_event_data(req->body);

@@ -495,6 +495,13 @@ static void test_limits(void) {
 	sfu_registry_counts_get(&counts);
 	g_assert_cmpuint(counts.publisher_users, ==, 2);
 	g_assert_cmpint(join2(h[6], "r3", "g", TRUE, &ccu, NULL, NULL), ==, SFU_OK);
+	/* A user_id holds at most max_publishers_per_user publisher handles in a room (zombies included). */
+	sfu_limits per_user = {0, 0, 2};
+	sfu_handle *z[3] = {add(20), add(21), add(22)};
+	g_assert_cmpint(join2(z[0], "rz", "zed", TRUE, &per_user, NULL, NULL), ==, SFU_OK);
+	g_assert_cmpint(join2(z[1], "rz", "zed", TRUE, &per_user, NULL, NULL), ==, SFU_OK);
+	g_assert_cmpint(join2(z[2], "rz", "zed", TRUE, &per_user, NULL, NULL), ==, SFU_ERR_TOO_MANY_HANDLES);
+	g_assert_cmpint(join2(z[2], "rz", "zed", FALSE, &per_user, NULL, NULL), ==, SFU_OK); /* subscribers: no */
 	/* Limits of 0 are unlimited; NULL limits too. */
 	sfu_limits none = {0, 0};
 	g_assert_cmpint(join2(h[7], "r", "h", TRUE, &none, NULL, NULL), ==, SFU_OK);
