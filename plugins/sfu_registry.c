@@ -29,7 +29,7 @@ static __thread gboolean reg_held = FALSE; /* this thread holds reg_mutex */
 static GHashTable *handles = NULL;         /* janus_plugin_session* -> sfu_handle* (owns a reference) */
 static GHashTable *rooms = NULL;           /* room_id -> sfu_room* (owns a reference) */
 static GHashTable *publisher_users = NULL; /* user_id -> number of rooms where it publishes */
-static GHashTable *users = NULL;           /* user_id -> number of rooms where it is a member */
+static GHashTable *users = NULL; /* user_id -> GPtrArray of the sfu_room* where it is a member (borrowed) */
 static guint64 next_handle_id = 0;
 static guint max_blocks = 1000;
 
@@ -174,7 +174,7 @@ void sfu_registry_init(guint max_blocks_per_user) {
 		handles = g_hash_table_new_full(NULL, NULL, NULL, handle_unref_cb);
 		rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, room_unref_cb);
 		publisher_users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-		users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 	}
 	sfu_rwlock_writer_lock(&blocks_lock);
 	if(blocks == NULL)
@@ -265,6 +265,33 @@ static guint count_add(GHashTable *table, const char *user_id, int delta) {
 	else
 		g_hash_table_insert(table, g_strdup(user_id), GUINT_TO_POINTER(n));
 	return n;
+}
+
+/* The user index: which rooms \p user_id is a member of, so that work about one user (block flags, finding
+ * its publisher) visits its rooms only, never every room. */
+static void user_room_add(const char *user_id, sfu_room *room) {
+	GPtrArray *mine = g_hash_table_lookup(users, user_id);
+	if(mine == NULL) {
+		mine = g_ptr_array_new();
+		g_hash_table_insert(users, g_strdup(user_id), mine);
+	}
+	g_ptr_array_add(mine, room);
+}
+
+/* @returns how many rooms \p user_id is still a member of */
+static guint user_room_remove(const char *user_id, sfu_room *room) {
+	GPtrArray *mine = g_hash_table_lookup(users, user_id);
+	if(mine == NULL)
+		return 0;
+	g_ptr_array_remove_fast(mine, room);
+	guint left = mine->len;
+	if(left == 0)
+		g_hash_table_remove(users, user_id);
+	return left;
+}
+
+static GPtrArray *user_rooms(const char *user_id) {
+	return user_id ? g_hash_table_lookup(users, user_id) : NULL;
 }
 
 /* Publisher handles in \p room with the wanted flag, excluding \p user_id's handles (if set). */
@@ -418,7 +445,7 @@ sfu_err sfu_registry_join_locked(sfu_handle *h, const sfu_join *j, sfu_join_resu
 		m = g_malloc0(sizeof(sfu_member));
 		m->user_id = g_strdup(j->user_id);
 		g_hash_table_insert(room->members, m->user_id, m);
-		count_add(users, j->user_id, +1);
+		user_room_add(j->user_id, room);
 	}
 	h->role = j->role;
 	h->room_id = g_strdup(j->room_id);
@@ -479,11 +506,9 @@ sfu_err sfu_registry_subscribe_locked(
 char *sfu_registry_publisher_room_locked(
 	const char *media, gboolean (*allowed)(const char *room_id, gpointer ud), gpointer ud) {
 	g_assert(reg_held);
-	GHashTableIter iter;
-	gpointer value;
-	g_hash_table_iter_init(&iter, rooms);
-	while(g_hash_table_iter_next(&iter, NULL, &value)) {
-		sfu_room *room = value;
+	GPtrArray *theirs = user_rooms(media);
+	for(guint i = 0; theirs != NULL && i < theirs->len; i++) {
+		sfu_room *room = theirs->pdata[i];
 		if(registered_publisher(room, media) != NULL && (allowed == NULL || allowed(room->id, ud)))
 			return g_strdup(room->id);
 	}
@@ -583,7 +608,7 @@ static void detach_locked(sfu_handle *h, sfu_departure *out) {
 		g_hash_table_remove(room->members, h->user_id);
 		out->user_left = TRUE;
 		out->notify = room_targets(room, FALSE, NULL, h->user_id);
-		if(count_add(users, h->user_id, -1) == 0)
+		if(user_room_remove(h->user_id, room) == 0)
 			drop_blocks_of(h->user_id);
 	}
 	if(g_hash_table_size(room->members) == 0)
@@ -648,14 +673,11 @@ void sfu_departure_clear(sfu_departure *d) {
  * path reads only these flags, never the block table. */
 static void refresh_block_flags(const char *a, const char *b) {
 	gboolean on = blocked_pair(a, b);
-	GHashTableIter iter;
-	gpointer value;
-	g_hash_table_iter_init(&iter, rooms);
-	while(g_hash_table_iter_next(&iter, NULL, &value)) {
-		sfu_room *room = value;
-		for(int side = 0; side < 2; side++) {
-			sfu_member *m = member_get(room, side ? b : a);
-			const char *other = side ? a : b;
+	for(int side = 0; side < 2; side++) {
+		const char *self = side ? b : a, *other = side ? a : b;
+		GPtrArray *mine = user_rooms(self);
+		for(guint i = 0; mine != NULL && i < mine->len; i++) {
+			sfu_member *m = member_get(mine->pdata[i], self);
 			for(GList *l = m ? m->subscribers : NULL; l != NULL; l = l->next) {
 				sfu_handle *s = l->data;
 				sfu_mutex_lock(&s->mutex);
