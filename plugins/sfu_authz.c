@@ -312,6 +312,13 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 	*offer = NULL;
 	sfu_err err;
 	sfu_registry_lock();
+	/* A revoked token learns nothing, not even whether the publisher exists. */
+	if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
+		sfu_registry_unlock();
+		*reason = "revoked";
+		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		return SFU_ERR_SUB_REVOKED;
+	}
 	if(h->role == SFU_ROLE_NONE && media != NULL) {
 		/* Looked up only where the token may go: elsewhere is "no such publisher", as for anyone. */
 		char *room = sfu_registry_publisher_room_locked(media, grant_allows, (gpointer)grant);
