@@ -589,11 +589,20 @@ guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, 
 	revoked_id r = {kind, value};
 	GPtrArray *evictions = g_ptr_array_new();
 	sfu_registry_lock();
-	gboolean ok = sfu_bans_revoke(kind, value, until_s, by, now_s());
+	/* Known already (another node's copy, or the catch-up after a reconnection): its holders went when it was
+	 * first recorded and none got in since, so there is nobody to look for (a walk over every handle). */
+	gboolean known = !local && sfu_bans_revocation_until(kind, value, now_s()) >= until_s;
+	gboolean ok = known || sfu_bans_revoke(kind, value, until_s, by, now_s());
 	/* Recorded and evicted in one step: no join under the token can slip in between. */
-	if(ok)
+	if(ok && !known)
 		evict_matching_locked(NULL, matches_revocation, &r, evictions);
 	sfu_registry_unlock();
+	if(known) {
+		if(recorded != NULL)
+			*recorded = TRUE;
+		g_ptr_array_unref(evictions);
+		return 0;
+	}
 	if(recorded != NULL)
 		*recorded = ok;
 	if(!ok) {
@@ -637,8 +646,9 @@ guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *va
 	banned_id b = {kind, value};
 	GPtrArray *evictions = g_ptr_array_new();
 	sfu_registry_lock();
-	gboolean kept = sfu_bans_add(room_id, kind, value, user_id, until_s, by, now_s());
-	if(until_s > now_s())
+	gboolean known = sfu_bans_ban_until(room_id, kind, value, now_s()) >= until_s;
+	gboolean kept = known || sfu_bans_add(room_id, kind, value, user_id, until_s, by, now_s());
+	if(!known && until_s > now_s())
 		evict_matching_locked(room_id, matches_ban, &b, evictions);
 	sfu_registry_unlock();
 	if(!kept)

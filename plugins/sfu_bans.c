@@ -331,6 +331,22 @@ gboolean sfu_bans_revoke(
 	return ok;
 }
 
+gint64 sfu_bans_revocation_until(sfu_revoke_kind kind, const char *value, gint64 now_s) {
+	sfu_mutex_lock(&lock);
+	entry *e = ready ? table_live(&revocations, kind, "", value, now_s) : NULL;
+	gint64 until = e ? e->until : 0;
+	sfu_mutex_unlock(&lock);
+	return until;
+}
+
+gint64 sfu_bans_ban_until(const char *room_id, sfu_ban_kind kind, const char *value, gint64 now_s) {
+	sfu_mutex_lock(&lock);
+	entry *e = ready && room_id ? table_live(&bans, kind, room_id, value, now_s) : NULL;
+	gint64 until = e ? e->until : 0;
+	sfu_mutex_unlock(&lock);
+	return until;
+}
+
 gboolean sfu_bans_unrevoke(sfu_revoke_kind kind, const char *value) {
 	sfu_mutex_lock(&lock);
 	entry *e = table_lookup(&revocations, kind, "", value);

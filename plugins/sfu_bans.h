@@ -75,6 +75,10 @@ gboolean sfu_revoke_kind_parse(const char *name, sfu_revoke_kind *out);
  * @returns FALSE when the table is full of live revocations (nothing recorded) */
 gboolean sfu_bans_revoke(
 	sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by, gint64 now_s);
+/*! \brief Until when (\p kind, \p value) is revoked; 0 when it is not. */
+gint64 sfu_bans_revocation_until(sfu_revoke_kind kind, const char *value, gint64 now_s);
+/*! \brief Until when identity (\p kind, \p value) is banned from \p room_id; 0 when it is not. */
+gint64 sfu_bans_ban_until(const char *room_id, sfu_ban_kind kind, const char *value, gint64 now_s);
 /*! \brief Lift a revocation. @returns FALSE when there was none */
 gboolean sfu_bans_unrevoke(sfu_revoke_kind kind, const char *value);
 /*! \brief TRUE when a live revocation matches the token's \p jti, \p sub, \p user_id claim or \p kid (any may

@@ -221,6 +221,8 @@ static redisContext *open_context(
 
 /* Queue \p msg (reference stolen) and wake the thread. Bounded: the oldest write goes when full. */
 static void enqueue(json_t *msg) {
+	if(msg == NULL)
+		return; /* a listener call without its ids: nothing to tell */
 	json_object_set_new(msg, "v", json_integer(MSG_VERSION));
 	json_object_set_new(msg, "origin", json_string(instance));
 	json_object_set_new(msg, "at_us", json_integer(g_get_real_time()));
