@@ -19,6 +19,7 @@
 #include "sfu_registry.h"
 #include "sfu_relay.h"
 #include "sfu_signal.h"
+#include "sfu_state.h"
 
 #define SFU_VERSION        1
 #define SFU_VERSION_STRING "0.1.0"
@@ -97,7 +98,12 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 	sfu_events_set_audit(config->events);
 	sfu_registry_init(config->max_blocks_per_user);
 	sfu_admin_init(config, auth);
-	if(sfu_authz_start(config) < 0 || sfu_signal_start(config, auth) < 0) {
+	if(sfu_authz_start(config) < 0 || sfu_state_start(config, &error) < 0 ||
+		sfu_signal_start(config, auth) < 0) {
+		if(error != NULL)
+			JANUS_LOG(LOG_FATAL, "[sfu] not starting: %s\n", error->message);
+		g_clear_error(&error);
+		sfu_state_stop();
 		sfu_authz_stop();
 		sfu_registry_shutdown();
 		g_clear_pointer(&auth, sfu_auth_free);
@@ -120,6 +126,7 @@ static void sfu_destroy(void) {
 		return;
 	g_atomic_int_set(&stopping, 1);
 	sfu_signal_stop();
+	sfu_state_stop();
 	sfu_authz_stop();
 	sfu_registry_shutdown();
 	sfu_core_shutdown();

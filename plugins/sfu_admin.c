@@ -10,10 +10,12 @@
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
+#include "sfu_log.h"
 #include "sfu_registry.h"
 #include "sfu_relay.h"
 #include "sfu_request.h"
 #include "sfu_signal.h"
+#include "sfu_state.h"
 
 static const sfu_config *config = NULL;
 static sfu_auth *auth = NULL;
@@ -71,10 +73,103 @@ static json_t *unban(json_t *request) {
 	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
 	if(room == NULL || user == NULL)
 		return fail("room_id and user_id (strings) required");
-	guint n = sfu_bans_remove(room, user);
-	if(n > 0)
-		sfu_events_audit(NULL, "unbanned", room, user, NULL);
+	guint n = sfu_authz_unban(room, user, TRUE);
 	return json_pack("{sbsi}", "success", 1, "unbanned", (int)n);
+}
+
+/* The one identity of a revoke / unrevoke request: exactly one of jti, sub, user_id, kid. */
+static gboolean revoked_identity(json_t *request, sfu_revoke_kind *kind, const char **value) {
+	int found = 0;
+	for(int k = SFU_REVOKE_JTI; k <= SFU_REVOKE_KID; k++) {
+		if(json_object_get(request, sfu_revoke_kind_name(k)) == NULL)
+			continue;
+		found++;
+		*kind = k;
+		*value = id_field(request, sfu_revoke_kind_name(k));
+	}
+	return found == 1 && *value != NULL;
+}
+
+static json_t *admin_revoke(json_t *request) {
+	sfu_revoke_kind kind = SFU_REVOKE_JTI;
+	const char *value = NULL;
+	if(!revoked_identity(request, &kind, &value))
+		return fail("exactly one of jti, sub, user_id, kid (non-empty string) required");
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 until = now + config->max_token_lifetime_s;
+	json_t *u = json_object_get(request, "until");
+	if(u != NULL && !json_is_null(u)) {
+		if(!json_is_integer(u) || json_integer_value(u) <= now ||
+			json_integer_value(u) > now + 10LL * 366 * 86400)
+			return fail("until must be a unix time (integer) in the next 10 years");
+		until = json_integer_value(u);
+	}
+	gboolean recorded = FALSE;
+	guint n = sfu_authz_revoke(kind, value, until, "admin", TRUE, &recorded);
+	if(!recorded)
+		return fail("too many revocations (max_revocations)");
+	char shown[SFU_LOG_ID_LEN];
+	JANUS_LOG(LOG_INFO, "[sfu] revoked %s '%s' until %" G_GINT64_FORMAT " (%u handles ejected)\n",
+		sfu_revoke_kind_name(kind), sfu_log_id(value, shown), until, n);
+	return json_pack("{sbs{sssssI}si}", "success", 1, "revoked", "kind", sfu_revoke_kind_name(kind), "value",
+		value, "until", (json_int_t)until, "ejected", (int)n);
+}
+
+static json_t *admin_unrevoke(json_t *request) {
+	sfu_revoke_kind kind = SFU_REVOKE_JTI;
+	const char *value = NULL;
+	if(!revoked_identity(request, &kind, &value))
+		return fail("exactly one of jti, sub, user_id, kid (non-empty string) required");
+	gboolean was = sfu_authz_unrevoke(kind, value, TRUE);
+	return json_pack("{sbsb}", "success", 1, "unrevoked", was);
+}
+
+static json_t *admin_list_revocations(json_t *request) {
+	(void)request;
+	return json_pack(
+		"{sbso}", "success", 1, "revocations", sfu_bans_list_revocations(g_get_real_time() / G_USEC_PER_SEC));
+}
+
+/* Admin mute / unmute: {"room_id", "user_id", "media"?}. */
+static json_t *set_mute(json_t *request, gboolean mute) {
+	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
+	if(room == NULL || user == NULL)
+		return fail("room_id and user_id (strings) required");
+	json_t *m = json_object_get(request, "media");
+	const char *media = json_is_string(m)                ? json_string_value(m)
+						: (m == NULL || json_is_null(m)) ? "all"
+														 : "";
+	guint bits = !strcmp(media, "audio")   ? SFU_MUTE_AUDIO
+				 : !strcmp(media, "video") ? SFU_MUTE_VIDEO
+				 : !strcmp(media, "all")   ? SFU_MUTE_ALL
+										   : 0;
+	if(bits == 0)
+		return fail("media must be \"audio\", \"video\" or \"all\"");
+	guint mask = sfu_authz_mute(room, user, bits, mute, "admin");
+	return json_pack("{sbso}", "success", 1, "muted", sfu_event_mute_list(mask));
+}
+
+static json_t *admin_mute(json_t *request) {
+	return set_mute(request, TRUE);
+}
+
+static json_t *admin_unmute(json_t *request) {
+	return set_mute(request, FALSE);
+}
+
+static json_t *admin_list_mutes(json_t *request) {
+	json_t *room = json_object_get(request, "room_id");
+	if(room != NULL && !json_is_null(room) && !json_is_string(room))
+		return fail("room_id must be a string");
+	json_t *list = sfu_bans_list_mutes(json_string_value(room), g_get_real_time() / G_USEC_PER_SEC);
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item) {
+		json_object_set_new(
+			item, "muted", sfu_event_mute_list((guint)json_integer_value(json_object_get(item, "mask"))));
+		json_object_del(item, "mask");
+	}
+	return json_pack("{sbso}", "success", 1, "mutes", list);
 }
 
 static json_t *reload_keys(json_t *request) {
@@ -106,6 +201,11 @@ static json_t *stats(json_t *request) {
 		(json_int_t)r.data_bytes, "registry", "handles", c.handles, "rooms", c.rooms, "publisher_users",
 		c.publisher_users, "users", c.users, "blocks", c.blocks);
 	json_object_set_new(out, "authorization", sfu_authz_stats());
+	json_object_set_new(
+		json_object_get(out, "relay"), "muted_rtp_packets", json_integer((json_int_t)r.muted_packets));
+	json_object_set_new(
+		json_object_get(out, "relay"), "muted_rtp_bytes", json_integer((json_int_t)r.muted_bytes));
+	json_object_set_new(out, "state", sfu_state_stats());
 	/* Loud when open: an operator polling stats sees that anyone may join any room. */
 	json_object_set_new(out, "auth", json_string(sfu_auth_is_open(auth) ? "off" : "on"));
 	char *policy = sfu_config_describe(config);
@@ -124,6 +224,12 @@ static const struct {
 	{"kick", kick},
 	{"list_bans", list_bans},
 	{"unban", unban},
+	{"revoke", admin_revoke},
+	{"unrevoke", admin_unrevoke},
+	{"list_revocations", admin_list_revocations},
+	{"mute", admin_mute},
+	{"unmute", admin_unmute},
+	{"list_mutes", admin_list_mutes},
 	{"reload_keys", reload_keys},
 	{"stats", stats},
 };

@@ -240,6 +240,7 @@ static void grant_from_claims(sfu_grant *g, const sfu_jwt_claims *c) {
 	g->iat = c->iat;
 	g->join_hub = c->join_hub != 0;
 	g->kick_users = c->kick_users != 0;
+	g->mute_users = c->mute_users != 0;
 	g->publish_media = c->publish_media != 0;
 	g->send_data = c->send_data != 0;
 	g->has_eject_at_exp = c->has_eject_at_exp != 0;
@@ -335,6 +336,8 @@ const char *sfu_auth_purpose_name(sfu_auth_purpose purpose) {
 			return "kick";
 		case SFU_AUTH_FOR_REFRESH:
 			return "refresh";
+		case SFU_AUTH_FOR_MUTE:
+			return "mute";
 		default:
 			return "unknown";
 	}
@@ -388,6 +391,10 @@ static const char *policy(const auth_state *st, const sfu_grant *g, sfu_auth_pur
 			if(!g->kick_users)
 				return "kick_not_allowed";
 			break;
+		case SFU_AUTH_FOR_MUTE:
+			if(!g->mute_users)
+				return "mute_not_allowed";
+			break;
 		case SFU_AUTH_FOR_JOIN:
 		case SFU_AUTH_FOR_SUBSCRIBE:
 		case SFU_AUTH_FOR_REFRESH:
@@ -440,7 +447,8 @@ sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purp
 	if(auth->open) {
 		/* Legacy behaviour: tokens are ignored, everyone may join, nobody may kick. */
 		grant_open(g);
-		verdict = purpose == SFU_AUTH_FOR_KICK ? SFU_AUTH_FORBIDDEN : SFU_AUTH_OK;
+		verdict =
+			purpose == SFU_AUTH_FOR_KICK || purpose == SFU_AUTH_FOR_MUTE ? SFU_AUTH_FORBIDDEN : SFU_AUTH_OK;
 		*why = verdict == SFU_AUTH_OK ? "ok" : "auth_disabled";
 		goto out_log;
 	}

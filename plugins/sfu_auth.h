@@ -35,13 +35,14 @@ typedef enum sfu_auth_purpose {
 	SFU_AUTH_FOR_JOIN,
 	SFU_AUTH_FOR_SUBSCRIBE,
 	SFU_AUTH_FOR_KICK,
-	SFU_AUTH_FOR_REFRESH
+	SFU_AUTH_FOR_REFRESH,
+	SFU_AUTH_FOR_MUTE /*!< mute / unmute: needs mute_users */
 } sfu_auth_purpose;
 
 /*! \brief What a verified token allows. Owned strings (GLib); free with sfu_grant_clear(). */
 typedef struct sfu_grant {
 	gint64 exp, nbf, iat; /*!< unix seconds; nbf/iat 0 when absent; exp <= 9999-12-31 */
-	gboolean join_hub, kick_users, publish_media, send_data;
+	gboolean join_hub, kick_users, mute_users, publish_media, send_data;
 	gboolean has_eject_at_exp, eject_at_exp;
 	gint64 max_session_s; /*!< 0 = none */
 	gboolean any_room;
@@ -79,7 +80,7 @@ gboolean sfu_auth_reload(sfu_auth *auth, const sfu_config *config, GError **erro
  * itself was valid; zeroed otherwise. Free with sfu_grant_clear() in every case.
  * @param[out] reason Static snake_case reason: "ok" on success, never NULL on failure (may be NULL)
  * @returns The verdict. OPEN mode: OK with a grant allowing everything but kick (kick_users FALSE), except
- * for SFU_AUTH_FOR_KICK, which is FORBIDDEN with reason "auth_disabled".
+ * for SFU_AUTH_FOR_KICK and SFU_AUTH_FOR_MUTE, which are FORBIDDEN with reason "auth_disabled".
  * Every non-OK verdict logs one LOG_WARN line (purpose, reason, room, user, kid, jti, sub; never the token). */
 sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purpose purpose,
 	const char *room_id, const char *user_id, gint64 now, sfu_grant *grant,

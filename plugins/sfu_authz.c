@@ -17,11 +17,13 @@
 #include "sfu_log.h"
 
 static const sfu_config *config = NULL;
+static const sfu_authz_listener *listener = NULL; /* set once at start, before any request */
+static volatile gint state_available = 1;         /* the shared state is current (sfu_state) */
 
 static sfu_mutex stats_lock = SFU_MUTEX_INIT;
 static GHashTable *rejections = NULL; /* reason -> count (reasons are a small static set) */
 static guint64 n_refreshes, n_expiries, n_session_limits, n_kicks, n_bans, n_bans_dropped, n_warnings,
-	n_replaced;
+	n_replaced, n_revoked_ejections, n_mutes;
 
 static void bump(guint64 *counter) {
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
@@ -155,6 +157,14 @@ static sfu_err claim_jti_locked(
 static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_grant *grant,
 	sfu_err forbidden, const char **reason) {
 	gint64 now = now_s();
+	if(!g_atomic_int_get(&state_available)) {
+		*reason = "state_unavailable";
+		return SFU_ERR_STATE_UNAVAILABLE;
+	}
+	if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now)) {
+		*reason = "revoked";
+		return forbidden == SFU_ERR_JOIN_FORBIDDEN ? SFU_ERR_JOIN_REVOKED : SFU_ERR_SUB_REVOKED;
+	}
 	if(sfu_bans_check(room_id, user_id, grant->sub, grant->jti, now)) {
 		*reason = "banned";
 		return forbidden == SFU_ERR_JOIN_FORBIDDEN ? SFU_ERR_JOIN_BANNED : forbidden;
@@ -220,6 +230,8 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 			sfu_expiry_cancel_user(r->room_id, r->user_id);
 	}
 	sfu_handle_auth a = auth_of(grant);
+	/* An owner's mute of this user in this room holds across reconnects: set before the handle is visible. */
+	g_atomic_int_set(&h->muted, (gint)sfu_bans_mute_of(r->room_id, r->user_id, now_s()));
 	sfu_join j = {
 		.room_id = r->room_id,
 		.user_id = r->user_id,
@@ -232,6 +244,8 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 		.auth = &a,
 	};
 	err = sfu_registry_join_locked(h, &j, out);
+	if(err != SFU_OK)
+		g_atomic_int_set(&h->muted, 0);
 	if(err == SFU_OK && share_grant_locked(h, grant, FALSE))
 		bump(&n_refreshes);
 	return err;
@@ -272,6 +286,8 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
 		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
+	if(err == SFU_OK && config->one_user_per_jti && grant->jti != NULL && listener && listener->jti)
+		listener->jti(grant->jti, r->user_id, grant->exp + (gint64)config->clock_leeway_s);
 	announce_join(h, r, res.notify, stale, &stale_left);
 	res.notify = NULL;
 	if(users != NULL) {
@@ -302,6 +318,13 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 	*offer = NULL;
 	sfu_err err;
 	sfu_registry_lock();
+	/* A revoked token learns nothing, not even whether the publisher exists. */
+	if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
+		sfu_registry_unlock();
+		*reason = "revoked";
+		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		return SFU_ERR_SUB_REVOKED;
+	}
 	if(h->role == SFU_ROLE_NONE && media != NULL) {
 		/* Looked up only where the token may go: elsewhere is "no such publisher", as for anyone. */
 		char *room = sfu_registry_publisher_room_locked(media, grant_allows, (gpointer)grant);
@@ -329,13 +352,16 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 	if(mine != NULL && (weaker_than_binding(mine, grant) || !sfu_grant_allows_room(grant, h->room_id))) {
 		*reason = weaker_than_binding(mine, grant) ? "user_bound" : "room_not_allowed";
 		err = SFU_ERR_SUB_FORBIDDEN;
+	} else if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
+		*reason = "revoked";
+		err = SFU_ERR_SUB_REVOKED;
 	} else {
 		err = sfu_registry_subscribe_locked(h, notifications, data, media, offer);
 	}
 	if(mine != NULL)
 		g_ptr_array_unref(mine);
 	sfu_registry_unlock();
-	if(err == SFU_ERR_SUB_FORBIDDEN)
+	if(err == SFU_ERR_SUB_FORBIDDEN || err == SFU_ERR_SUB_REVOKED)
 		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
 	if(err == SFU_ERR_NO_PUBLISHER && h->role != SFU_ROLE_NONE)
 		return SFU_ERR_SUB_NOT_IN_ROOM; /* a joined handle only receives publishers of its room */
@@ -357,6 +383,9 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 	} else if(binds_differently(h->auth.sub, grant->sub)) {
 		*reason = "user_mismatch";
 		err = SFU_ERR_REFRESH_FORBIDDEN;
+	} else if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
+		*reason = "revoked";
+		err = SFU_ERR_REFRESH_REVOKED;
 	} else {
 		/* one_user_per_jti: a token another user holds is refused here as at the door. */
 		err = claim_jti_locked(h->user_id, grant, SFU_ERR_REFRESH_FORBIDDEN, now_s(), reason);
@@ -368,7 +397,7 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 		share_grant_locked(h, grant, TRUE);
 	}
 	sfu_registry_unlock();
-	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY) {
+	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY || err == SFU_ERR_REFRESH_REVOKED) {
 		sfu_authz_rejected(h->room_id, h->user_id, "refresh", *reason);
 		return err;
 	}
@@ -395,15 +424,40 @@ gboolean sfu_authz_detach(janus_plugin_session *jh) {
 	return known;
 }
 
+/* One identity a kick banned (for the listener, after the step). */
+typedef struct ban_rec {
+	sfu_ban_kind kind;
+	char *value;
+} ban_rec;
+
+static void ban_rec_free(gpointer p) {
+	ban_rec *b = p;
+	g_free(b->value);
+	g_free(b);
+}
+
+static void ban_one_locked(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+	gint64 until, const char *by, gint64 now, GPtrArray *recs, sfu_ban_added *worst) {
+	if(value == NULL)
+		return;
+	*worst = MAX(*worst, sfu_bans_add(room_id, kind, value, user_id, until, by, now));
+	ban_rec *b = g_new0(ban_rec, 1);
+	b->kind = kind;
+	b->value = g_strdup(value);
+	g_ptr_array_add(recs, b);
+}
+
 /* Ban the identities of the evicted \p victims from \p room_id (registry lock held): the user_id always, the
- * token's sub and jti only when the operator declared that sub names one person. */
-static void ban_locked(const char *room_id, const char *user_id, GPtrArray *victims, const char *by) {
-	gint64 now = now_s(), until = now + config->kick_ban_s;
-	sfu_ban_added worst = sfu_bans_add(room_id, SFU_BAN_USER, user_id, user_id, until, by, now);
+ * token's sub and jti only when the operator declared that sub names one person. Adds them to \p recs. */
+static void ban_locked(const char *room_id, const char *user_id, GPtrArray *victims, const char *by,
+	gint64 until, GPtrArray *recs) {
+	gint64 now = now_s();
+	sfu_ban_added worst = SFU_BAN_ADDED;
+	ban_one_locked(room_id, SFU_BAN_USER, user_id, user_id, until, by, now, recs, &worst);
 	for(guint i = 0; config->sub_identifies_user && i < victims->len; i++) {
 		const sfu_handle *v = victims->pdata[i];
-		worst = MAX(worst, sfu_bans_add(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now));
-		worst = MAX(worst, sfu_bans_add(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now));
+		ban_one_locked(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now, recs, &worst);
+		ban_one_locked(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now, recs, &worst);
 	}
 	bump(&n_bans);
 	if(worst == SFU_BAN_ADDED)
@@ -416,16 +470,28 @@ static void ban_locked(const char *room_id, const char *user_id, GPtrArray *vict
 									  : "the room holding the most bans dropped its soonest");
 }
 
-guint sfu_authz_eject(
-	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
+/* Tell the listener (other nodes) about the bans a kick recorded here. No lock held. */
+static void publish_bans(
+	const char *room_id, const char *user_id, GPtrArray *recs, gint64 until, const char *by) {
+	for(guint i = 0; listener && listener->ban && i < recs->len; i++) {
+		const ban_rec *b = recs->pdata[i];
+		listener->ban(room_id, b->kind, b->value, user_id, until, by);
+	}
+}
+
+/* Evict and (for kicks) ban as one step, then tell everyone; \p announce_kick: tell other nodes to evict too. */
+static guint eject_step(const char *room_id, const char *user_id, const char *reason, const char *by,
+	gboolean ban, gboolean announce_kick) {
 	/* Phase 1: evict and ban in one step, so no join can slip in between. */
 	sfu_departure d;
 	gboolean banned = FALSE;
+	gint64 until = now_s() + config->kick_ban_s;
+	GPtrArray *recs = g_ptr_array_new_with_free_func(ban_rec_free);
 	sfu_registry_lock();
 	GPtrArray *victims = sfu_registry_evict_locked(room_id, user_id, NULL, &d);
 	if(victims->len > 0) {
 		if(ban && config->kick_ban_s > 0) {
-			ban_locked(room_id, user_id, victims, by);
+			ban_locked(room_id, user_id, victims, by, until, recs);
 			banned = TRUE;
 		}
 		sfu_expiry_cancel_user(room_id, user_id);
@@ -433,9 +499,13 @@ guint sfu_authz_eject(
 	sfu_registry_unlock();
 	guint n = victims->len;
 	if(banned) {
-		sfu_events_audit(NULL, "banned", room_id, user_id,
-			json_pack("{sIss*}", "until", (json_int_t)(now_s() + config->kick_ban_s), "by", by));
+		sfu_events_audit(
+			NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
+		publish_bans(room_id, user_id, recs, until, by);
 	}
+	g_ptr_array_unref(recs);
+	if(announce_kick && listener && listener->kick)
+		listener->kick(room_id, user_id, reason, by);
 	/* Phase 2 (no lock): say why, end the handles, tell the room. */
 	json_t *why = sfu_event_ejected(room_id, reason, by);
 	finish_eviction(victims, &d, why);
@@ -448,6 +518,278 @@ guint sfu_authz_eject(
 			json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)n));
 	}
 	return n;
+}
+
+guint sfu_authz_eject(
+	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
+	return eject_step(room_id, user_id, reason, by, ban, ban);
+}
+
+guint sfu_authz_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by) {
+	return eject_step(room_id, user_id, reason, by, TRUE, FALSE);
+}
+
+/* =============================================================================
+ * Moderation that matches identities: revocations, remote bans, jti owners
+ * ==========================================================================*/
+
+/* One user evicted from one room by a matching step. */
+typedef struct eviction {
+	char *room_id, *user_id;
+	GPtrArray *victims;
+	sfu_departure d;
+} eviction;
+
+typedef gboolean (*handle_match)(const sfu_handle *h, gconstpointer ud);
+
+/* Evict (registry lock held) every user of \p room_id (all rooms when NULL) with a live handle \p match
+ * accepts; each such user loses all its handles in that room. Appends to \p out (eviction*). */
+static void evict_matching_locked(const char *room_id, handle_match match, gconstpointer ud, GPtrArray *out) {
+	GPtrArray *all = sfu_registry_handles_locked(room_id);
+	for(guint i = 0; i < all->len; i++) {
+		sfu_handle *h = all->pdata[i];
+		if(g_atomic_int_get(&h->destroyed) || h->detached || !match(h, ud))
+			continue;
+		eviction *e = g_new0(eviction, 1);
+		e->room_id = g_strdup(h->room_id);
+		e->user_id = g_strdup(h->user_id);
+		e->victims = sfu_registry_evict_locked(e->room_id, e->user_id, NULL, &e->d);
+		if(e->victims->len > 0)
+			sfu_expiry_cancel_user(e->room_id, e->user_id);
+		g_ptr_array_add(out, e);
+	}
+	g_ptr_array_unref(all);
+}
+
+/* Phase 2 of evict_matching_locked: say why, end, tell the rooms; frees \p evictions. @returns handles ended */
+static guint finish_evictions(GPtrArray *evictions, const char *reason, const char *by) {
+	guint n = 0;
+	for(guint i = 0; i < evictions->len; i++) {
+		eviction *e = evictions->pdata[i];
+		guint k = e->victims->len;
+		n += k;
+		json_t *why = sfu_event_ejected(e->room_id, reason, by);
+		finish_eviction(e->victims, &e->d, why);
+		json_decref(why);
+		if(k > 0) {
+			char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
+			JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s (%u handles)\n",
+				sfu_log_id(e->user_id, user), sfu_log_id(e->room_id, room), reason, k);
+			sfu_events_audit(NULL, "ejected", e->room_id, e->user_id,
+				json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)k));
+		}
+		g_free(e->room_id);
+		g_free(e->user_id);
+		g_free(e);
+	}
+	g_ptr_array_unref(evictions);
+	return n;
+}
+
+typedef struct revoked_id {
+	sfu_revoke_kind kind;
+	const char *value;
+} revoked_id;
+
+static gboolean matches_revocation(const sfu_handle *h, gconstpointer ud) {
+	const revoked_id *r = ud;
+	const char *v = r->kind == SFU_REVOKE_JTI    ? h->auth.jti
+					: r->kind == SFU_REVOKE_SUB  ? h->auth.sub
+					: r->kind == SFU_REVOKE_USER ? h->auth.bound_user
+												 : h->auth.kid;
+	return same_string(v, r->value);
+}
+
+guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by,
+	gboolean local, gboolean *recorded) {
+	revoked_id r = {kind, value};
+	GPtrArray *evictions = g_ptr_array_new();
+	sfu_registry_lock();
+	/* Known already (another node's copy, or the catch-up after a reconnection): its holders went when it was
+	 * first recorded and none got in since, so there is nobody to look for (a walk over every handle). */
+	gboolean known = !local && sfu_bans_revocation_until(kind, value, now_s()) >= until_s;
+	gboolean ok = known || sfu_bans_revoke(kind, value, until_s, by, now_s());
+	/* Recorded and evicted in one step: no join under the token can slip in between. */
+	if(ok && !known)
+		evict_matching_locked(NULL, matches_revocation, &r, evictions);
+	sfu_registry_unlock();
+	if(known) {
+		if(recorded != NULL)
+			*recorded = TRUE;
+		g_ptr_array_unref(evictions);
+		return 0;
+	}
+	if(recorded != NULL)
+		*recorded = ok;
+	if(!ok) {
+		JANUS_LOG(LOG_ERR, "[sfu] revocation refused: max_revocations live revocations already\n");
+		g_ptr_array_unref(evictions);
+		return 0;
+	}
+	sfu_events_audit(NULL, "revoked", NULL, NULL,
+		json_pack("{sssssIss*}", "kind", sfu_revoke_kind_name(kind), "value", value, "until",
+			(json_int_t)until_s, "by", by));
+	if(local && listener && listener->revoke)
+		listener->revoke(kind, value, until_s, by);
+	guint n = evictions->len;
+	__atomic_fetch_add(&n_revoked_ejections, n, __ATOMIC_RELAXED);
+	return finish_evictions(evictions, "revoked", NULL);
+}
+
+gboolean sfu_authz_unrevoke(sfu_revoke_kind kind, const char *value, gboolean local) {
+	gboolean was = sfu_bans_unrevoke(kind, value);
+	if(was)
+		sfu_events_audit(NULL, "unrevoked", NULL, NULL,
+			json_pack("{ssss}", "kind", sfu_revoke_kind_name(kind), "value", value));
+	if(local && listener && listener->unrevoke)
+		listener->unrevoke(kind, value);
+	return was;
+}
+
+typedef struct banned_id {
+	sfu_ban_kind kind;
+	const char *value;
+} banned_id;
+
+static gboolean matches_ban(const sfu_handle *h, gconstpointer ud) {
+	const banned_id *b = ud;
+	const char *v = b->kind == SFU_BAN_USER ? h->user_id : b->kind == SFU_BAN_SUB ? h->auth.sub : h->auth.jti;
+	return same_string(v, b->value);
+}
+
+guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+	gint64 until_s, const char *by) {
+	banned_id b = {kind, value};
+	GPtrArray *evictions = g_ptr_array_new();
+	sfu_registry_lock();
+	gboolean known = sfu_bans_ban_until(room_id, kind, value, now_s()) >= until_s;
+	gboolean kept =
+		known || sfu_bans_add(room_id, kind, value, user_id, until_s, by, now_s()) == SFU_BAN_ADDED;
+	if(!known && until_s > now_s())
+		evict_matching_locked(room_id, matches_ban, &b, evictions);
+	sfu_registry_unlock();
+	if(!kept)
+		bump(&n_bans_dropped);
+	return finish_evictions(evictions, "kicked", by);
+}
+
+guint sfu_authz_unban(const char *room_id, const char *user_id, gboolean local) {
+	guint n = sfu_bans_remove(room_id, user_id);
+	if(n > 0)
+		sfu_events_audit(NULL, "unbanned", room_id, user_id, NULL);
+	if(local && listener && listener->unban)
+		listener->unban(room_id, user_id);
+	return n;
+}
+
+typedef struct jti_holder {
+	const char *jti, *owner;
+} jti_holder;
+
+static gboolean holds_jti_of_other(const sfu_handle *h, gconstpointer ud) {
+	const jti_holder *j = ud;
+	return same_string(h->auth.jti, j->jti) && !same_string(h->user_id, j->owner);
+}
+
+guint sfu_authz_apply_jti(const char *jti, const char *user_id, gint64 exp_s) {
+	if(!config->one_user_per_jti)
+		return 0;
+	jti_holder j = {jti, user_id};
+	GPtrArray *evictions = g_ptr_array_new();
+	sfu_registry_lock();
+	sfu_bans_set_jti_owner(jti, user_id, exp_s, now_s());
+	evict_matching_locked(NULL, holds_jti_of_other, &j, evictions);
+	sfu_registry_unlock();
+	return finish_evictions(evictions, "token_in_use", NULL);
+}
+
+/* =============================================================================
+ * Owner mutes
+ * ==========================================================================*/
+
+/* Set the mute of (room, user) to \p mask everywhere it matters (registry lock held): the record (held across
+ * reconnects) and the flag of each of the user's handles (read by the relay). Fills whom to tell. */
+static void set_mute_locked(const char *room_id, const char *user_id, guint mask, gint64 until,
+	const char *by, GPtrArray **targets, sfu_handle **pub) {
+	sfu_bans_set_mute(room_id, user_id, mask, until, by, now_s());
+	GPtrArray *all = sfu_registry_handles_locked(room_id);
+	*targets = g_ptr_array_new_with_free_func((GDestroyNotify)sfu_handle_unref);
+	for(guint i = 0; i < all->len; i++) {
+		sfu_handle *h = all->pdata[i];
+		gboolean mine = !strcmp(h->user_id, user_id);
+		if(mine)
+			g_atomic_int_set(&h->muted, (gint)mask);
+		if(mine && h->role == SFU_ROLE_PUBLISHER && *pub == NULL) {
+			sfu_handle_ref(h);
+			*pub = h;
+		}
+		/* The participant itself and the room: publisher handles (notifications, or the muted user's own). */
+		if(h->role == SFU_ROLE_PUBLISHER && (h->notifications || mine)) {
+			sfu_handle_ref(h);
+			g_ptr_array_add(*targets, h);
+		}
+	}
+	g_ptr_array_unref(all);
+}
+
+static const char *media_name(guint bits) {
+	return bits == SFU_MUTE_AUDIO ? "audio" : bits == SFU_MUTE_VIDEO ? "video" : "all";
+}
+
+/* Phase 2 of a mute change: events, and a keyframe request when video comes back. */
+static void announce_mute(const char *room_id, const char *user_id, guint before, guint after, const char *by,
+	GPtrArray *targets, sfu_handle *pub) {
+	guint added = after & ~before, removed = before & ~after;
+	if(added != 0) {
+		json_t *ev = sfu_event_muted(TRUE, room_id, user_id, media_name(added), after, by);
+		sfu_events_push_all(targets, ev, NULL);
+		targets = NULL;
+		json_decref(ev);
+		sfu_events_audit(
+			NULL, "muted", room_id, user_id, json_pack("{ssss*}", "media", media_name(added), "by", by));
+	}
+	if(removed != 0) {
+		json_t *ev = sfu_event_muted(FALSE, room_id, user_id, media_name(removed), after, by);
+		if(targets != NULL) {
+			sfu_events_push_all(targets, ev, NULL);
+			targets = NULL;
+		}
+		json_decref(ev);
+		sfu_events_audit(
+			NULL, "unmuted", room_id, user_id, json_pack("{ssss*}", "media", media_name(removed), "by", by));
+		if((removed & SFU_MUTE_VIDEO) && pub != NULL && !g_atomic_int_get(&pub->destroyed))
+			sfu_core_send_pli(pub->jh); /* subscribers need a keyframe to show video again */
+	}
+	if(targets != NULL)
+		g_ptr_array_unref(targets);
+	sfu_handle_unref(pub);
+}
+
+guint sfu_authz_mute(const char *room_id, const char *user_id, guint bits, gboolean mute, const char *by) {
+	gint64 until = now_s() + config->mute_s;
+	GPtrArray *targets = NULL;
+	sfu_handle *pub = NULL;
+	sfu_registry_lock();
+	guint before = sfu_bans_mute_of(room_id, user_id, now_s());
+	guint after = mute ? (before | bits) : (before & ~bits);
+	set_mute_locked(room_id, user_id, after, until, by, &targets, &pub);
+	sfu_registry_unlock();
+	bump(&n_mutes);
+	if(listener && listener->mute)
+		listener->mute(room_id, user_id, after, until, by);
+	announce_mute(room_id, user_id, before, after, by, targets, pub);
+	return after;
+}
+
+void sfu_authz_apply_mute(
+	const char *room_id, const char *user_id, guint mask, gint64 until_s, const char *by) {
+	GPtrArray *targets = NULL;
+	sfu_handle *pub = NULL;
+	sfu_registry_lock();
+	guint before = sfu_bans_mute_of(room_id, user_id, now_s());
+	set_mute_locked(room_id, user_id, until_s > now_s() ? mask : 0, until_s, by, &targets, &pub);
+	sfu_registry_unlock();
+	announce_mute(room_id, user_id, before, until_s > now_s() ? mask : 0, by, targets, pub);
 }
 
 /* Scheduler thread: a deadline passed. No lock is held. */
@@ -512,6 +854,8 @@ int sfu_authz_start(const sfu_config *cfg) {
 		rejections = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	sfu_mutex_unlock(&stats_lock);
 	sfu_bans_init(cfg->max_bans, cfg->max_bans_per_room, cfg->max_jti_claims);
+	sfu_bans_init_moderation(cfg->max_revocations, cfg->max_mutes);
+	g_atomic_int_set(&state_available, 1);
 	return sfu_expiry_start(on_deadline);
 }
 
@@ -534,6 +878,18 @@ void sfu_authz_rejected(const char *room_id, const char *user_id, const char *re
 	sfu_mutex_unlock(&stats_lock);
 	sfu_events_audit(
 		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
+}
+
+void sfu_authz_set_listener(const sfu_authz_listener *l) {
+	listener = l;
+}
+
+void sfu_authz_set_state_available(gboolean available) {
+	g_atomic_int_set(&state_available, available ? 1 : 0);
+}
+
+gboolean sfu_authz_state_available(void) {
+	return g_atomic_int_get(&state_available) != 0;
 }
 
 void sfu_authz_count_kick(void) {
@@ -562,5 +918,9 @@ json_t *sfu_authz_stats(void) {
 	json_object_set_new(out, "scheduled_deadlines", json_integer(sfu_expiry_count()));
 	json_object_set_new(out, "live_bans", json_integer(sfu_bans_count()));
 	json_object_set_new(out, "jti_claims", json_integer(sfu_bans_jti_count()));
+	json_object_set_new(out, "live_revocations", json_integer(sfu_bans_revocations_count()));
+	json_object_set_new(out, "revoked_ejections", json_integer(load(&n_revoked_ejections)));
+	json_object_set_new(out, "live_mutes", json_integer(sfu_bans_mutes_count()));
+	json_object_set_new(out, "mutes", json_integer(load(&n_mutes)));
 	return out;
 }

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "sfu_auth.h"
+#include "sfu_bans.h"
 #include "sfu_config.h"
 #include "sfu_errors.h"
 #include "sfu_registry.h"
@@ -65,10 +66,58 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 
 /*! \brief Eject \p user_id from \p room_id. \p reason: "kicked", "admin", "token_expired", "session_limit".
  * @param[in] by Who did it (kicker user_id, "admin"), or NULL
- * @param[in] ban Also ban the user from the room for kick_ban_s (only when the user was in the room)
+ * @param[in] ban A kick: also ban the user from the room for kick_ban_s (only when the user was in the room),
+ * and tell the listener (other nodes evict it too, and ban it where they did)
  * @returns the number of handles ended. Must not be called with the registry lock held. */
 guint sfu_authz_eject(
 	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban);
+
+/*! \brief A kick that another node made (shared state): evict \p user_id's handles here and ban it as a kick
+ * does (only when it was here); the bans are passed on to the listener, the kick is not. */
+guint sfu_authz_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by);
+/*! \brief A ban recorded elsewhere: record it and, in the same step, evict the handles of \p room_id it matches
+ * (reason \c kicked). @returns handles ended */
+guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+	gint64 until_s, const char *by);
+/*! \brief Lift the bans of \p user_id in \p room_id (\p local: tell the listener). @returns bans lifted */
+guint sfu_authz_unban(const char *room_id, const char *user_id, gboolean local);
+/*! \brief Revoke (\p kind, \p value) until \p until_s and, in the same step, evict every participant whose
+ * handle holds a matching token (reason \c revoked); \p local: tell the listener.
+ * @param[out] recorded FALSE when the revocation table is full (nothing changed)
+ * @returns handles ended */
+guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by,
+	gboolean local, gboolean *recorded);
+/*! \brief Lift a revocation. @returns FALSE when there was none here */
+gboolean sfu_authz_unrevoke(sfu_revoke_kind kind, const char *value, gboolean local);
+/*! \brief The shared state says \p user_id holds \p jti: record it and evict other users' handles under it
+ * (reason \c token_in_use; only with one_user_per_jti). @returns handles ended */
+guint sfu_authz_apply_jti(const char *jti, const char *user_id, gint64 exp_s);
+/*! \brief An owner mutes (\p mute) or unmutes \p bits (SFU_MUTE_*) of \p user_id in \p room_id: recorded for
+ * mute_s (held across reconnects), applied to the user's handles (the relay drops what is muted) in one step,
+ * then \c muted / \c unmuted to the user and the room, and the listener told. @returns the new mask */
+guint sfu_authz_mute(const char *room_id, const char *user_id, guint bits, gboolean mute, const char *by);
+/*! \brief A mute set elsewhere: the mask of (\p room_id, \p user_id) is now \p mask until \p until_s. */
+void sfu_authz_apply_mute(
+	const char *room_id, const char *user_id, guint mask, gint64 until_s, const char *by);
+
+/*! \brief Who must learn of a change made here (the shared state backend, sfu_state). Every callback is
+ * optional and called with no lock held, after the change is in force here. */
+typedef struct sfu_authz_listener {
+	void (*kick)(const char *room_id, const char *user_id, const char *reason, const char *by);
+	void (*ban)(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id, gint64 until,
+		const char *by);
+	void (*unban)(const char *room_id, const char *user_id);
+	void (*revoke)(sfu_revoke_kind kind, const char *value, gint64 until, const char *by);
+	void (*unrevoke)(sfu_revoke_kind kind, const char *value);
+	void (*mute)(const char *room_id, const char *user_id, guint mask, gint64 until, const char *by);
+	void (*jti)(const char *jti, const char *user_id, gint64 exp);
+} sfu_authz_listener;
+/*! \brief Install \p l (NULL: none), before requests flow; it must outlive sfu_authz_stop(). */
+void sfu_authz_set_listener(const sfu_authz_listener *l);
+/*! \brief Whether the shared state is current: while not, admissions (join, subscribe entry) are refused
+ * with \c state_unavailable (on_unavailable = "refuse"). Default TRUE. */
+void sfu_authz_set_state_available(gboolean available);
+gboolean sfu_authz_state_available(void);
 
 /*! \brief The core destroyed \p jh's handle (destroy_session): leave its room and, when it was the user's last
  * handle there, cancel the user's deadlines in the same step, then send \c leave.

@@ -1,90 +1,88 @@
 /*! \file    sfu_bans.c
- * \brief    janus-sfu: kick bans and jti ownership (see sfu_bans.h)
+ * \brief    janus-sfu: kick bans, revocations, mutes and jti ownership (see sfu_bans.h)
  * \details  Each table is a hash table (identity -> entry) for lookups and a
  * sequence ordered by expiry for pruning and for making room, so pruning takes
- * only what has expired and a full table gives up its soonest-expiring entry.
+ * only what has expired and a full table gives up (or refuses) by expiry.
  */
 #include <string.h>
 
 #include "sfu_bans.h"
 #include "sfu_lock.h"
 
-typedef struct ban {
-	sfu_ban_kind kind;
-	char *room_id, *value; /* the identity: (kind, room, value) */
-	char *user_id, *by;    /* the kicked user, who kicked */
+/* One entry of any table: the identity (kind, scope, value) and what is kept about it. */
+typedef struct entry {
+	int kind;
+	char *scope, *value; /* the identity: (kind, scope, value); scope is a room, or "" */
+	char *user_id, *by;  /* bans: the kicked user, who kicked; jti: the owner; mutes/revocations: by */
+	guint mask;          /* mutes: SFU_MUTE_* */
 	gint64 until;
 	guint64 seq;
-	GSequenceIter *pos;      /* in bans_by_until */
-	GSequenceIter *room_pos; /* in its room's by_until */
-} ban;
+	GSequenceIter *pos;       /* in its table's by_until */
+	GSequenceIter *scope_pos; /* bans only: in its room's by_until */
+} entry;
 
-/* One room's bans, for its quota. */
+/* One room's kick bans, for its quota (bans only). */
 typedef struct room_bans {
-	GSequence *by_until; /* ban*, ordered by (until, seq) */
+	GSequence *by_until; /* entry*, ordered by (until, seq) */
 	guint count;
 } room_bans;
 
-typedef struct jti_claim {
-	char *jti, *user_id;
-	gint64 exp;
-	guint64 seq;
-	GSequenceIter *pos;
-} jti_claim;
+/* A bounded table: lookups by identity, pruning and making room by expiry. */
+typedef struct table {
+	GHashTable *hash;    /* entry* -> entry* (the key is the entry) */
+	GSequence *by_until; /* entry*, ordered by (until, seq) */
+	guint max;
+} table;
 
 static sfu_mutex lock = SFU_MUTEX_INIT;
-static GHashTable *bans = NULL;         /* ban* -> ban* (the key is the entry: kind, room, value) */
-static GSequence *bans_by_until = NULL; /* ban*, ordered by (until, seq) */
-static GHashTable *rooms = NULL;        /* room_id -> room_bans* */
-static GHashTable *jtis = NULL;         /* jti -> jti_claim* */
-static GSequence *jtis_by_exp = NULL;   /* jti_claim*, ordered by (exp, seq) */
-static guint max_bans = 1, max_per_room = 1, max_jtis = 1;
+static table bans, jtis, revocations, mutes;
+static GHashTable *ban_rooms = NULL; /* room_id -> room_bans* */
+static guint max_bans_per_room = 1;
+static gboolean ready = FALSE;
 static guint64 next_seq = 0;
 
 /* =============================================================================
- * Entries
+ * Entries and tables (lock held)
  * ==========================================================================*/
 
-static guint ban_hash(gconstpointer p) {
-	const ban *b = p;
-	return (g_str_hash(b->room_id) * 31u + g_str_hash(b->value)) * 3u + (guint)b->kind;
+static guint entry_hash(gconstpointer p) {
+	const entry *e = p;
+	return (g_str_hash(e->scope) * 31u + g_str_hash(e->value)) * 7u + (guint)e->kind;
 }
 
-static gboolean ban_equal(gconstpointer x, gconstpointer y) {
-	const ban *a = x, *b = y;
-	return a->kind == b->kind && !strcmp(a->room_id, b->room_id) && !strcmp(a->value, b->value);
+static gboolean entry_equal(gconstpointer x, gconstpointer y) {
+	const entry *a = x, *b = y;
+	return a->kind == b->kind && !strcmp(a->scope, b->scope) && !strcmp(a->value, b->value);
 }
 
-static void ban_free(gpointer data) {
-	ban *b = data;
-	g_free(b->room_id);
-	g_free(b->value);
-	g_free(b->user_id);
-	g_free(b->by);
-	g_free(b);
-}
-
-static void claim_free(gpointer data) {
-	jti_claim *c = data;
-	g_free(c->jti);
-	g_free(c->user_id);
-	g_free(c);
+static void entry_free(gpointer data) {
+	entry *e = data;
+	g_free(e->scope);
+	g_free(e->value);
+	g_free(e->user_id);
+	g_free(e->by);
+	g_free(e);
 }
 
 static gint by_until(gconstpointer x, gconstpointer y, gpointer unused) {
 	(void)unused;
-	const ban *a = x, *b = y;
+	const entry *a = x, *b = y;
 	if(a->until != b->until)
 		return a->until < b->until ? -1 : 1;
 	return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
-static gint by_exp(gconstpointer x, gconstpointer y, gpointer unused) {
-	(void)unused;
-	const jti_claim *a = x, *b = y;
-	if(a->exp != b->exp)
-		return a->exp < b->exp ? -1 : 1;
-	return a->seq < b->seq ? -1 : (a->seq > b->seq);
+static void table_init(table *t, guint max) {
+	t->max = MAX(max, 1);
+	if(t->hash == NULL) {
+		t->hash = g_hash_table_new_full(entry_hash, entry_equal, NULL, entry_free);
+		t->by_until = g_sequence_new(NULL);
+	}
+}
+
+static void table_clear(table *t) {
+	g_clear_pointer(&t->by_until, g_sequence_free);
+	g_clear_pointer(&t->hash, g_hash_table_destroy);
 }
 
 static void room_bans_free(gpointer data) {
@@ -93,66 +91,121 @@ static void room_bans_free(gpointer data) {
 	g_free(r);
 }
 
-/* Unlink and free \p b (lock held). */
-static void ban_drop(ban *b) {
-	room_bans *r = g_hash_table_lookup(rooms, b->room_id);
-	g_sequence_remove(b->room_pos);
-	if(--r->count == 0)
-		g_hash_table_remove(rooms, b->room_id);
-	g_sequence_remove(b->pos);
-	g_hash_table_remove(bans, b); /* frees it */
+static void entry_drop(table *t, entry *e) {
+	if(e->scope_pos != NULL) {
+		room_bans *r = g_hash_table_lookup(ban_rooms, e->scope);
+		g_sequence_remove(e->scope_pos);
+		if(--r->count == 0)
+			g_hash_table_remove(ban_rooms, e->scope);
+	}
+	g_sequence_remove(e->pos);
+	g_hash_table_remove(t->hash, e); /* frees it */
 }
 
-static void claim_drop(jti_claim *c) {
-	g_sequence_remove(c->pos);
-	g_hash_table_remove(jtis, c->jti); /* frees it */
-}
-
-/* Drop what has expired, soonest first: only the expired entries are visited (lock held). */
-static void prune(gint64 now_s) {
+/* Drop what has expired, soonest first: only the expired entries are visited. */
+static void table_prune(table *t, gint64 now_s) {
 	GSequenceIter *first;
-	while(
-		bans_by_until != NULL && !g_sequence_iter_is_end(first = g_sequence_get_begin_iter(bans_by_until))) {
-		ban *b = g_sequence_get(first);
-		if(b->until > now_s)
+	while(t->by_until != NULL && !g_sequence_iter_is_end(first = g_sequence_get_begin_iter(t->by_until))) {
+		entry *e = g_sequence_get(first);
+		if(e->until > now_s)
 			break;
-		ban_drop(b);
+		entry_drop(t, e);
 	}
-	while(jtis_by_exp != NULL && !g_sequence_iter_is_end(first = g_sequence_get_begin_iter(jtis_by_exp))) {
-		jti_claim *c = g_sequence_get(first);
-		if(c->exp > now_s)
-			break;
-		claim_drop(c);
-	}
+}
+
+static void prune_all(gint64 now_s) {
+	table_prune(&bans, now_s);
+	table_prune(&jtis, now_s);
+	table_prune(&revocations, now_s);
+	table_prune(&mutes, now_s);
+}
+
+static entry *table_lookup(table *t, int kind, const char *scope, const char *value) {
+	if(t->hash == NULL || value == NULL)
+		return NULL;
+	entry probe = {.kind = kind, .scope = (char *)scope, .value = (char *)value};
+	return g_hash_table_lookup(t->hash, &probe);
+}
+
+/* A live entry of (kind, scope, value)? */
+static entry *table_live(table *t, int kind, const char *scope, const char *value, gint64 now_s) {
+	entry *e = table_lookup(t, kind, scope, value);
+	return e != NULL && e->until > now_s ? e : NULL;
+}
+
+static entry *table_insert(table *t, int kind, const char *scope, const char *value, const char *user_id,
+	const char *by, gint64 until_s) {
+	entry *e = g_new0(entry, 1);
+	e->kind = kind;
+	e->scope = g_strdup(scope);
+	e->value = g_strdup(value);
+	e->user_id = g_strdup(user_id);
+	e->by = g_strdup(by);
+	e->until = until_s;
+	e->seq = next_seq++;
+	e->pos = g_sequence_insert_sorted(t->by_until, e, by_until, NULL);
+	g_hash_table_add(t->hash, e);
+	return e;
+}
+
+/* Give up the entry that expires soonest (the table is full of live entries). */
+static void table_drop_soonest(table *t) {
+	entry_drop(t, g_sequence_get(g_sequence_get_begin_iter(t->by_until)));
 }
 
 /* =============================================================================
- * Public API
+ * Life
  * ==========================================================================*/
 
 void sfu_bans_init(guint bans_bound, guint per_room_bound, guint jtis_bound) {
 	sfu_mutex_lock(&lock);
-	max_bans = MAX(bans_bound, 1);
-	max_per_room = MAX(per_room_bound, 1);
-	max_jtis = MAX(jtis_bound, 1);
-	if(bans == NULL) {
-		bans = g_hash_table_new_full(ban_hash, ban_equal, NULL, ban_free);
-		bans_by_until = g_sequence_new(NULL);
-		rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, room_bans_free);
-		jtis = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, claim_free);
-		jtis_by_exp = g_sequence_new(NULL);
-	}
+	table_init(&bans, bans_bound);
+	max_bans_per_room = MAX(per_room_bound, 1);
+	if(ban_rooms == NULL)
+		ban_rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, room_bans_free);
+	table_init(&jtis, jtis_bound);
+	if(revocations.hash == NULL)
+		table_init(&revocations, 100000);
+	if(mutes.hash == NULL)
+		table_init(&mutes, 100000);
+	ready = TRUE;
+	sfu_mutex_unlock(&lock);
+}
+
+void sfu_bans_init_moderation(guint revocations_bound, guint mutes_bound) {
+	sfu_mutex_lock(&lock);
+	table_init(&revocations, revocations_bound);
+	table_init(&mutes, mutes_bound);
 	sfu_mutex_unlock(&lock);
 }
 
 void sfu_bans_shutdown(void) {
 	sfu_mutex_lock(&lock);
-	g_clear_pointer(&rooms, g_hash_table_destroy);
-	g_clear_pointer(&bans_by_until, g_sequence_free);
-	g_clear_pointer(&bans, g_hash_table_destroy);
-	g_clear_pointer(&jtis_by_exp, g_sequence_free);
-	g_clear_pointer(&jtis, g_hash_table_destroy);
+	table_clear(&bans);
+	g_clear_pointer(&ban_rooms, g_hash_table_destroy);
+	table_clear(&jtis);
+	table_clear(&revocations);
+	table_clear(&mutes);
+	ready = FALSE;
 	sfu_mutex_unlock(&lock);
+}
+
+/* =============================================================================
+ * Kick bans
+ * ==========================================================================*/
+
+/* The room holding the most bans (the table is full). */
+static room_bans *biggest_room(void) {
+	room_bans *biggest = NULL;
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, ban_rooms);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		room_bans *r = value;
+		if(biggest == NULL || r->count > biggest->count)
+			biggest = r;
+	}
+	return biggest;
 }
 
 sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
@@ -161,68 +214,41 @@ sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *v
 		return SFU_BAN_ADDED;
 	sfu_ban_added out = SFU_BAN_ADDED;
 	sfu_mutex_lock(&lock);
-	if(bans == NULL) {
+	if(!ready) {
 		sfu_mutex_unlock(&lock);
 		return SFU_BAN_ADDED;
 	}
-	prune(now_s);
-	ban probe = {.kind = kind, .room_id = (char *)room_id, .value = (char *)value};
-	ban *b = g_hash_table_lookup(bans, &probe);
+	table_prune(&bans, now_s);
+	entry *b = table_lookup(&bans, kind, room_id, value);
 	if(b != NULL && b->until >= until_s) {
 		sfu_mutex_unlock(&lock);
 		return SFU_BAN_ADDED;
 	}
-	room_bans *r = g_hash_table_lookup(rooms, room_id);
+	room_bans *r = g_hash_table_lookup(ban_rooms, room_id);
 	if(b != NULL) {
-		ban_drop(b);
-	} else if(r != NULL && r->count >= max_per_room) {
+		entry_drop(&bans, b);
+	} else if(r != NULL && r->count >= max_bans_per_room) {
 		/* Known from here: the room is at its quota. It gives up its own ban that expires soonest. */
-		ban_drop(g_sequence_get(g_sequence_get_begin_iter(r->by_until)));
+		entry_drop(&bans, g_sequence_get(g_sequence_get_begin_iter(r->by_until)));
 		out = SFU_BAN_REPLACED_OWN;
-	} else if(g_hash_table_size(bans) >= max_bans) {
+	} else if(g_hash_table_size(bans.hash) >= bans.max) {
 		/* Full of live bans: the room holding the most gives up its soonest one, so a room flooding the table
 		 * with its own kicks pays for them itself, never a room with fewer bans. */
-		room_bans *biggest = r;
-		GHashTableIter iter;
-		gpointer entry;
-		g_hash_table_iter_init(&iter, rooms);
-		while(g_hash_table_iter_next(&iter, NULL, &entry)) {
-			room_bans *other = entry;
-			if(biggest == NULL || other->count > biggest->count)
-				biggest = other;
-		}
+		room_bans *biggest = biggest_room();
 		out = biggest == r ? SFU_BAN_REPLACED_OWN : SFU_BAN_REPLACED_OTHER;
-		ban_drop(g_sequence_get(g_sequence_get_begin_iter(biggest->by_until)));
+		entry_drop(&bans, g_sequence_get(g_sequence_get_begin_iter(biggest->by_until)));
 	}
-	r = g_hash_table_lookup(rooms, room_id); /* ban_drop may have freed it */
+	r = g_hash_table_lookup(ban_rooms, room_id); /* entry_drop may have freed it */
 	if(r == NULL) {
 		r = g_new0(room_bans, 1);
 		r->by_until = g_sequence_new(NULL);
-		g_hash_table_insert(rooms, g_strdup(room_id), r);
+		g_hash_table_insert(ban_rooms, g_strdup(room_id), r);
 	}
-	b = g_new0(ban, 1);
-	b->kind = kind;
-	b->room_id = g_strdup(room_id);
-	b->value = g_strdup(value);
-	b->user_id = g_strdup(user_id);
-	b->by = g_strdup(by);
-	b->until = until_s;
-	b->seq = next_seq++;
-	b->pos = g_sequence_insert_sorted(bans_by_until, b, by_until, NULL);
-	b->room_pos = g_sequence_insert_sorted(r->by_until, b, by_until, NULL);
+	b = table_insert(&bans, kind, room_id, value, user_id, by, until_s);
+	b->scope_pos = g_sequence_insert_sorted(r->by_until, b, by_until, NULL);
 	r->count++;
-	g_hash_table_add(bans, b);
 	sfu_mutex_unlock(&lock);
 	return out;
-}
-
-/* A live ban of (kind, room, value)? (lock held) */
-static gboolean banned(sfu_ban_kind kind, const char *room_id, const char *value, gint64 now_s) {
-	if(value == NULL)
-		return FALSE;
-	ban probe = {.kind = kind, .room_id = (char *)room_id, .value = (char *)value};
-	ban *b = g_hash_table_lookup(bans, &probe);
-	return b != NULL && b->until > now_s;
 }
 
 gboolean sfu_bans_check(
@@ -230,9 +256,9 @@ gboolean sfu_bans_check(
 	if(room_id == NULL)
 		return FALSE;
 	sfu_mutex_lock(&lock);
-	gboolean out = bans != NULL &&
-				   (banned(SFU_BAN_USER, room_id, user_id, now_s) ||
-					   banned(SFU_BAN_SUB, room_id, sub, now_s) || banned(SFU_BAN_JTI, room_id, jti, now_s));
+	gboolean out = ready && (table_live(&bans, SFU_BAN_USER, room_id, user_id, now_s) != NULL ||
+								table_live(&bans, SFU_BAN_SUB, room_id, sub, now_s) != NULL ||
+								table_live(&bans, SFU_BAN_JTI, room_id, jti, now_s) != NULL);
 	sfu_mutex_unlock(&lock);
 	return out;
 }
@@ -241,12 +267,12 @@ guint sfu_bans_remove(const char *room_id, const char *user_id) {
 	guint n = 0;
 	sfu_mutex_lock(&lock);
 	/* An operator's request, rare: a walk over the table is fine here (never on the join path). */
-	GSequenceIter *it = bans_by_until ? g_sequence_get_begin_iter(bans_by_until) : NULL;
+	GSequenceIter *it = bans.by_until ? g_sequence_get_begin_iter(bans.by_until) : NULL;
 	while(it != NULL && !g_sequence_iter_is_end(it)) {
-		ban *b = g_sequence_get(it);
+		entry *b = g_sequence_get(it);
 		it = g_sequence_iter_next(it);
-		if(!strcmp(b->room_id, room_id) && !strcmp(b->user_id, user_id)) {
-			ban_drop(b);
+		if(!strcmp(b->scope, room_id) && !strcmp(b->user_id, user_id)) {
+			entry_drop(&bans, b);
 			n++;
 		}
 	}
@@ -254,7 +280,7 @@ guint sfu_bans_remove(const char *room_id, const char *user_id) {
 	return n;
 }
 
-static const char *kind_name(sfu_ban_kind kind) {
+const char *sfu_ban_kind_name(sfu_ban_kind kind) {
 	switch(kind) {
 		case SFU_BAN_SUB:
 			return "sub";
@@ -266,20 +292,30 @@ static const char *kind_name(sfu_ban_kind kind) {
 	}
 }
 
+gboolean sfu_ban_kind_parse(const char *name, sfu_ban_kind *out) {
+	for(int k = SFU_BAN_USER; k <= SFU_BAN_JTI; k++) {
+		if(name != NULL && !strcmp(name, sfu_ban_kind_name(k))) {
+			*out = k;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
 json_t *sfu_bans_list(const char *room_id, gint64 now_s) {
 	json_t *list = json_array();
 	sfu_mutex_lock(&lock);
-	if(bans != NULL)
-		prune(now_s);
-	GSequenceIter *it = bans_by_until ? g_sequence_get_begin_iter(bans_by_until) : NULL;
+	if(ready)
+		table_prune(&bans, now_s);
+	GSequenceIter *it = bans.by_until ? g_sequence_get_begin_iter(bans.by_until) : NULL;
 	for(; it != NULL && !g_sequence_iter_is_end(it); it = g_sequence_iter_next(it)) {
-		ban *b = g_sequence_get(it);
-		if(room_id != NULL && strcmp(b->room_id, room_id) != 0)
+		entry *b = g_sequence_get(it);
+		if(room_id != NULL && strcmp(b->scope, room_id) != 0)
 			continue;
-		json_t *item = json_pack("{sssssssI}", "room_id", b->room_id, "user_id", b->user_id, "identity",
-			kind_name(b->kind), "until", (json_int_t)b->until);
+		json_t *item = json_pack("{sssssssI}", "room_id", b->scope, "user_id", b->user_id, "identity",
+			sfu_ban_kind_name(b->kind), "until", (json_int_t)b->until);
 		if(b->kind != SFU_BAN_USER)
-			json_object_set_new(item, kind_name(b->kind), json_string(b->value));
+			json_object_set_new(item, sfu_ban_kind_name(b->kind), json_string(b->value));
 		if(b->by != NULL)
 			json_object_set_new(item, "by", json_string(b->by));
 		json_array_append_new(list, item);
@@ -290,46 +326,248 @@ json_t *sfu_bans_list(const char *room_id, gint64 now_s) {
 
 guint sfu_bans_count(void) {
 	sfu_mutex_lock(&lock);
-	guint n = bans ? g_hash_table_size(bans) : 0;
+	guint n = bans.hash ? g_hash_table_size(bans.hash) : 0;
 	sfu_mutex_unlock(&lock);
 	return n;
 }
+
+/* =============================================================================
+ * Revocations
+ * ==========================================================================*/
+
+const char *sfu_revoke_kind_name(sfu_revoke_kind kind) {
+	switch(kind) {
+		case SFU_REVOKE_SUB:
+			return "sub";
+		case SFU_REVOKE_USER:
+			return "user_id";
+		case SFU_REVOKE_KID:
+			return "kid";
+		case SFU_REVOKE_JTI:
+		default:
+			return "jti";
+	}
+}
+
+gboolean sfu_revoke_kind_parse(const char *name, sfu_revoke_kind *out) {
+	for(int k = SFU_REVOKE_JTI; k <= SFU_REVOKE_KID; k++) {
+		if(name != NULL && !strcmp(name, sfu_revoke_kind_name(k))) {
+			*out = k;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+gboolean sfu_bans_revoke(
+	sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by, gint64 now_s) {
+	if(value == NULL)
+		return FALSE;
+	gboolean ok = TRUE;
+	sfu_mutex_lock(&lock);
+	if(!ready) {
+		sfu_mutex_unlock(&lock);
+		return FALSE;
+	}
+	table_prune(&revocations, now_s);
+	entry *e = table_lookup(&revocations, kind, "", value);
+	if(e != NULL && e->until >= until_s) {
+		/* already revoked for at least as long: never shortened */
+	} else if(e != NULL) {
+		entry_drop(&revocations, e);
+		table_insert(&revocations, kind, "", value, NULL, by, until_s);
+	} else if(g_hash_table_size(revocations.hash) >= revocations.max) {
+		ok = FALSE; /* full of live revocations: refused, never one silently dropped */
+	} else {
+		table_insert(&revocations, kind, "", value, NULL, by, until_s);
+	}
+	sfu_mutex_unlock(&lock);
+	return ok;
+}
+
+gint64 sfu_bans_revocation_until(sfu_revoke_kind kind, const char *value, gint64 now_s) {
+	sfu_mutex_lock(&lock);
+	entry *e = ready ? table_live(&revocations, kind, "", value, now_s) : NULL;
+	gint64 until = e ? e->until : 0;
+	sfu_mutex_unlock(&lock);
+	return until;
+}
+
+gint64 sfu_bans_ban_until(const char *room_id, sfu_ban_kind kind, const char *value, gint64 now_s) {
+	sfu_mutex_lock(&lock);
+	entry *e = ready && room_id ? table_live(&bans, kind, room_id, value, now_s) : NULL;
+	gint64 until = e ? e->until : 0;
+	sfu_mutex_unlock(&lock);
+	return until;
+}
+
+gboolean sfu_bans_unrevoke(sfu_revoke_kind kind, const char *value) {
+	sfu_mutex_lock(&lock);
+	entry *e = table_lookup(&revocations, kind, "", value);
+	if(e != NULL)
+		entry_drop(&revocations, e);
+	sfu_mutex_unlock(&lock);
+	return e != NULL;
+}
+
+gboolean sfu_bans_revoked(
+	const char *jti, const char *sub, const char *user_id, const char *kid, gint64 now_s) {
+	sfu_mutex_lock(&lock);
+	gboolean out = ready && revocations.hash != NULL && g_hash_table_size(revocations.hash) > 0 &&
+				   (table_live(&revocations, SFU_REVOKE_JTI, "", jti, now_s) != NULL ||
+					   table_live(&revocations, SFU_REVOKE_SUB, "", sub, now_s) != NULL ||
+					   table_live(&revocations, SFU_REVOKE_USER, "", user_id, now_s) != NULL ||
+					   table_live(&revocations, SFU_REVOKE_KID, "", kid, now_s) != NULL);
+	sfu_mutex_unlock(&lock);
+	return out;
+}
+
+json_t *sfu_bans_list_revocations(gint64 now_s) {
+	json_t *list = json_array();
+	sfu_mutex_lock(&lock);
+	if(ready)
+		table_prune(&revocations, now_s);
+	GSequenceIter *it = revocations.by_until ? g_sequence_get_begin_iter(revocations.by_until) : NULL;
+	for(; it != NULL && !g_sequence_iter_is_end(it); it = g_sequence_iter_next(it)) {
+		entry *e = g_sequence_get(it);
+		json_t *item = json_pack("{sssssI}", "kind", sfu_revoke_kind_name(e->kind), "value", e->value,
+			"until", (json_int_t)e->until);
+		if(e->by != NULL)
+			json_object_set_new(item, "by", json_string(e->by));
+		json_array_append_new(list, item);
+	}
+	sfu_mutex_unlock(&lock);
+	return list;
+}
+
+guint sfu_bans_revocations_count(void) {
+	sfu_mutex_lock(&lock);
+	guint n = revocations.hash ? g_hash_table_size(revocations.hash) : 0;
+	sfu_mutex_unlock(&lock);
+	return n;
+}
+
+/* =============================================================================
+ * Mutes
+ * ==========================================================================*/
+
+gboolean sfu_bans_set_mute(
+	const char *room_id, const char *user_id, guint mask, gint64 until_s, const char *by, gint64 now_s) {
+	if(room_id == NULL || user_id == NULL)
+		return TRUE;
+	gboolean kept_all = TRUE;
+	sfu_mutex_lock(&lock);
+	if(!ready) {
+		sfu_mutex_unlock(&lock);
+		return TRUE;
+	}
+	table_prune(&mutes, now_s);
+	entry *e = table_lookup(&mutes, 0, room_id, user_id);
+	if(e != NULL)
+		entry_drop(&mutes, e);
+	if(mask != 0 && until_s > now_s) {
+		if(g_hash_table_size(mutes.hash) >= mutes.max) {
+			table_drop_soonest(&mutes);
+			kept_all = FALSE;
+		}
+		e = table_insert(&mutes, 0, room_id, user_id, user_id, by, until_s);
+		e->mask = mask & 3u;
+	}
+	sfu_mutex_unlock(&lock);
+	return kept_all;
+}
+
+guint sfu_bans_mute_of(const char *room_id, const char *user_id, gint64 now_s) {
+	if(room_id == NULL || user_id == NULL)
+		return 0;
+	sfu_mutex_lock(&lock);
+	entry *e = ready ? table_live(&mutes, 0, room_id, user_id, now_s) : NULL;
+	guint mask = e ? e->mask : 0;
+	sfu_mutex_unlock(&lock);
+	return mask;
+}
+
+json_t *sfu_bans_list_mutes(const char *room_id, gint64 now_s) {
+	json_t *list = json_array();
+	sfu_mutex_lock(&lock);
+	if(ready)
+		table_prune(&mutes, now_s);
+	GSequenceIter *it = mutes.by_until ? g_sequence_get_begin_iter(mutes.by_until) : NULL;
+	for(; it != NULL && !g_sequence_iter_is_end(it); it = g_sequence_iter_next(it)) {
+		entry *e = g_sequence_get(it);
+		if(room_id != NULL && strcmp(e->scope, room_id) != 0)
+			continue;
+		json_t *item = json_pack("{sssssisI}", "room_id", e->scope, "user_id", e->value, "mask", (int)e->mask,
+			"until", (json_int_t)e->until);
+		if(e->by != NULL)
+			json_object_set_new(item, "by", json_string(e->by));
+		json_array_append_new(list, item);
+	}
+	sfu_mutex_unlock(&lock);
+	return list;
+}
+
+guint sfu_bans_mutes_count(void) {
+	sfu_mutex_lock(&lock);
+	guint n = mutes.hash ? g_hash_table_size(mutes.hash) : 0;
+	sfu_mutex_unlock(&lock);
+	return n;
+}
+
+/* =============================================================================
+ * jti claims
+ * ==========================================================================*/
 
 sfu_jti_claim sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s) {
 	if(jti == NULL || user_id == NULL)
 		return SFU_JTI_OK;
 	sfu_jti_claim out = SFU_JTI_OK;
 	sfu_mutex_lock(&lock);
-	if(jtis == NULL) {
+	if(!ready) {
 		sfu_mutex_unlock(&lock);
 		return SFU_JTI_OK;
 	}
-	prune(now_s);
-	jti_claim *c = g_hash_table_lookup(jtis, jti);
+	prune_all(now_s);
+	entry *c = table_lookup(&jtis, 0, "", jti);
 	if(c != NULL) {
 		/* Known from here: a live claim (expired ones were pruned). */
 		if(strcmp(c->user_id, user_id) != 0)
 			out = SFU_JTI_TAKEN;
 	} else if(exp_s <= now_s) {
 		/* Nothing to remember: the token is not valid for longer than now. */
-	} else if(g_hash_table_size(jtis) >= max_jtis) {
+	} else if(g_hash_table_size(jtis.hash) >= jtis.max) {
 		out = SFU_JTI_FULL;
 	} else {
-		c = g_new0(jti_claim, 1);
-		c->jti = g_strdup(jti);
-		c->user_id = g_strdup(user_id);
-		c->exp = exp_s;
-		c->seq = next_seq++;
-		c->pos = g_sequence_insert_sorted(jtis_by_exp, c, by_exp, NULL);
-		g_hash_table_insert(jtis, c->jti, c);
+		table_insert(&jtis, 0, "", jti, user_id, NULL, exp_s);
 	}
 	sfu_mutex_unlock(&lock);
 	return out;
 }
 
+gboolean sfu_bans_set_jti_owner(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s) {
+	if(jti == NULL || user_id == NULL || exp_s <= now_s)
+		return FALSE;
+	gboolean changed = FALSE;
+	sfu_mutex_lock(&lock);
+	if(ready) {
+		table_prune(&jtis, now_s);
+		entry *c = table_lookup(&jtis, 0, "", jti);
+		if(c == NULL || strcmp(c->user_id, user_id) != 0) {
+			if(c != NULL)
+				entry_drop(&jtis, c);
+			else if(g_hash_table_size(jtis.hash) >= jtis.max)
+				table_drop_soonest(&jtis);
+			table_insert(&jtis, 0, "", jti, user_id, NULL, exp_s);
+			changed = c != NULL;
+		}
+	}
+	sfu_mutex_unlock(&lock);
+	return changed;
+}
+
 guint sfu_bans_jti_count(void) {
 	sfu_mutex_lock(&lock);
-	guint n = jtis ? g_hash_table_size(jtis) : 0;
+	guint n = jtis.hash ? g_hash_table_size(jtis.hash) : 0;
 	sfu_mutex_unlock(&lock);
 	return n;
 }

@@ -17,6 +17,7 @@ G_DEFINE_QUARK(sfu - config - error - quark, sfu_config_error)
 #define SFU_CONFIG_JCFG "janus.plugin.sfu.jcfg"
 #define SFU_CONFIG_INI  "janus.plugin.sfu.cfg"
 #define GENERAL         "general"
+#define STATE           "state"
 
 static const char *known_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", NULL};
 
@@ -24,7 +25,17 @@ static const char *known_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS
  * The settings: one row per key
  * ==========================================================================*/
 
-typedef enum key_type { KEY_UINT, KEY_BOOL, KEY_STRING, KEY_ALGS, KEY_EXPIRY, KEY_VIDEO_CODEC } key_type;
+typedef enum key_type {
+	KEY_UINT,
+	KEY_BOOL,
+	KEY_STRING,
+	KEY_ALGS,
+	KEY_EXPIRY,
+	KEY_VIDEO_CODEC,
+	KEY_BACKEND,
+	KEY_UNAVAILABLE,
+	KEY_REDIS_URL
+} key_type;
 
 typedef struct key_spec {
 	const char *group;
@@ -65,9 +76,24 @@ static const key_spec keys[] = {
 	{GENERAL, "data_msgs_per_s", KEY_UINT, CFG_OFF(data_msgs_per_s), 1, 1000000},
 	{GENERAL, "data_bytes_per_s", KEY_UINT, CFG_OFF(data_bytes_per_s), 65536, 1000000000},
 	{GENERAL, "video_codec", KEY_VIDEO_CODEC, CFG_OFF(video_codec), 0, 0},
+	{GENERAL, "max_revocations", KEY_UINT, CFG_OFF(max_revocations), 1, 10000000},
+	{GENERAL, "max_mutes", KEY_UINT, CFG_OFF(max_mutes), 1, 10000000},
+	{GENERAL, "max_token_lifetime_s", KEY_UINT, CFG_OFF(max_token_lifetime_s), 1, 366 * 86400},
+	{GENERAL, "mute_s", KEY_UINT, CFG_OFF(mute_s), 1, 30 * 86400},
+	{STATE, "backend", KEY_BACKEND, CFG_OFF(state_backend), 0, 0},
+	{STATE, "redis_url", KEY_REDIS_URL, CFG_OFF(redis_url), 0, 0},
+	{STATE, "redis_password_file", KEY_STRING, CFG_OFF(redis_password_file), 0, 0},
+	{STATE, "key_prefix", KEY_STRING, CFG_OFF(key_prefix), 0, 0},
+	{STATE, "connect_timeout_ms", KEY_UINT, CFG_OFF(connect_timeout_ms), 10, 60000},
+	{STATE, "command_timeout_ms", KEY_UINT, CFG_OFF(command_timeout_ms), 10, 60000},
+	{STATE, "on_unavailable", KEY_UNAVAILABLE, CFG_OFF(on_unavailable), 0, 0},
+	{STATE, "node_id", KEY_STRING, CFG_OFF(node_id), 0, 0},
+	{STATE, "node_url", KEY_STRING, CFG_OFF(node_url), 0, 0},
+	{STATE, "directory_interval_s", KEY_UINT, CFG_OFF(directory_interval_s), 1, 3600},
+	{STATE, "max_pending_writes", KEY_UINT, CFG_OFF(max_pending_writes), 1, 10000000},
 };
 
-static const char *const groups[] = {GENERAL, NULL};
+static const char *const groups[] = {GENERAL, STATE, NULL};
 
 /* =============================================================================
  * Raw settings, as the file gave them
@@ -229,6 +255,9 @@ static gboolean type_fits(key_type type, raw_kind kind) {
 			return kind == RAW_STRING || kind == RAW_LIST;
 		case KEY_STRING:
 		case KEY_EXPIRY:
+		case KEY_BACKEND:
+		case KEY_UNAVAILABLE:
+		case KEY_REDIS_URL:
 		default:
 			return kind == RAW_STRING;
 	}
@@ -329,6 +358,33 @@ static gboolean convert(sfu_config *cfg, const key_spec *k, const char *value, c
 			else
 				return FALSE;
 			return TRUE;
+		case KEY_BACKEND:
+			*expected = "\"memory\" or \"redis\"";
+			if(!strcmp(value, "memory"))
+				cfg->state_backend = SFU_STATE_MEMORY;
+			else if(!strcmp(value, "redis"))
+				cfg->state_backend = SFU_STATE_REDIS;
+			else
+				return FALSE;
+			return TRUE;
+		case KEY_UNAVAILABLE:
+			*expected = "\"refuse\" or \"last_known\"";
+			if(!strcmp(value, "refuse"))
+				cfg->on_unavailable = SFU_UNAVAILABLE_REFUSE;
+			else if(!strcmp(value, "last_known"))
+				cfg->on_unavailable = SFU_UNAVAILABLE_LAST_KNOWN;
+			else
+				return FALSE;
+			return TRUE;
+		case KEY_REDIS_URL: {
+			sfu_redis_address a;
+			if(!sfu_redis_address_parse(value, &a, expected))
+				return FALSE;
+			sfu_redis_address_clear(&a);
+			g_free(*(char **)field);
+			*(char **)field = g_strdup(value);
+			return TRUE;
+		}
 		default:
 			*expected = "?";
 			return FALSE;
@@ -362,9 +418,11 @@ static const key_spec *check_name(const raw_file *f, const raw_setting *s, GErro
 	const key_spec *k = s->group ? find_key(s->group, s->name) : NULL;
 	const key_spec *elsewhere = k ? NULL : find_key(NULL, s->name);
 	if(k == NULL && elsewhere != NULL) {
+		char *place = f->is_ini ? g_strdup_printf("the [%s] section", elsewhere->group)
+								: g_strdup_printf("%s: { ... }", elsewhere->group);
 		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_PLACE,
-			"%s: '%s' is outside its group: put it in %s", at, s->name,
-			f->is_ini ? "the [general] section" : "general: { ... }");
+			"%s: '%s' is outside its group: put it in %s", at, s->name, place);
+		g_free(place);
 	} else if(k == NULL) {
 		const char **names = key_names(s->group);
 		char *h = hint(s->name, names);
@@ -429,6 +487,16 @@ static sfu_config *apply_file(const raw_file *f, GError **error) {
 			return NULL;
 		}
 	}
+	if(cfg->state_backend == SFU_STATE_REDIS && cfg->redis_url == NULL) {
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_VALUE,
+			"%s: backend = \"redis\" needs redis_url in state: { ... }", f->origin);
+		sfu_config_free(cfg);
+		return NULL;
+	}
+	if(cfg->key_prefix == NULL)
+		cfg->key_prefix = g_strdup("sfu:");
+	if(cfg->node_id == NULL)
+		cfg->node_id = g_strdup(g_get_host_name());
 	return cfg;
 }
 
@@ -589,6 +657,16 @@ sfu_config *sfu_config_new_defaults(void) {
 	cfg->data_msgs_per_s = 100;
 	cfg->data_bytes_per_s = 256 * 1024;
 	cfg->video_codec = SFU_VIDEO_AUTO;
+	cfg->max_revocations = 100000;
+	cfg->max_mutes = 100000;
+	cfg->max_token_lifetime_s = 86400;
+	cfg->mute_s = 86400;
+	cfg->state_backend = SFU_STATE_MEMORY;
+	cfg->connect_timeout_ms = 1000;
+	cfg->command_timeout_ms = 1000;
+	cfg->on_unavailable = SFU_UNAVAILABLE_REFUSE;
+	cfg->directory_interval_s = 5;
+	cfg->max_pending_writes = 10000;
 	return cfg;
 }
 
@@ -602,6 +680,11 @@ void sfu_config_free(sfu_config *cfg) {
 	g_free(cfg->audience);
 	g_free(cfg->issuer);
 	g_free(cfg->room_claim);
+	g_free(cfg->redis_url);
+	g_free(cfg->redis_password_file);
+	g_free(cfg->key_prefix);
+	g_free(cfg->node_id);
+	g_free(cfg->node_url);
 	g_free(cfg);
 }
 
@@ -643,6 +726,7 @@ sfu_config *sfu_config_load_file(const char *path, GError **error) {
 		char *dir = g_path_get_dirname(path);
 		resolve_path(&cfg->auth_key, dir);
 		resolve_path(&cfg->auth_keys, dir);
+		resolve_path(&cfg->redis_password_file, dir);
 		g_free(dir);
 	}
 	return cfg;
@@ -693,5 +777,94 @@ char *sfu_config_describe(const sfu_config *c) {
 			s, "; kick bans %u s by user_id%s", c->kick_ban_s, c->sub_identifies_user ? ", sub and jti" : "");
 	else
 		g_string_append(s, "; kick bans off");
+	if(c->state_backend == SFU_STATE_REDIS)
+		g_string_append_printf(s, "; state redis (node %s, prefix %s, when unavailable: %s)",
+			c->node_id ? c->node_id : "?", c->key_prefix ? c->key_prefix : "sfu:",
+			c->on_unavailable == SFU_UNAVAILABLE_REFUSE ? "refuse joins" : "last known state");
+	else
+		g_string_append(s, "; state in memory");
 	return g_string_free(s, FALSE);
+}
+
+/* =============================================================================
+ * Redis addresses
+ * ==========================================================================*/
+
+void sfu_redis_address_clear(sfu_redis_address *a) {
+	g_free(a->host);
+	g_free(a->path);
+	g_free(a->user);
+	if(a->password != NULL)
+		memset(a->password, 0, strlen(a->password));
+	g_free(a->password);
+	memset(a, 0, sizeof(*a));
+}
+
+static gboolean parse_db(const char *text, guint *db) {
+	return parse_uint(text, 0, 1000000, db);
+}
+
+gboolean sfu_redis_address_parse(const char *url, sfu_redis_address *out, const char **error) {
+	memset(out, 0, sizeof(*out));
+	*error = "redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]";
+	if(url == NULL)
+		return FALSE;
+	if(g_str_has_prefix(url, "rediss://")) {
+		*error = "redis:// or unix://: rediss:// (TLS) needs hiredis >= 1.0, Debian bookworm has 0.14; "
+				 "reach a TLS Redis through a local tunnel (docs/SCALING.md)";
+		return FALSE;
+	}
+	if(g_str_has_prefix(url, "unix://")) {
+		const char *path = url + strlen("unix://");
+		const char *q = strchr(path, '?');
+		if(*path != '/' || (q != NULL && q == path + 1))
+			return FALSE;
+		out->path = q ? g_strndup(path, q - path) : g_strdup(path);
+		if(q != NULL && (!g_str_has_prefix(q, "?db=") || !parse_db(q + 4, &out->db))) {
+			sfu_redis_address_clear(out);
+			return FALSE;
+		}
+		return TRUE;
+	}
+	if(!g_str_has_prefix(url, "redis://"))
+		return FALSE;
+	const char *rest = url + strlen("redis://");
+	const char *at = strrchr(rest, '@');
+	if(at != NULL) {
+		char *cred = g_strndup(rest, at - rest);
+		char *colon = strchr(cred, ':');
+		if(colon == NULL || colon[1] == '\0') {
+			g_free(cred);
+			return FALSE;
+		}
+		*colon = '\0';
+		out->user = cred[0] ? g_uri_unescape_string(cred, NULL) : NULL;
+		out->password = g_uri_unescape_string(colon + 1, NULL);
+		memset(cred, 0, strlen(colon + 1) + (colon - cred) + 1);
+		g_free(cred);
+		rest = at + 1;
+		if(out->password == NULL) {
+			sfu_redis_address_clear(out);
+			return FALSE;
+		}
+	}
+	const char *slash = strchr(rest, '/');
+	char *hostport = slash ? g_strndup(rest, slash - rest) : g_strdup(rest);
+	const char *colon = strrchr(hostport, ':');
+	out->port = 6379;
+	gboolean ok = TRUE;
+	if(colon != NULL && strchr(hostport, ']') == NULL) {
+		out->host = g_strndup(hostport, colon - hostport);
+		ok = parse_uint(colon + 1, 1, 65535, &out->port);
+	} else {
+		out->host = g_strdup(hostport);
+	}
+	g_free(hostport);
+	if(ok && (out->host[0] == '\0' || strpbrk(out->host, " ?#") != NULL))
+		ok = FALSE;
+	if(ok && slash != NULL && slash[1] != '\0')
+		ok = parse_db(slash + 1, &out->db);
+	if(!ok)
+		sfu_redis_address_clear(out);
+	return ok;
 }

@@ -31,6 +31,31 @@ typedef enum sfu_expiry_policy {
 	SFU_EXPIRY_KEEP       /*!< tokens only matter at the door (legacy .cfg default) */
 } sfu_expiry_policy;
 
+typedef enum sfu_state_backend {
+	SFU_STATE_MEMORY = 0, /*!< bans, revocations, mutes, jti claims in this process only (default) */
+	SFU_STATE_REDIS       /*!< shared by every node through Redis (docs/SCALING.md) */
+} sfu_state_backend;
+
+typedef enum sfu_state_unavailable {
+	SFU_UNAVAILABLE_REFUSE = 0, /*!< no new admission while the shared state cannot be confirmed (default) */
+	SFU_UNAVAILABLE_LAST_KNOWN  /*!< admit on the last known state, with a loud warning */
+} sfu_state_unavailable;
+
+/*! \brief Where Redis is: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N] (tcp: port 6379). */
+typedef struct sfu_redis_address {
+	char *host;     /*!< host name or address; NULL for a unix socket */
+	guint port;     /*!< tcp port */
+	char *path;     /*!< unix socket path, or NULL */
+	char *user;     /*!< ACL user name (Redis 6+), or NULL */
+	char *password; /*!< or NULL */
+	guint db;       /*!< SELECT db (0 = default) */
+} sfu_redis_address;
+
+/*! \brief Parse \p url into \p out (cleared first). FALSE with \p error (never echoing a password) when invalid;
+ * \c rediss:// (TLS) is refused: Debian bookworm's hiredis 0.14 has no TLS (docs/SCALING.md). */
+gboolean sfu_redis_address_parse(const char *url, sfu_redis_address *out, const char **error);
+void sfu_redis_address_clear(sfu_redis_address *a);
+
 typedef struct sfu_config {
 	char *source;    /*!< path of the file that was read, or NULL for sfu_config_new_defaults() */
 	gboolean legacy; /*!< read from the legacy INI .cfg: old-plugin defaults for the keys it does not set */
@@ -66,6 +91,24 @@ typedef struct sfu_config {
 	guint max_publishers_per_user; /*!< publisher handles per user_id and room (default 8) */
 	guint data_msgs_per_s;  /*!< websocket data messages per second per handle (bursts of twice; 100) */
 	guint data_bytes_per_s; /*!< websocket data bytes per second per handle (bursts of twice; 262144) */
+	guint max_revocations;  /*!< token revocations kept; a new one is refused when full (100000) */
+	guint max_mutes;        /*!< room mutes kept; the soonest to expire goes first when full (100000) */
+	/* Moderation */
+	guint
+		max_token_lifetime_s; /*!< the longest token lifetime accepted: default length of a revocation (86400) */
+	guint mute_s;             /*!< how long an owner's mute holds, across reconnects, unless lifted (86400) */
+	/* Shared state (group state; docs/SCALING.md) */
+	sfu_state_backend state_backend;      /*!< "memory" (default) or "redis" */
+	char *redis_url;                      /*!< required with redis */
+	char *redis_password_file;            /*!< file holding the password (instead of the URL's), or NULL */
+	char *key_prefix;                     /*!< prefix of every key and of the channel (default "sfu:") */
+	guint connect_timeout_ms;             /*!< (default 1000) */
+	guint command_timeout_ms;             /*!< (default 1000) */
+	sfu_state_unavailable on_unavailable; /*!< (default refuse) */
+	char *node_id;                        /*!< this node's name in the directory (default: host name) */
+	char *node_url;             /*!< what the directory tells token endpoints to give clients, or NULL */
+	guint directory_interval_s; /*!< seconds between directory updates (default 5) */
+	guint max_pending_writes;   /*!< writes queued for Redis while it is away (default 10000) */
 } sfu_config;
 
 /*! \brief A config holding every .jcfg default (no file read). Free with sfu_config_free. */

@@ -21,13 +21,16 @@
 	XX(SFU_ERR_JOIN_INVALID_TOKEN, "invalid_token", "Rejecting join with invalid token!")                    \
 	XX(SFU_ERR_JOIN_FORBIDDEN, "room_not_allowed", "Rejecting join without permission!")                     \
 	XX(SFU_ERR_JOIN_BANNED, "banned", "Rejecting join of a kicked user!")                                    \
+	XX(SFU_ERR_JOIN_REVOKED, "revoked", "Rejecting join with revoked token!")                                \
 	XX(SFU_ERR_SUB_ANONYMOUS, "missing_token", "Rejecting anonymous subscription!")                          \
 	XX(SFU_ERR_SUB_INVALID_TOKEN, "invalid_token", "Rejecting subscription with invalid token!")             \
 	XX(SFU_ERR_SUB_FORBIDDEN, "room_not_allowed", "Rejecting subscription without permission!")              \
+	XX(SFU_ERR_SUB_REVOKED, "revoked", "Rejecting subscription with revoked token!")                         \
 	XX(SFU_ERR_SUB_NOT_IN_ROOM, "publisher_not_in_room", "Cannot subscribe to a publisher not in a room.")   \
 	XX(SFU_ERR_ROOM_FULL, "room_full", "Room is full.")                                                      \
 	XX(SFU_ERR_SERVER_FULL, "server_full", "Server is full.")                                                \
 	XX(SFU_ERR_SERVER_BUSY, "server_busy", "Server is busy.")                                                \
+	XX(SFU_ERR_STATE_UNAVAILABLE, "state_unavailable", "Moderation state unavailable, try again.")           \
 	XX(SFU_ERR_ALREADY_JOINED, "already_joined", "Handles may only join once!")                              \
 	XX(SFU_ERR_TOO_MANY_HANDLES, "too_many_handles", "Too many publisher handles for this user.")            \
 	XX(SFU_ERR_HANDLE_SUBSCRIBED, "already_subscribed", "Handles may only subscribe once!")                  \
@@ -45,6 +48,8 @@
 	XX(SFU_ERR_REFRESH_INVALID_TOKEN, "invalid_token", "Rejecting refresh with invalid token!")              \
 	XX(SFU_ERR_REFRESH_FORBIDDEN, "not_allowed", "Rejecting refresh without permission!")                    \
 	XX(SFU_ERR_REFRESH_NOT_JOINED, "not_joined", "Cannot refresh when not in a room.")                       \
+	XX(SFU_ERR_REFRESH_REVOKED, "revoked", "Rejecting refresh with revoked token!")                          \
+	XX(SFU_ERR_MUTE_FORBIDDEN, "not_allowed", "Rejecting mute without permission!")                          \
 	XX(SFU_ERR_INTERNAL, "internal_error", "Internal error.")
 
 typedef enum sfu_err {

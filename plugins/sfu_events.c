@@ -60,6 +60,28 @@ json_t *sfu_event_ejected(const char *room_id, const char *reason, const char *b
 	return ev;
 }
 
+json_t *sfu_event_mute_list(guint mask) {
+	json_t *list = json_array();
+	if(mask & 1u)
+		json_array_append_new(list, json_string("audio"));
+	if(mask & 2u)
+		json_array_append_new(list, json_string("video"));
+	return list;
+}
+
+json_t *sfu_event_muted(
+	gboolean muted, const char *room_id, const char *user_id, const char *media, guint mask, const char *by) {
+	json_t *ev = json_object();
+	json_object_set_new(ev, "event", json_string(muted ? "muted" : "unmuted"));
+	json_object_set_new(ev, "room_id", json_string(room_id));
+	json_object_set_new(ev, "user_id", json_string(user_id));
+	json_object_set_new(ev, "media", json_string(media));
+	json_object_set_new(ev, "muted", sfu_event_mute_list(mask));
+	if(by != NULL)
+		json_object_set_new(ev, "by", json_string(by));
+	return ev;
+}
+
 json_t *sfu_event_token_expiring(const char *room_id, gint64 expires_at) {
 	json_t *ev = json_object();
 	json_object_set_new(ev, "event", json_string("token_expiring"));

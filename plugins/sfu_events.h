@@ -28,6 +28,12 @@ json_t *sfu_event_blocked(gboolean blocked, const char *by);
 /*! \brief {"event":"ejected","room_id":R,"reason":W[,"by":B]}: sent to a participant's publisher handle
  * before its handles are ended (kick, admin, token_expired, session_limit). */
 json_t *sfu_event_ejected(const char *room_id, const char *reason, const char *by);
+/*! \brief {"event":"muted"|"unmuted","room_id":R,"user_id":U,"media":"audio"|"video"|"all","muted":[...][,"by":B]}:
+ * an owner's mute changed; \c muted lists what stays muted after it (\p mask: bit 1 audio, bit 2 video). */
+json_t *sfu_event_muted(
+	gboolean muted, const char *room_id, const char *user_id, const char *media, guint mask, const char *by);
+/*! \brief ["audio","video"] for the bits of \p mask (bit 1 audio, bit 2 video). */
+json_t *sfu_event_mute_list(guint mask);
 /*! \brief {"event":"token_expiring","room_id":R,"expires_at":T}: time to send a refresh. */
 json_t *sfu_event_token_expiring(const char *room_id, gint64 expires_at);
 /*! \brief {"event":"data","body":B} */

@@ -847,6 +847,7 @@ static sfu_jwt_result claims_from(json_t *payload, const sfu_jwt_options *option
 	c->send_data = 1;
 	if(get_bool(payload, "join_hub", &c->join_hub, NULL) < 0 ||
 		get_bool(payload, "kick_users", &c->kick_users, NULL) < 0 ||
+		get_bool(payload, "mute_users", &c->mute_users, NULL) < 0 ||
 		get_bool(payload, "publish_media", &c->publish_media, NULL) < 0 ||
 		get_bool(payload, "send_data", &c->send_data, NULL) < 0 ||
 		get_bool(payload, "eject_at_exp", &c->eject_at_exp, &c->has_eject_at_exp) < 0)

@@ -91,6 +91,7 @@ typedef struct sfu_jwt_claims {
 	int64_t nbf, iat; /*!< 0 when absent (see has_nbf/has_iat) */
 	int has_nbf, has_iat;
 	int join_hub, kick_users;     /*!< default 0 */
+	int mute_users;               /*!< default 0: may mute others (Reticulum's claim name) */
 	int publish_media, send_data; /*!< default 1 */
 	int has_eject_at_exp, eject_at_exp;
 	int64_t max_session_s;     /*!< 0 = none */

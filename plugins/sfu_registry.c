@@ -530,6 +530,32 @@ GPtrArray *sfu_registry_user_handles_locked(const char *room_id, const char *use
 	return out;
 }
 
+GPtrArray *sfu_registry_handles_locked(const char *room_id) {
+	g_assert(reg_held);
+	GPtrArray *out = handle_array();
+	GHashTableIter rit, mit;
+	gpointer rv, mv;
+	g_hash_table_iter_init(&rit, rooms);
+	while(g_hash_table_iter_next(&rit, NULL, &rv)) {
+		sfu_room *room = rv;
+		if(room_id != NULL && strcmp(room->id, room_id) != 0)
+			continue;
+		g_hash_table_iter_init(&mit, room->members);
+		while(g_hash_table_iter_next(&mit, NULL, &mv)) {
+			sfu_member *m = mv;
+			for(int pass = 0; pass < 2; pass++) {
+				for(GList *l = pass ? m->subscribers : m->publishers; l != NULL; l = l->next) {
+					if(g_atomic_int_get(&((sfu_handle *)l->data)->destroyed))
+						continue;
+					sfu_handle_ref(l->data);
+					g_ptr_array_add(out, l->data);
+				}
+			}
+		}
+	}
+	return out;
+}
+
 /* A user with no membership left anywhere takes its blocks with it (blocks are bounded per user). */
 static void drop_blocks_of(const char *user_id) {
 	sfu_rwlock_writer_lock(&blocks_lock);
@@ -832,6 +858,13 @@ static void describe_auth(sfu_handle *h, json_t *obj) {
 	if(h->auth.sub != NULL)
 		json_object_set_new(obj, "sub", json_string(h->auth.sub));
 	json_object_set_new(obj, "bound", json_boolean(h->auth.bound_user != NULL));
+	guint muted = (guint)g_atomic_int_get(&h->muted);
+	json_t *list = json_array();
+	if(muted & SFU_MUTE_AUDIO)
+		json_array_append_new(list, json_string("audio"));
+	if(muted & SFU_MUTE_VIDEO)
+		json_array_append_new(list, json_string("video"));
+	json_object_set_new(obj, "muted", list);
 }
 
 json_t *sfu_handle_describe(sfu_handle *h) {

@@ -40,6 +40,11 @@ typedef enum sfu_role {
 
 typedef struct sfu_room sfu_room;
 
+/*! \brief What an owner's mute stops relaying (bits of sfu_handle.muted). */
+#define SFU_MUTE_AUDIO 1u
+#define SFU_MUTE_VIDEO 2u
+#define SFU_MUTE_ALL   (SFU_MUTE_AUDIO | SFU_MUTE_VIDEO)
+
 /*! \brief Authorization attached to a joined handle (what its token allowed). Registry lock, except the
  * two permissions, which the media path reads with g_atomic_int_get. Until a grant is attached everything
  * is denied. */
@@ -66,6 +71,7 @@ typedef struct sfu_handle {
 	volatile gint destroyed; /*!< [atomic] destroyed or evicted: no media, event or request reaches it */
 	volatile gint media_up;  /*!< [atomic] setup_media ran and hangup_media did not */
 	volatile gint blocked; /*!< [atomic, written under reg] subscriber: its user and its publisher's block */
+	volatile gint muted;   /*!< [atomic, written under reg] SFU_MUTE_* of its user in its room: not relayed */
 	/* Join state */
 	sfu_role role;                /*!< [once] */
 	char *room_id, *user_id;      /*!< [once] */
@@ -173,6 +179,9 @@ char *sfu_registry_publisher_room_locked(
 
 /*! \brief Every live handle of \p user_id in \p room_id (references, publishers first). */
 GPtrArray *sfu_registry_user_handles_locked(const char *room_id, const char *user_id);
+
+/*! \brief Every live joined handle of \p room_id, or of every room when NULL (references). */
+GPtrArray *sfu_registry_handles_locked(const char *room_id);
 
 /*! \brief Replace \p h's grant with a copy of \p auth (permissions are stored atomically). */
 void sfu_handle_set_auth_locked(sfu_handle *h, const sfu_handle_auth *auth);

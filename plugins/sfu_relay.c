@@ -8,7 +8,7 @@
 #include "sfu_relay.h"
 #include "sfu_sdp.h"
 
-static guint64 rtp_packets, rtp_bytes, data_messages, data_bytes;
+static guint64 rtp_packets, rtp_bytes, data_messages, data_bytes, muted_packets, muted_bytes;
 
 static inline void count(guint64 *counter, guint64 n) {
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
@@ -21,6 +21,12 @@ static inline gboolean flag(volatile gint *f) {
 void sfu_relay_rtp(sfu_handle *h, janus_plugin_rtp *packet) {
 	if(g_atomic_int_get(&h->destroyed) || !flag(&h->auth.publish_media))
 		return;
+	/* An owner's mute: the flag of this handle (set under the registry lock), checked per packet. */
+	if(G_UNLIKELY((guint)g_atomic_int_get(&h->muted) & (packet->video ? SFU_MUTE_VIDEO : SFU_MUTE_AUDIO))) {
+		count(&muted_packets, 1);
+		count(&muted_bytes, packet->length);
+		return;
+	}
 	GPtrArray *subs = sfu_handle_subscribers(h);
 	if(subs->len > 0) {
 		/* Subscriber offers are always audio (mindex 0) + video (mindex 1). */
@@ -93,4 +99,6 @@ void sfu_relay_stats_get(sfu_relay_stats *out) {
 	out->rtp_bytes = __atomic_load_n(&rtp_bytes, __ATOMIC_RELAXED);
 	out->data_messages = __atomic_load_n(&data_messages, __ATOMIC_RELAXED);
 	out->data_bytes = __atomic_load_n(&data_bytes, __ATOMIC_RELAXED);
+	out->muted_packets = __atomic_load_n(&muted_packets, __ATOMIC_RELAXED);
+	out->muted_bytes = __atomic_load_n(&muted_bytes, __ATOMIC_RELAXED);
 }

@@ -21,6 +21,8 @@ static const char *kind_names[] = {
 	[SFU_REQ_UNBLOCK] = "unblock",
 	[SFU_REQ_DATA] = "data",
 	[SFU_REQ_REFRESH] = "refresh",
+	[SFU_REQ_MUTE] = "mute",
+	[SFU_REQ_UNMUTE] = "unmute",
 };
 
 const char *sfu_request_kind_name(sfu_req_kind kind) {
@@ -147,6 +149,25 @@ static sfu_err parse_refresh(const json_t *body, sfu_request *req, char *detail,
 	return get_string(body, "token", FIELD_REQUIRED, SFU_MAX_TOKEN_LEN, 0, &req->token, detail, detail_len);
 }
 
+/* mute / unmute: room_id, user_id, token (all required), media "audio" | "video" | "all" (default "all"). */
+static sfu_err parse_mute(const json_t *body, sfu_request *req, char *detail, size_t detail_len) {
+	sfu_err err = parse_kick(body, req, detail, detail_len);
+	const char *media = NULL;
+	if(err == SFU_OK)
+		err = get_string(body, "media", FIELD_OPTIONAL, 16, 1, &media, detail, detail_len);
+	if(err != SFU_OK)
+		return err;
+	if(media == NULL || strcmp(media, "all") == 0)
+		req->mute = SFU_REQ_MUTE_AUDIO | SFU_REQ_MUTE_VIDEO;
+	else if(strcmp(media, "audio") == 0)
+		req->mute = SFU_REQ_MUTE_AUDIO;
+	else if(strcmp(media, "video") == 0)
+		req->mute = SFU_REQ_MUTE_VIDEO;
+	else
+		return fail(detail, detail_len, "field 'media' must be \"audio\", \"video\" or \"all\"");
+	return SFU_OK;
+}
+
 typedef sfu_err (*kind_parser)(const json_t *body, sfu_request *req, char *detail, size_t detail_len);
 
 static const struct {
@@ -161,6 +182,8 @@ static const struct {
 	{"unblock", SFU_REQ_UNBLOCK, parse_whom},
 	{"data", SFU_REQ_DATA, parse_data},
 	{"refresh", SFU_REQ_REFRESH, parse_refresh},
+	{"mute", SFU_REQ_MUTE, parse_mute},
+	{"unmute", SFU_REQ_UNMUTE, parse_mute},
 };
 
 sfu_err sfu_request_parse(const json_t *body, sfu_request *out, char *detail, size_t detail_len) {
@@ -193,8 +216,8 @@ sfu_err sfu_request_parse(const json_t *body, sfu_request *out, char *detail, si
 		}
 		return err;
 	}
-	return fail(
-		detail, detail_len, "unknown kind (expected join, subscribe, kick, block, unblock, data or refresh)");
+	return fail(detail, detail_len,
+		"unknown kind (expected join, subscribe, kick, block, unblock, data, refresh, mute or unmute)");
 }
 
 sfu_err sfu_request_parse_jsep(const json_t *jsep, sfu_jsep *out, char *detail, size_t detail_len) {

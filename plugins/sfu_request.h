@@ -30,8 +30,13 @@ typedef enum sfu_req_kind {
 	SFU_REQ_BLOCK,
 	SFU_REQ_UNBLOCK,
 	SFU_REQ_DATA,
-	SFU_REQ_REFRESH
+	SFU_REQ_REFRESH,
+	SFU_REQ_MUTE,
+	SFU_REQ_UNMUTE
 } sfu_req_kind;
+
+#define SFU_REQ_MUTE_AUDIO 1 /*!< sfu_request.mute bits (the same as sfu_registry.h's SFU_MUTE_*) */
+#define SFU_REQ_MUTE_VIDEO 2
 
 /*! \brief What a join's \c subscribe (or a subscribe's \c what) asks for. */
 typedef struct sfu_subscription {
@@ -44,12 +49,13 @@ typedef struct sfu_subscription {
 /*! \brief A parsed request. Strings are borrowed from the body: valid while it lives. */
 typedef struct sfu_request {
 	sfu_req_kind kind;
-	const char *room_id;        /*!< join, kick */
-	const char *user_id;        /*!< join, kick */
-	const char *token;          /*!< join, kick, subscribe, refresh; NULL when absent/null */
+	const char *room_id;        /*!< join, kick, mute, unmute */
+	const char *user_id;        /*!< join, kick, mute, unmute */
+	const char *token;          /*!< join, kick, subscribe, refresh, mute, unmute; NULL when absent/null */
 	const char *whom;           /*!< block, unblock (required); data (optional) */
 	const char *body;           /*!< data */
 	sfu_subscription subscribe; /*!< join's subscribe, or subscribe's what */
+	int mute;                   /*!< mute, unmute: SFU_REQ_MUTE_* bits of \c media ("all" when absent) */
 } sfu_request;
 
 typedef enum sfu_jsep_type { SFU_JSEP_NONE = 0, SFU_JSEP_OFFER, SFU_JSEP_ANSWER } sfu_jsep_type;

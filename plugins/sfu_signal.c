@@ -258,6 +258,25 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	out->response = json_pack("{si}", "kicked", n);
 }
 
+/* An owner's mute or unmute (token with mute_users for the room): the relay stops / resumes the user's media. */
+static void handle_mute(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
+	if(sfu_auth_is_open(auth)) {
+		out->err = SFU_ERR_MUTE_FORBIDDEN;
+		out->reason = "auth_disabled";
+		return;
+	}
+	sfu_grant grant;
+	memset(&grant, 0, sizeof(grant));
+	gboolean ok = authorize(req->token, SFU_AUTH_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
+		SFU_ERR_MUTE_FORBIDDEN, SFU_ERR_MUTE_FORBIDDEN, &grant, out);
+	sfu_grant_clear(&grant);
+	if(!ok)
+		return;
+	gboolean mute = req->kind == SFU_REQ_MUTE;
+	guint mask = sfu_authz_mute(req->room_id, req->user_id, (guint)req->mute, mute, h->user_id);
+	out->response = json_pack("{so}", "muted", sfu_event_mute_list(mask));
+}
+
 static void handle_block(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
 	gboolean block = req->kind == SFU_REQ_BLOCK;
 	sfu_handle *fir = NULL;
@@ -347,6 +366,8 @@ static const request_handler handlers[] = {
 	[SFU_REQ_UNBLOCK] = handle_block,
 	[SFU_REQ_DATA] = handle_data,
 	[SFU_REQ_REFRESH] = handle_refresh,
+	[SFU_REQ_MUTE] = handle_mute,
+	[SFU_REQ_UNMUTE] = handle_mute,
 };
 
 /* =============================================================================

@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
 	# build
 	build-essential autoconf automake libtool pkg-config
-	janus janus-dev libglib2.0-dev libjansson-dev libssl-dev libconfig-dev libjwt-dev openssl
+	janus janus-dev libglib2.0-dev libjansson-dev libssl-dev libconfig-dev libjwt-dev openssl libhiredis-dev
 	# fuzzing, sanitizers, memory checks
 	clang clang-format libclang-rt-14-dev valgrind
 	# sfu-bot (headless WebRTC load client)
@@ -25,6 +25,8 @@ PACKAGES=(
 	gnuplot-nox
 	# browser tests (Chromium and Firefox), network namespaces, process control
 	chromium firefox-esr iproute2 util-linux procps curl ca-certificates
+	# the shared state of several nodes (state backend "redis", tests/e2e/cluster.test.mjs, make bench-state)
+	redis-server redis-tools
 	# the Debian package (make deb) and docs/DEPLOYMENT.md followed by tests/e2e/deploy.test.mjs
 	dpkg-dev debhelper fakeroot git nginx coturn jq
 )

@@ -47,7 +47,7 @@ only_allowed() {
 	done
 }
 
-echo "1..9"
+echo "1..10"
 
 # 1. Only sfu_core calls the core: no janus_callbacks member call and no gateway-> elsewhere.
 #    (janus_sfu.c names the type in init() only to hand the pointer to sfu_core_init.)
@@ -119,5 +119,9 @@ ok_if "sfu_request includes no sfu_ header but sfu_errors.h" "$(only_allowed sfu
 ok_if "sfu_errors includes no other sfu_ header" "$(only_allowed sfu_errors)"
 ok_if "sfu_events includes only sfu_errors.h, sfu_core.h and sfu_registry.h" \
 	"$(only_allowed sfu_events sfu_errors sfu_core sfu_registry)"
+
+# 10. Only the state backend talks to Redis: hiredis.h in sfu_state.c alone (never on the join or media path).
+off=$(includes "$p"/*.c "$p"/*.h | grep -e ': hiredis\.h$' -e ': hiredis/' | grep -v '^sfu_state\.c:')
+ok_if "only sfu_state includes hiredis" "$off"
 
 exit $fail

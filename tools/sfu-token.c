@@ -22,6 +22,7 @@
 #include "sfu_auth.h"
 #include "sfu_config.h"
 #include "sfu_jwt.h"
+#include "sfu_state.h"
 #include "sfu-doctor.h"
 
 static const char usage_text[] =
@@ -39,6 +40,7 @@ static const char usage_text[] =
 	"        --user U               user_id (binds the token to that user)\n"
 	"        --join                 join_hub: true  (needed to join or subscribe)\n"
 	"        --kick                 kick_users: true\n"
+	"        --mute                 mute_users: true (may mute / unmute others)\n"
 	"        --ttl S                exp = now + S seconds (default 3600)\n"
 	"        --nbf S                nbf = now + S seconds (may be negative)\n"
 	"        --no-publish           publish_media: false\n"
@@ -57,6 +59,12 @@ static const char usage_text[] =
 	"      'verdict=<ok|missing|invalid|forbidden> reason=<reason>'. The configuration is loaded by the\n"
 	"      plugin's own loader: a mistake in it is reported as the plugin would report it, and a\n"
 	"      configuration without keys (authentication off) is an error, never 'ok'.\n"
+	"\n"
+	"  directory --redis URL [--prefix sfu:] [--password-file F] | --config FILE.jcfg|DIR\n"
+	"      Print the room directory the nodes of a cluster publish in Redis (state backend \"redis\",\n"
+	"      docs/SCALING.md) as JSON: every node (node_id, url, rooms, users, limits, updated_at) and, per\n"
+	"      room, the nodes hosting it and its users. With --config, Redis, its password and the prefix are\n"
+	"      those of the plugin's state: { } group.\n"
 	"\n"
 	"  doctor [--janus-config /etc/janus] [--turn-config FILE]\n"
 	"      Check a Janus configs folder and the plugin's config for what is risky or missing in\n"
@@ -208,7 +216,7 @@ static int cmd_keygen(int argc, char **argv) {
 
 typedef struct mint_args {
 	const char *key, *rooms, *user, *kid, *aud, *iss, *sub, *jti, *eject;
-	gboolean join, kick, no_publish, no_data, has_nbf, has_max;
+	gboolean join, kick, mute, no_publish, no_data, has_nbf, has_max;
 	gint64 ttl, nbf, max_session, now;
 } mint_args;
 
@@ -220,6 +228,8 @@ static json_t *mint_claims(const mint_args *a) {
 		json_object_set_new(p, "nbf", json_integer(a->now + a->nbf));
 	json_object_set_new(p, "join_hub", json_boolean(a->join));
 	json_object_set_new(p, "kick_users", json_boolean(a->kick));
+	if(a->mute)
+		json_object_set_new(p, "mute_users", json_true());
 	if(a->no_publish)
 		json_object_set_new(p, "publish_media", json_false());
 	if(a->no_data)
@@ -279,7 +289,7 @@ static char *sign_rs512(EVP_PKEY *pkey, const char *input) {
 static int mint_parse(int argc, char **argv, mint_args *a) {
 	static const struct option opts[] = {{"key", required_argument, NULL, 'K'},
 		{"room", required_argument, NULL, 'r'}, {"user", required_argument, NULL, 'u'},
-		{"join", no_argument, NULL, 'j'}, {"kick", no_argument, NULL, 'x'},
+		{"join", no_argument, NULL, 'j'}, {"kick", no_argument, NULL, 'x'}, {"mute", no_argument, NULL, 'M'},
 		{"ttl", required_argument, NULL, 't'}, {"nbf", required_argument, NULL, 'n'},
 		{"kid", required_argument, NULL, 'k'}, {"no-publish", no_argument, NULL, 'P'},
 		{"no-data", no_argument, NULL, 'D'}, {"aud", required_argument, NULL, 'a'},
@@ -292,6 +302,9 @@ static int mint_parse(int argc, char **argv, mint_args *a) {
 		switch(c) {
 			case 'K':
 				a->key = optarg;
+				break;
+			case 'M':
+				a->mute = TRUE;
 				break;
 			case 'r':
 				a->rooms = optarg;
@@ -504,6 +517,74 @@ static int cmd_verify(int argc, char **argv) {
 	return v == SFU_AUTH_OK ? 0 : 1;
 }
 
+/* =============================================================================
+ * directory
+ * ==========================================================================*/
+
+static int cmd_directory(int argc, char **argv) {
+	static const struct option opts[] = {{"redis", required_argument, NULL, 'r'},
+		{"prefix", required_argument, NULL, 'p'}, {"password-file", required_argument, NULL, 'w'},
+		{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const char *url = NULL, *prefix = NULL, *password_file = NULL, *config_path = NULL;
+	int c;
+	while((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch(c) {
+			case 'r':
+				url = optarg;
+				break;
+			case 'p':
+				prefix = optarg;
+				break;
+			case 'w':
+				password_file = optarg;
+				break;
+			case 'c':
+				config_path = optarg;
+				break;
+			case 'h':
+				usage(stdout);
+				return 0;
+			default:
+				usage(stderr);
+				return 2;
+		}
+	}
+	if((url == NULL) == (config_path == NULL) || optind != argc)
+		return fail("directory: --redis URL or --config FILE|DIR is required (see --help)");
+	GError *error = NULL;
+	sfu_config *config = NULL;
+	if(config_path != NULL) {
+		config = g_file_test(config_path, G_FILE_TEST_IS_DIR) ? sfu_config_load(config_path, &error)
+															  : sfu_config_load_file(config_path, &error);
+		if(config == NULL) {
+			int rc = fail("directory: %s", error ? error->message : "invalid configuration");
+			g_clear_error(&error);
+			return rc;
+		}
+		if(config->state_backend != SFU_STATE_REDIS) {
+			sfu_config_free(config);
+			return fail("directory: %s has no state backend \"redis\"", config_path);
+		}
+		url = config->redis_url;
+		password_file = password_file ? password_file : config->redis_password_file;
+		prefix = prefix ? prefix : config->key_prefix;
+	}
+	void *ctx = sfu_state_redis_connect(url, password_file, 2000, &error);
+	json_t *dir = ctx ? sfu_state_directory(ctx, prefix ? prefix : "sfu:", &error) : NULL;
+	sfu_state_redis_free(ctx);
+	sfu_config_free(config);
+	if(dir == NULL) {
+		int rc = fail("directory: %s", error ? error->message : "failed");
+		g_clear_error(&error);
+		return rc;
+	}
+	char *text = json_dumps(dir, JSON_INDENT(2) | JSON_SORT_KEYS);
+	puts(text);
+	free(text);
+	json_decref(dir);
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if(argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
@@ -517,6 +598,8 @@ int main(int argc, char **argv) {
 		return cmd_mint(argc - 1, argv + 1);
 	if(!strcmp(cmd, "verify"))
 		return cmd_verify(argc - 1, argv + 1);
+	if(!strcmp(cmd, "directory"))
+		return cmd_directory(argc - 1, argv + 1);
 	if(!strcmp(cmd, "doctor"))
 		return sfu_doctor_main(argc - 1, argv + 1);
 	fprintf(stderr, "sfu-token: unknown command '%s'\n\n", cmd);

@@ -8,7 +8,11 @@
 //   4. the same lifetime with the docs/REFRESH.md code: stays in for more than three lifetimes, media flowing;
 //   4b. the Hubs case, with Reticulum-shaped tokens: an app renewing on its own timer that forwards each token with
 //      one refresh stays in for three lifetimes; one that only calls setJoinToken is ejected at expiry;
-//   5. an owner (kick_users) kicks a page: ejected (kicked, by), peers drop it, its rejoin is refused (banned).
+//   5. an owner (kick_users) kicks a page: ejected (kicked, by), peers drop it, its rejoin is refused (banned);
+//   6. an owner (mute_users) mutes a page's audio: the others stop receiving its audio (getStats bytes stop
+//      growing) while its video goes on, although the page keeps sending it (naf-janus-adapter knows nothing of
+//      mutes: the hostile case; the plugin's muted-RTP counter grows); the mute holds when the page reconnects;
+//      unmute brings its audio back.
 // One browser, one page per participant, pages of a finished scenario are closed before the next one starts.
 // Run inside the network namespace of scripts/test.sh, like browser.test.mjs.
 import { test, before, after } from 'node:test';
@@ -27,7 +31,9 @@ import { makeKeys, joinToken } from './lib/jwt.mjs';
 const SHORT_TTL_S = Number(process.env.BROWSER_AUTH_SHORT_TTL_S ?? 10);
 const WARNING_S = 4;
 const LONG_TTL_S = 1800;
-const ROOMS = { main: 'auth-main', listen: 'auth-listen', expiry: 'auth-expiry', kick: 'auth-kick', other: 'auth-other' };
+const ROOMS = {
+  main: 'auth-main', listen: 'auth-listen', expiry: 'auth-expiry', kick: 'auth-kick', mute: 'auth-mute', other: 'auth-other',
+};
 
 let browser;
 let janus;
@@ -479,4 +485,84 @@ test('5: an owner kicks a page: ejected (kicked, by owner), dropped by the other
   assert.deepEqual(await participantIds(room), [O, P].sort());
   const bans = await admin.messagePlugin({ request: 'list_bans', room_id: room });
   assert.deepEqual(bans.response.bans.map((b) => [b.user_id, b.by]), [[V, O]]);
+});
+
+// ---- 6. owner mute, enforced by the relay ----------------------------------------------------------------------
+
+const MUTE = { owner: 'm-owner', loud: 'm-loud', peer: 'm-peer' };
+
+const mutedRtp = async () =>
+  (await admin.messagePlugin({ request: 'stats' })).response.stats.relay.muted_rtp_packets;
+
+test("6: an owner mutes a page's audio: it stops reaching the others while the page keeps sending; held across a reconnect; unmute restores it", { timeout: 5 * PHASE_MS }, async () => {
+  await closeAllPages();
+  const room = ROOMS.mute;
+  const { owner: O, loud: L, peer: P } = MUTE;
+  const ownerToken = joinToken(keys, [room], { user_id: O, mute_users: true }, { ttl: LONG_TTL_S });
+  const loudToken = joinToken(keys, [room], { user_id: L }, { ttl: LONG_TTL_S });
+  const peerToken = joinToken(keys, [room], { user_id: P }, { ttl: LONG_TTL_S });
+  for (const [id, token] of [[O, ownerToken], [L, loudToken], [P, peerToken]]) {
+    await openPage(id);
+    await connectOk(id, room, token);
+  }
+  await untilAllSubscribed([O, L, P]);
+  await untilReceives(P, [O, L]);
+  await untilReceives(O, [L, P]);
+
+  // Without mute_users: refused.
+  const refused = await ev(P, (a) => window.sfu.request({ kind: 'mute', room_id: a.room, user_id: a.user, token: a.token }),
+    { room, user: L, token: peerToken });
+  assert.equal(refused.success, false, JSON.stringify(refused));
+  assert.equal(refused.error.msg, 'Rejecting mute without permission!');
+  assert.equal(refused.error.reason, 'mute_not_allowed');
+
+  const r = await ev(O, (a) => window.sfu.request({ kind: 'mute', room_id: a.room, user_id: a.user, token: a.token, media: 'audio' }),
+    { room, user: L, token: ownerToken });
+  assert.equal(r.success, true, JSON.stringify(r));
+  assert.deepEqual(r.response.muted, ['audio']);
+  for (const id of [L, P]) {
+    const m = await until(`${id} gets the muted event`, async () => (await pluginEvents(id, 'muted'))[0], 10000, 200);
+    assert.deepEqual({ ...m.data }, { event: 'muted', room_id: room, user_id: L, media: 'audio', muted: ['audio'], by: O });
+  }
+  assert.deepEqual((await participants(room)).find((p) => p.user_id === L).muted, ['audio']);
+
+  // In-flight packets drain; then L's audio no longer reaches anyone, though L keeps sending it (and video flows).
+  await sleep(1500);
+  const sent0 = await ev(L, () => window.sfu.publisherStats());
+  const at0 = { p: await bytesFrom(P, L), o: await bytesFrom(O, L), dropped: await mutedRtp() };
+  await sleep(4000);
+  const sent1 = await ev(L, () => window.sfu.publisherStats());
+  const at1 = { p: await bytesFrom(P, L), o: await bytesFrom(O, L), dropped: await mutedRtp() };
+  assert.ok(sent1.audioBytesSent > sent0.audioBytesSent + 1000, `${L} keeps sending audio: ${JSON.stringify([sent0, sent1])}`);
+  for (const who of ['p', 'o']) {
+    assert.equal(at1[who].a, at0[who].a, `${who === 'p' ? P : O} still receives ${L}'s audio`);
+    assert.ok(at1[who].v > at0[who].v && at1[who].f > at0[who].f, `${L}'s video must keep flowing`);
+  }
+  assert.ok(at1.dropped > at0.dropped + 50, `the relay drops L's audio: muted_rtp_packets ${at0.dropped} -> ${at1.dropped}`);
+  // O and P themselves are not muted.
+  await untilGrowing(L, P);
+
+  // L reconnects (new session, new handles): muted from its join on; its video comes back to P, its audio does not.
+  await ev(L, () => window.sfu.disconnect());
+  await untilDropped(P, L, room);
+  await connectOk(L, room, loudToken);
+  await until(`${P} receives ${L}'s video again`, async () => {
+    const b = await bytesFrom(P, L);
+    return b && b.v > 0 && b.f > 0 && b;
+  });
+  const re0 = await bytesFrom(P, L);
+  await sleep(3000);
+  const re1 = await bytesFrom(P, L);
+  assert.equal(re1.a, re0.a, `${P} receives ${L}'s audio after its reconnect: ${JSON.stringify([re0, re1])}`);
+  assert.ok(re1.v > re0.v, `${L}'s video flows after its reconnect`);
+  assert.deepEqual((await participants(room)).find((p) => p.user_id === L).muted, ['audio']);
+
+  // Unmute: audio flows again.
+  const u = await ev(O, (a) => window.sfu.request({ kind: 'unmute', room_id: a.room, user_id: a.user, token: a.token, media: 'audio' }),
+    { room, user: L, token: ownerToken });
+  assert.equal(u.success, true, JSON.stringify(u));
+  assert.deepEqual(u.response.muted, []);
+  await until(`${L} gets the unmuted event`, async () => (await pluginEvents(L, 'unmuted'))[0], 10000, 200);
+  await until(`${P} receives ${L}'s audio again`, async () => (await bytesFrom(P, L)).a > re1.a, 15000);
+  await untilGrowing(P, L);
 });

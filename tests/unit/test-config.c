@@ -667,6 +667,67 @@ static void test_load_missing_dir(void) {
 	g_clear_error(&error);
 }
 
+/* The state group (docs/SCALING.md): defaults, every key, and its mistakes fail closed too. */
+static void test_state_group(void) {
+	GError *error = NULL;
+	sfu_config *cfg = sfu_config_parse("general: {}\n", FALSE, "s.jcfg", &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(cfg->state_backend, ==, SFU_STATE_MEMORY);
+	g_assert_cmpint(cfg->on_unavailable, ==, SFU_UNAVAILABLE_REFUSE);
+	g_assert_cmpstr(cfg->key_prefix, ==, "sfu:");
+	g_assert_nonnull(cfg->node_id);
+	g_assert_cmpuint(cfg->max_token_lifetime_s, ==, 86400);
+	g_assert_cmpuint(cfg->mute_s, ==, 86400);
+	g_assert_cmpuint(cfg->max_revocations, ==, 100000);
+	g_assert_cmpuint(cfg->max_mutes, ==, 100000);
+	sfu_config_free(cfg);
+	cfg =
+		sfu_config_parse("general: { max_token_lifetime_s = 600; mute_s = 60; max_mutes = 5 }\n"
+						 "state: { backend = \"redis\"; redis_url = \"redis://:pw@10.0.0.1:6380/1\"; "
+						 "key_prefix = \"app:\"; on_unavailable = \"last_known\"; node_id = \"n7\"; "
+						 "node_url = \"wss://n7/janus\"; directory_interval_s = 2; connect_timeout_ms = 300; "
+						 "command_timeout_ms = 400; max_pending_writes = 10 }\n",
+			FALSE, "s.jcfg", &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(cfg->state_backend, ==, SFU_STATE_REDIS);
+	g_assert_cmpstr(cfg->redis_url, ==, "redis://:pw@10.0.0.1:6380/1");
+	g_assert_cmpstr(cfg->key_prefix, ==, "app:");
+	g_assert_cmpint(cfg->on_unavailable, ==, SFU_UNAVAILABLE_LAST_KNOWN);
+	g_assert_cmpstr(cfg->node_id, ==, "n7");
+	g_assert_cmpstr(cfg->node_url, ==, "wss://n7/janus");
+	g_assert_cmpuint(cfg->directory_interval_s, ==, 2);
+	g_assert_cmpuint(cfg->max_pending_writes, ==, 10);
+	g_assert_cmpuint(cfg->max_token_lifetime_s, ==, 600);
+	g_assert_cmpuint(cfg->max_mutes, ==, 5);
+	char *line = sfu_config_describe(cfg);
+	g_assert_nonnull(strstr(line, "state redis (node n7"));
+	g_assert_null(strstr(line, "pw")); /* never the password */
+	g_free(line);
+	sfu_config_free(cfg);
+	const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{"state: { backend = \"redis\" }", "needs redis_url"},
+		{"state: { backend = \"etcd\" }", "'backend'"},
+		{"state: { redis_url = \"rediss://h\" }", "hiredis"},
+		{"state: { redis_url = \"redis://:hunter2@h:99999\" }", "'redis_url'"},
+		{"state: { on_unavailable = \"open\" }", "'on_unavailable'"},
+		{"state: { directory_interval_s = 0 }", "'directory_interval_s'"},
+		{"state: { backnd = \"redis\" }", "did you mean 'backend'"},
+		{"general: { redis_url = \"redis://h\" }", "put it in state: { ... }"},
+		{"Stat: { }", "unknown group"},
+	};
+	for(size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		cfg = sfu_config_parse(bad[i].text, FALSE, "s.jcfg", &error);
+		g_assert_null(cfg);
+		g_assert_nonnull(error);
+		if(strstr(error->message, bad[i].needle) == NULL)
+			g_error("'%s': message '%s' lacks '%s'", bad[i].text, error->message, bad[i].needle);
+		g_assert_null(strstr(error->message, "hunter2"));
+		g_clear_error(&error);
+	}
+}
+
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/defaults", test_defaults);
@@ -684,6 +745,7 @@ int main(int argc, char **argv) {
 	g_test_add_func("/config/legacy-defaults", test_legacy_defaults);
 	g_test_add_func("/config/invalid-value-not-echoed", test_invalid_value_not_echoed);
 	g_test_add_func("/config/load", test_load);
+	g_test_add_func("/config/state-group", test_state_group);
 	g_test_add_func("/config/load-missing-dir", test_load_missing_dir);
 	return g_test_run();
 }

@@ -213,6 +213,45 @@ static void test_other_kinds_valid(void) {
 	json_decref(body);
 }
 
+/* mute / unmute: room_id, user_id, token required; media "audio" | "video" | "all" (default all). */
+static void test_mute(void) {
+	sfu_request req;
+	char detail[SFU_DETAIL_LEN];
+	json_t *body = NULL;
+	g_assert_cmpint(
+		parse("{\"kind\":\"mute\",\"room_id\":\"r\",\"user_id\":\"u\",\"token\":\"t\",\"media\":\"audio\"}",
+			&req, detail, &body),
+		==, SFU_OK);
+	g_assert_cmpint(req.kind, ==, SFU_REQ_MUTE);
+	g_assert_cmpstr(req.room_id, ==, "r");
+	g_assert_cmpstr(req.user_id, ==, "u");
+	g_assert_cmpstr(req.token, ==, "t");
+	g_assert_cmpint(req.mute, ==, SFU_REQ_MUTE_AUDIO);
+	json_decref(body);
+	g_assert_cmpint(parse("{\"kind\":\"unmute\",\"room_id\":\"r\",\"user_id\":\"u\",\"token\":\"t\"}", &req,
+						detail, &body),
+		==, SFU_OK);
+	g_assert_cmpint(req.kind, ==, SFU_REQ_UNMUTE);
+	g_assert_cmpint(req.mute, ==, SFU_REQ_MUTE_AUDIO | SFU_REQ_MUTE_VIDEO);
+	json_decref(body);
+	g_assert_cmpint(
+		parse("{\"kind\":\"mute\",\"room_id\":\"r\",\"user_id\":\"u\",\"token\":\"t\",\"media\":\"video\"}",
+			&req, detail, &body),
+		==, SFU_OK);
+	g_assert_cmpint(req.mute, ==, SFU_REQ_MUTE_VIDEO);
+	json_decref(body);
+	assert_ok("{\"kind\":\"mute\",\"room_id\":\"r\",\"user_id\":\"u\",\"token\":\"t\",\"media\":null}",
+		SFU_REQ_MUTE);
+	assert_bad("{\"kind\":\"mute\",\"room_id\":\"r\",\"user_id\":\"u\",\"token\":\"t\",\"media\":\"data\"}",
+		"media");
+	assert_bad(
+		"{\"kind\":\"mute\",\"room_id\":\"r\",\"user_id\":\"u\",\"token\":\"t\",\"media\":1}", "media");
+	assert_bad("{\"kind\":\"mute\",\"room_id\":\"r\",\"user_id\":\"u\"}", "token");
+	assert_bad("{\"kind\":\"unmute\",\"user_id\":\"u\",\"token\":\"t\"}", "room_id");
+	g_assert_cmpstr(sfu_request_kind_name(SFU_REQ_MUTE), ==, "mute");
+	g_assert_cmpstr(sfu_request_kind_name(SFU_REQ_UNMUTE), ==, "unmute");
+}
+
 static void test_kind_names(void) {
 	g_assert_cmpstr(sfu_request_kind_name(SFU_REQ_NONE), ==, "none");
 	g_assert_cmpstr(sfu_request_kind_name(SFU_REQ_JOIN), ==, "join");
@@ -504,6 +543,7 @@ int main(int argc, char **argv) {
 	g_test_add_func("/request/join/valid", test_join_valid);
 	g_test_add_func("/request/other-kinds/valid", test_other_kinds_valid);
 	g_test_add_func("/request/kind-names", test_kind_names);
+	g_test_add_func("/request/mute", test_mute);
 	g_test_add_func("/request/errors/body-shape", test_body_shape);
 	g_test_add_func("/request/errors/wrong-types", test_wrong_types);
 	g_test_add_func("/request/errors/subscription-types", test_subscription_types);

@@ -197,6 +197,18 @@
       return out;
     },
 
+    /** What this page's publisher PeerConnection has sent so far: audio/video bytes (outbound-rtp). */
+    async publisherStats() {
+      const r = { audioBytesSent: 0, videoBytesSent: 0 };
+      const report = await state.adapter.publisher.conn.getStats();
+      report.forEach((s) => {
+        if (s.type !== 'outbound-rtp') return;
+        if (s.kind === 'audio') r.audioBytesSent += s.bytesSent || 0;
+        if (s.kind === 'video') r.videoBytesSent += s.bytesSent || 0;
+      });
+      return r;
+    },
+
     /** Sends `data` with one of: reliable | unreliable (data channels), websocket (kind:"data"). */
     send(transport, to, dataType, data) {
       const a = state.adapter;

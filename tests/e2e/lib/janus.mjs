@@ -273,6 +273,24 @@ export async function startJanus({
     logFile,
     pid: child.pid,
     logText: () => finalLog ?? readFileSync(logFile, 'utf8'),
+    /**
+     * Waits until janus.log holds every one of `needles` (strings or RegExps): Janus writes its log from a thread
+     * of its own, so a line may land a moment after the event it reports. Resolves with the log text; rejects
+     * after timeoutMs with the missing needles and the log's tail.
+     */
+    async waitLog(needles, timeoutMs = 5000) {
+      const list = Array.isArray(needles) ? needles : [needles];
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const text = finalLog ?? readFileSync(logFile, 'utf8');
+        const missing = list.filter((n) => !(n instanceof RegExp ? n.test(text) : text.includes(n)));
+        if (missing.length === 0) return text;
+        if (Date.now() > deadline) {
+          throw new Error(`janus.log lacks ${missing.map(String).join(', ')} after ${timeoutMs} ms:\n${text.slice(-2500)}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     alive: () => child.exitCode === null && child.signalCode === null,
     exited,
     /** Plugins Janus reports as loaded (GET /janus/info). */
