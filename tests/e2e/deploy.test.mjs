@@ -7,17 +7,25 @@
 //   3. every `deploy-test` block of docs/DEPLOYMENT.md is written (example values replaced), and the guide's
 //      services run: Janus as systemd runs janus.service with the drop-in (no systemd as PID 1 here: its ExecStart,
 //      Environment and LimitNOFILE are applied by hand), nginx with a self-signed certificate, coturn, the token
-//      endpoint; `sfu-token doctor` finds no risk; two headless Chromium pages of the demo, through
-//      https://localhost/ and wss://localhost/janus with ?relay=1 (iceTransportPolicy "relay"), see and hear each
-//      other with every selected candidate pair a relay one; the admin API's stats answer;
+//      endpoint; `sfu-token doctor` finds no risk; from the client's side only nginx (443) and coturn (3478) answer;
+//      two headless Chromium pages of the demo, through https://sfu.deploy.test/ and wss://sfu.deploy.test/janus
+//      with ?relay=1 (iceTransportPolicy "relay"), see and hear each other with every selected candidate pair a
+//      relay one on both ends (the browser's, and Janus's in the admin API); the admin API's stats answer;
 //   4. apt purges the package and nothing of it is left; every file the test changed is restored.
 //
-// Root only (it installs a package and writes /etc), inside the network namespace of scripts/test.sh (fixed ports:
-// 443, 3478, 7088, 8080, 8088, 8188). Runs under an exclusive lock (/run/lock/janus-sfu-system-test.lock), so two
-// test runs on one machine never touch /etc/janus at once; refuses to run when janus-sfu is already installed.
+// The topology is the two-host network of scripts/netns.sh (scripts/test.sh): the node (Debian's Janus, nginx,
+// coturn, the token endpoint) runs in the server namespace (`nsenter --net=$SFU_JANUS_NETNS`), where 10.99.0.1 on
+// v0 plays its public and private address, and every command the guide runs on the node (curl to the admin API,
+// the rotation steps, ss) runs there too; this test process, the WebSocket clients and the browsers are the
+// clients, in the client namespace (10.99.0.2), and reach the node across the veth by its name sfu.deploy.test
+// (Chromium's --host-resolver-rules, a lookup function for Node), with a self-signed certificate for that name.
+//
+// Root only (it installs a package and writes /etc). Fixed ports on the node: 443, 3478, 7088, 8080, 8088, 8188.
+// Runs under an exclusive lock (/run/lock/janus-sfu-system-test.lock), so two test runs on one machine never touch
+// /etc/janus at once; refuses to run when janus-sfu is already installed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { spawn, execFile, execFileSync, spawnSync } from 'node:child_process';
 import {
   accessSync, chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync,
   readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync,
@@ -25,12 +33,19 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
+import { get as httpsGet } from 'node:https';
+import { promisify } from 'node:util';
 import { topSrcDir, topBuildDir } from './lib/janus.mjs';
 import { connect } from './lib/client.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, PHASE_MS, until } from './lib/browser.mjs';
 
 const PKG = 'janus-sfu';
-const PUBLIC_IP = '10.99.0.1'; // v0 of scripts/netns.sh plays the public and the private address
+/** The node's network namespace (the server one of scripts/netns.sh), its address and its DNS name. */
+const NODE_NETNS = process.env.SFU_JANUS_NETNS || null;
+const NODE_IP = process.env.SFU_JANUS_IP ?? '10.99.0.1'; // v0: plays the node's public and private address
+const CLIENT_IP = process.env.SFU_CLIENT_IP ?? '10.99.0.2'; // v1: this process and the browsers
+const NODE_NAME = 'sfu.deploy.test'; // a reserved test name (RFC 6761), mapped to NODE_IP for the clients
 const LOCK = '/run/lock/janus-sfu-system-test.lock';
 /** Everything the test may change outside its temp dir, restored at the end. */
 const TOUCHED = ['/etc/janus', '/etc/nginx', '/etc/turnserver.conf', '/etc/systemd/system/janus.service.d',
@@ -39,6 +54,11 @@ const TOUCHED = ['/etc/janus', '/etc/nginx', '/etc/turnserver.conf', '/etc/syste
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+/** argv as run on the node: in its network namespace (same files, same users; only the network differs). */
+const onNode = (argv) => ['nsenter', `--net=${NODE_NETNS}`, '--', ...argv];
+const shNode = (cmd, args, opts = {}) => sh('nsenter', onNode([cmd, ...args]).slice(1), opts);
+const runNode = (cmd, args, opts = {}) => run('nsenter', onNode([cmd, ...args]).slice(1), opts);
+const execFileP = promisify(execFile);
 
 // ---- why this file may not run ----------------------------------------------------------------------------------
 function whyNot() {
@@ -47,7 +67,10 @@ function whyNot() {
   } catch {
     return 'needs root (it installs a Debian package and writes /etc)';
   }
-  if (run('ip', ['link', 'show', 'v0']).status !== 0) return 'needs the network namespace of scripts/test.sh (no v0)';
+  if (!NODE_NETNS) return 'needs the two-namespace network of scripts/test.sh (no SFU_JANUS_NETNS)';
+  const v0 = runNode('ip', ['-o', '-4', 'addr', 'show', 'dev', 'v0']);
+  if (v0.status !== 0 || !v0.stdout.includes(` ${NODE_IP}/`)) return `the server namespace has no v0 with ${NODE_IP}`;
+  if (readlinkSync(NODE_NETNS) === readlinkSync('/proc/self/ns/net')) return 'the test runs in the server namespace';
   return null;
 }
 const skipReason = whyNot();
@@ -135,9 +158,10 @@ function readUnit(unitPath, dropInDir = null) {
 }
 
 const children = new Set();
-/** Spawns argv (under prlimit when limitNofile), stdout+stderr into logFile; resolves { child, exited }. */
+/** Spawns argv on the node (under prlimit when limitNofile), stdout+stderr into logFile; { child, exited }.
+ * nsenter and prlimit exec: child.pid is the program's. */
 function startLogged(argv, logFile, { env = {}, limitNofile = null } = {}) {
-  const full = limitNofile ? ['prlimit', `--nofile=${limitNofile}:${limitNofile}`, '--', ...argv] : argv;
+  const full = onNode(limitNofile ? ['prlimit', `--nofile=${limitNofile}:${limitNofile}`, '--', ...argv] : argv);
   const fd = openSync(logFile, 'a');
   const child = spawn(full[0], full.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
   closeSync(fd);
@@ -146,10 +170,9 @@ function startLogged(argv, logFile, { env = {}, limitNofile = null } = {}) {
   return { child, exited };
 }
 
-const ownNetns = () => readlinkSync('/proc/self/ns/net');
-/** Pids of processes running `exe` in this network namespace. */
+/** Pids of processes running `exe` on the node (in its network namespace). */
 function pidsOf(exe) {
-  const ns = ownNetns();
+  const ns = readlinkSync(NODE_NETNS);
   const out = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -177,6 +200,46 @@ async function waitHttp(url, what, { timeoutMs = 20000, check = () => true } = {
     return check(body) && body;
   }, { timeoutMs, intervalMs: 100 });
 }
+
+/** curl on the node (its 127.0.0.1, as the guide's commands run): GET, or POST of `body`; the JSON answer.
+ * Janus's admin API answers errors with HTTP 200, so only a transport failure throws. */
+async function nodeJson(url, body = null) {
+  const curl = ['curl', '-sS', '--max-time', '5', ...(body ? ['-d', JSON.stringify(body)] : ['-f']), url];
+  const { stdout } = await execFileP('nsenter', onNode(curl).slice(1), { encoding: 'utf8', timeout: 10000 });
+  return JSON.parse(stdout);
+}
+
+/** Waits until GET url on the node answers JSON. */
+const waitNodeHttp = (url, what, timeoutMs = 20000) =>
+  until(what, () => nodeJson(url).catch(() => false), { timeoutMs, intervalMs: 100 });
+
+/** A TCP connection from here (a client) to NODE_IP:port: 'open', or the error code (ECONNREFUSED...). */
+const tcpProbe = (port) => new Promise((res) => {
+  const c = tcpConnect({ host: NODE_IP, port, timeout: 3000 });
+  c.once('connect', () => { c.destroy(); res('open'); });
+  c.once('timeout', () => { c.destroy(); res('timeout'); });
+  c.once('error', (e) => res(e.code));
+});
+
+/** How the clients find the node: NODE_NAME is NODE_IP (Node's net/tls lookup, with and without `all`). */
+const nodeLookup = (host, o, cb) => {
+  if (host !== NODE_NAME) return cb(Object.assign(new Error(`${host}: only ${NODE_NAME} resolves here`), { code: 'ENOTFOUND' }));
+  return o?.all ? cb(null, [{ address: NODE_IP, family: 4 }]) : cb(null, NODE_IP, 4);
+};
+/** TLS options of a client that trusts the node's self-signed certificate (and checks it names NODE_NAME). */
+const clientTls = () => ({ ca: readFileSync(state.cert), lookup: nodeLookup });
+
+/** GET https://NODE_NAME<path> from here through nginx: { status, body }. */
+const httpsNode = (path) => new Promise((res, rej) => {
+  const req = httpsGet(`https://${NODE_NAME}${path}`, { ...clientTls(), timeout: 5000 }, (r) => {
+    let body = '';
+    r.setEncoding('utf8');
+    r.on('data', (d) => { body += d; });
+    r.on('end', () => res({ status: r.statusCode, body }));
+  });
+  req.once('timeout', () => req.destroy(new Error('timeout')));
+  req.once('error', rej);
+});
 
 // ---- state -----------------------------------------------------------------------------------------------------
 let tmp;
@@ -274,8 +337,8 @@ test('apt installs it: plugin, sample conffile, sfu-token; an operator\'s config
 
 // ---- 2. Debian's Janus with the package --------------------------------------------------------------------------
 /** A join of user `user` into room `room` with `token`, through a fresh WebSocket session; the plugin's answer. */
-async function joinWith(wsUrl, room, user, token) {
-  const conn = await connect(wsUrl);
+async function joinWith(wsUrl, room, user, token, wsOptions = {}) {
+  const conn = await connect(wsUrl, { wsOptions });
   try {
     const session = await conn.createSession();
     const h = await session.attach('janus.plugin.sfu');
@@ -293,20 +356,22 @@ test('Debian\'s janus with the stock /etc/janus loads the packaged plugin: a val
   sh('/usr/bin/sfu-token', ['keygen', '--out', join(tmp, 'keys')]);
   sh('/usr/bin/sfu-token', ['keygen', '--out', join(tmp, 'other-keys')]);
   writeFileSync('/etc/janus/janus.plugin.sfu.jcfg', `general: {\n\tauth_key = "${join(tmp, 'keys', 'public.der')}"\n}\n`);
-  // janus.service's ExecStart without --daemon (this test is its parent), configs from /etc/janus as shipped.
+  // janus.service's ExecStart without --daemon (this test is its parent), configs from /etc/janus as shipped, on the
+  // node. Debian's stock transports listen on every interface without TLS: this client reaches them at NODE_IP
+  // (what section 4 of the guide closes).
   const unit = readUnit('/lib/systemd/system/janus.service');
   const argv = unit.argv.filter((a) => a !== '--daemon');
   assert.equal(argv[0], '/usr/bin/janus');
   const log = join(tmp, 'janus-stock.log');
   const { child, exited } = startLogged(argv, log);
   try {
-    const info = await waitHttp('http://127.0.0.1:8088/janus/info', 'stock Janus answers on 8088');
+    const info = await waitHttp(`http://${NODE_IP}:8088/janus/info`, `stock Janus answers on ${NODE_IP}:8088`);
     assert.ok('janus.plugin.sfu' in (info.plugins ?? {}), `plugin not loaded: ${Object.keys(info.plugins ?? {})}\n${readFileSync(log, 'utf8').slice(-3000)}`);
     const key = join(tmp, 'keys', 'private.pem');
-    const ok = await joinWith('ws://127.0.0.1:8188', 'pkg-room', 'alice', mint(key, 'pkg-room', 'alice'));
+    const ok = await joinWith(`ws://${NODE_IP}:8188`, 'pkg-room', 'alice', mint(key, 'pkg-room', 'alice'));
     assert.equal(ok.success, true, `valid token refused: ${JSON.stringify(ok)}`);
     const foreign = mint(join(tmp, 'other-keys', 'private.pem'), 'pkg-room', 'mallory');
-    const bad = await joinWith('ws://127.0.0.1:8188', 'pkg-room', 'mallory', foreign);
+    const bad = await joinWith(`ws://${NODE_IP}:8188`, 'pkg-room', 'mallory', foreign);
     assert.equal(bad.success, false, `a token of another key was accepted: ${JSON.stringify(bad)}`);
     assert.equal(bad.error?.reason, 'bad_signature', JSON.stringify(bad));
     const text = readFileSync(log, 'utf8');
@@ -336,20 +401,25 @@ test('docs/DEPLOYMENT.md followed: Janus as systemd starts it, nginx TLS, coturn
   mkdirSync(tokensDir, { mode: 0o700 });
   state.adminSecret = randomBytes(24).toString('hex');
   const turnSecret = randomBytes(24).toString('hex');
-  // The certificate: self-signed for localhost, trusted by the test browser by its key's hash.
-  const cert = join(tmp, 'cert.pem');
+  // The certificate: self-signed for the node's name, trusted by the test browser by its key's hash and by this
+  // process as a CA (which also checks the name).
+  const cert = state.cert = join(tmp, 'cert.pem');
   const certKey = join(tmp, 'key.pem');
-  sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', certKey, '-out', cert]);
+  sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${NODE_NAME}`,
+    '-addext', `subjectAltName=DNS:${NODE_NAME}`, '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-keyout', certKey, '-out', cert]);
   state.spki = sh('sh', ['-c', `openssl x509 -in '${cert}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`]).trim();
 
+  // The TURN URLs name the node by its address: Chromium resolves the host of a turn:...?transport=udp URL through
+  // DNS, past --host-resolver-rules and an /etc/hosts entry alike ("TURN host lookup received error" after 13 s
+  // here, and only the TCP relay left), and the test network has no DNS server (DEPLOYMENT.md section 12).
   const subst = state.subst = [
-    ['turn:sfu.example.com', `turn:${PUBLIC_IP}`],
+    ['turn:sfu.example.com', `turn:${NODE_IP}`],
     ['/etc/letsencrypt/live/sfu.example.com/fullchain.pem', cert],
     ['/etc/letsencrypt/live/sfu.example.com/privkey.pem', certKey],
-    ['sfu.example.com', 'localhost'],
-    ['203.0.113.10', PUBLIC_IP],
-    ['10.0.0.5', PUBLIC_IP],
+    ['sfu.example.com', NODE_NAME],
+    ['203.0.113.10', NODE_IP],
+    ['10.0.0.5', NODE_IP],
     ['"eth0"', '"v0"'],
     ['CHANGE-ME-admin-secret', state.adminSecret],
     ['CHANGE-ME-turn-secret', turnSecret],
@@ -380,7 +450,7 @@ test('docs/DEPLOYMENT.md followed: Janus as systemd starts it, nginx TLS, coturn
   }
 
   // The doctor, on what the guide leaves.
-  const doc = run('/usr/bin/sfu-token', ['doctor', '--janus-config', '/etc/janus']);
+  const doc = runNode('/usr/bin/sfu-token', ['doctor', '--janus-config', '/etc/janus']);
   t.diagnostic(`sfu-token doctor: ${doc.stdout.trim().split('\n').pop()}`);
   assert.equal(doc.status, 0, `doctor found risks in the guide's setup:\n${doc.stdout}${doc.stderr}`);
   assert.doesNotMatch(doc.stdout, /^risk /m);
@@ -405,23 +475,36 @@ test('docs/DEPLOYMENT.md followed: Janus as systemd starts it, nginx TLS, coturn
   state.janusPid = pid;
   const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
   assert.match(limits, new RegExp(`Max open files\\s+${nofile}\\s+${nofile}\\s`));
-  const info = await waitHttp('http://127.0.0.1:8088/janus/info', 'Janus answers on 127.0.0.1:8088');
+  const info = await waitNodeHttp('http://127.0.0.1:8088/janus/info', 'Janus answers on the node\'s 127.0.0.1:8088');
   assert.deepEqual(Object.keys(info.plugins), ['janus.plugin.sfu'], 'only the sfu plugin is loaded (plugins: disable)');
   assert.equal(info.event_loops ?? 2, 2);
 
   // coturn: coturn.service's ExecStart (Type=notify: wait for its port).
   const turnUnit = readUnit('/lib/systemd/system/coturn.service');
   startLogged(turnUnit.argv, join(tmp, 'coturn.log'));
-  await until('coturn listens on 3478/udp', () => sh('ss', ['-Hulpn', 'sport = :3478']).includes('turnserver'), { timeoutMs: 15000, intervalMs: 100 });
+  await until('coturn listens on 3478/udp', () => shNode('ss', ['-Hulpn', 'sport = :3478']).includes('turnserver'), { timeoutMs: 15000, intervalMs: 100 });
 
   // The token endpoint: its unit's ExecStart and Environment.
   const tokUnit = readUnit('/etc/systemd/system/sfu-token-endpoint.service');
   startLogged(tokUnit.argv, join(tmp, 'token-endpoint.log'), { env: tokUnit.Environment });
-  await until('the token endpoint answers', async () => (await fetch('http://127.0.0.1:8080/config.json')).ok, { timeoutMs: 15000, intervalMs: 100 });
+  await waitNodeHttp('http://127.0.0.1:8080/config.json', 'the token endpoint answers on the node\'s 127.0.0.1:8080', 15000);
 
   // nginx: nginx.service runs it as a forking daemon; here it stays in the foreground as this test's child.
   startLogged(['/usr/sbin/nginx', '-g', 'daemon off; master_process on;'], join(tmp, 'nginx.log'));
-  await until('nginx listens on 443', () => sh('ss', ['-Htlpn', 'sport = :443']).includes('nginx'), { timeoutMs: 15000, intervalMs: 100 });
+  await until('nginx listens on 443', () => shNode('ss', ['-Htlpn', 'sport = :443']).includes('nginx'), { timeoutMs: 15000, intervalMs: 100 });
+
+  // From a client's side: the page through nginx with the certificate checked against the name; Janus's API, its
+  // admin API and the token endpoint are the node's loopback only (section 4); coturn answers.
+  const page = await until(`https://${NODE_NAME}/config.json from the client`, () => httpsNode('/config.json').catch(() => false),
+    { timeoutMs: 15000, intervalMs: 200 });
+  assert.equal(page.status, 200, `https://${NODE_NAME}/config.json: ${JSON.stringify(page)}`);
+  const probes = {};
+  for (const port of [8188, 8088, 7088, 8080]) probes[port] = await tcpProbe(port);
+  assert.deepEqual(probes, { 8188: 'ECONNREFUSED', 8088: 'ECONNREFUSED', 7088: 'ECONNREFUSED', 8080: 'ECONNREFUSED' },
+    `only nginx and coturn may be reachable from ${CLIENT_IP}`);
+  assert.equal(await tcpProbe(443), 'open');
+  assert.equal(await tcpProbe(3478), 'open', 'coturn listens on 3478/tcp too');
+  t.diagnostic(`from ${CLIENT_IP}: 443 and 3478 open; ${Object.entries(probes).map(([p, r]) => `${p} ${r}`).join(', ')}`);
   state.up = true;
 });
 
@@ -431,25 +514,27 @@ test('key rotation as section 8 says: both keys join after the first step, the o
   assert.ok(runs['rotate-add'] && runs['rotate-drop'], `run blocks: ${Object.keys(runs)}`);
   const tokensDir = state.subst.find(([a]) => a === '/var/lib/sfu-tokens')[1];
   const step = (name) => {
-    const r = run('bash', ['-euo', 'pipefail', '-c', fill(runs[name], state.subst)], { timeout: 30000 });
+    // On the node, as the operator runs it (its curl reaches the admin API on the node's 127.0.0.1).
+    const r = runNode('bash', ['-euo', 'pipefail', '-c', fill(runs[name], state.subst)], { timeout: 30000 });
     assert.equal(r.status, 0, `${name}: ${r.stdout}${r.stderr}`);
     const reply = JSON.parse(r.stdout.slice(r.stdout.indexOf('{"janus"')));
     assert.equal(reply.janus, 'success', `${name}: ${r.stdout}`);
     assert.equal(reply.response?.success, true, `${name}: reload_keys failed: ${r.stdout}`);
   };
-  const ws = 'ws://127.0.0.1:8188';
+  // Joins as a client does: wss://NODE_NAME/janus through nginx.
+  const joinNode = (room, user, token) => joinWith(`wss://${NODE_NAME}/janus`, room, user, token, clientTls());
   const oldKey = ['--kid', '2026-01'];
   const newKey = ['--kid', '2026-02'];
   step('rotate-add');
-  const a = await joinWith(ws, 'rot', 'old1', mint(join(tokensDir, 'private.pem'), 'rot', 'old1', oldKey));
+  const a = await joinNode('rot', 'old1', mint(join(tokensDir, 'private.pem'), 'rot', 'old1', oldKey));
   assert.equal(a.success, true, `old key after rotate-add: ${JSON.stringify(a)}`);
-  const b = await joinWith(ws, 'rot', 'new1', mint(join(tokensDir, '2026-02', 'private.pem'), 'rot', 'new1', newKey));
+  const b = await joinNode('rot', 'new1', mint(join(tokensDir, '2026-02', 'private.pem'), 'rot', 'new1', newKey));
   assert.equal(b.success, true, `new key after rotate-add: ${JSON.stringify(b)}`);
   step('rotate-drop');
-  const c = await joinWith(ws, 'rot', 'old2', mint(join(tokensDir, 'private.pem'), 'rot', 'old2', oldKey));
+  const c = await joinNode('rot', 'old2', mint(join(tokensDir, 'private.pem'), 'rot', 'old2', oldKey));
   assert.equal(c.success, false, `old key after rotate-drop: ${JSON.stringify(c)}`);
   assert.equal(c.error?.reason, 'unknown_kid', JSON.stringify(c));
-  const d = await joinWith(ws, 'rot', 'new2', mint(join(tokensDir, '2026-02', 'private.pem'), 'rot', 'new2', newKey));
+  const d = await joinNode('rot', 'new2', mint(join(tokensDir, '2026-02', 'private.pem'), 'rot', 'new2', newKey));
   assert.equal(d.success, true, `new key after rotate-drop: ${JSON.stringify(d)}`);
   // The token endpoint still signs with 2026-01 (the guide restarts it with the new key): put the old key back for
   // the browser test.
@@ -463,7 +548,9 @@ test('a browser page joins through https/wss (nginx) and TURN (coturn, relay onl
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmp, 'chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${state.spki}`],
+    // The node's name is its address for this browser (the test network has no DNS): the page, the WebSocket.
+    executablePath: CHROMIUM, headless: true,
+    args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${state.spki}`, `--host-resolver-rules=MAP ${NODE_NAME} ${NODE_IP}`],
   });
   state.browser = context;
   const fdsBefore = readdirSync(`/proc/${state.janusPid}/fd`).length;
@@ -485,9 +572,9 @@ test('a browser page joins through https/wss (nginx) and TURN (coturn, relay onl
     logs[name] = [];
     p.on('console', (m) => logs[name].push(`[${m.type()}] ${m.text()}`));
     pages[name] = p;
-    await p.goto(`https://localhost/?relay=1&name=${name}`);
+    await p.goto(`https://${NODE_NAME}/?relay=1&name=${name}`);
     await p.click('#join');
-    await until(`${name} joins through wss://localhost/janus`, () => p.evaluate(() => window.demo.joined && window.demo.me), { diagnostics });
+    await until(`${name} joins through wss://${NODE_NAME}/janus`, () => p.evaluate(() => window.demo.joined && window.demo.me), { diagnostics });
   }
   const id = {};
   for (const n of Object.keys(pages)) id[n] = (await pages[n].evaluate(() => window.demo.me)).user;
@@ -503,14 +590,42 @@ test('a browser page joins through https/wss (nginx) and TURN (coturn, relay onl
     for (const p of pairs) {
       assert.equal(p.local, 'relay', `${n}'s ${p.who} PeerConnection does not go through TURN: ${JSON.stringify(p)}`);
       assert.equal(p.state, 'connected', JSON.stringify(p));
+      // The browser reaches coturn over UDP or TCP (the guide gives both URLs): whichever pair answers first carries
+      // the media and Chromium keeps it; on a busy machine that is often the TCP one, so either counts here.
     }
     t.diagnostic(`${n}: ${pairs.map((p) => `${p.who} ${p.local}(${p.relayProtocol})->${p.remote}`).join(', ')}`);
   }
+  // Janus's end of the same PeerConnections (admin API on the node): each selected pair joins a port of Janus's
+  // rtp_port_range (section 3) to a port of coturn's relay range (section 6), and no candidate of the browsers'
+  // own address ever reached Janus.
+  const admin = (body) => nodeJson('http://127.0.0.1:7088/admin', { admin_secret: state.adminSecret, ...body });
+  const range = (text, re) => { const m = re.exec(text); assert.ok(m, `${re} not in the guide's config`); return [Number(m[1]), Number(m[2])]; };
+  const rtpRange = range(readFileSync('/etc/janus/janus.jcfg', 'utf8'), /rtp_port_range = "(\d+)-(\d+)"/);
+  const turnConf = readFileSync('/etc/turnserver.conf', 'utf8');
+  const relayRange = [range(turnConf, /^(min-port)=(\d+)$/m)[1], range(turnConf, /^(max-port)=(\d+)$/m)[1]];
+  const within = (port, [lo, hi]) => port >= lo && port <= hi;
+  const icePairs = [];
+  for (const sid of (await admin({ janus: 'list_sessions', transaction: 'l1' })).sessions ?? []) {
+    for (const hid of (await admin({ janus: 'list_handles', transaction: 'l2', session_id: sid })).handles ?? []) {
+      const ice = (await admin({ janus: 'handle_info', transaction: 'l3', session_id: sid, handle_id: hid })).info?.webrtc?.ice;
+      if (ice?.['selected-pair']) icePairs.push(ice);
+    }
+  }
+  assert.equal(icePairs.length, 4, `Janus's PeerConnections with a selected pair: ${JSON.stringify(icePairs)}`);
+  for (const ice of icePairs) {
+    const pair = ice['selected-pair'];
+    const m = /^(\S+):(\d+) \[host,udp\] <-> (\S+):(\d+) \[relay,udp\]$/.exec(pair);
+    assert.ok(m, `Janus's selected pair is not host <-> relay over UDP: ${pair}`);
+    assert.ok(m[1] === NODE_IP && within(Number(m[2]), rtpRange), `Janus's end ${m[1]}:${m[2]} is not in rtp_port_range ${rtpRange}`);
+    assert.ok(m[3] === NODE_IP && within(Number(m[4]), relayRange), `the relayed end ${m[3]}:${m[4]} is not coturn's (${relayRange})`);
+    assert.ok(!JSON.stringify(ice['remote-candidates']).includes(CLIENT_IP), `a browser's own address reached Janus: ${JSON.stringify(ice['remote-candidates'])}`);
+  }
+  t.diagnostic(`Janus's selected pairs: ${icePairs.map((i) => i['selected-pair']).join('; ')}`);
   // Measurements for DEPLOYMENT.md section 9: descriptors per handle, and the UDP buffers Janus's sockets get.
   const fdsAfter = readdirSync(`/proc/${state.janusPid}/fd`).length;
   const handles = 4; // two users: a publisher and one subscriber each
   t.diagnostic(`fds per handle: ${((fdsAfter - fdsBefore - 2) / handles).toFixed(1)} (Janus fds ${fdsBefore} -> ${fdsAfter}, ${handles} handles, 2 WebSockets)`);
-  const ss = sh('ss', ['-uamp']);
+  const ss = shNode('ss', ['-uamp']);
   const rb = new Set();
   const lines = ss.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -519,18 +634,12 @@ test('a browser page joins through https/wss (nginx) and TURN (coturn, relay onl
       if (m) rb.add(Number(m[1]));
     }
   }
-  t.diagnostic(`Janus UDP socket receive buffer: ${[...rb].join(', ')} bytes (net.core.rmem_default ${readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim()})`);
-  // Section 10: the plugin's counters through the admin API on 127.0.0.1 with the admin secret.
-  const r = await fetch('http://127.0.0.1:7088/admin', {
-    method: 'POST', body: JSON.stringify({ janus: 'message_plugin', transaction: 'm1', admin_secret: state.adminSecret,
-      plugin: 'janus.plugin.sfu', request: { request: 'stats' } }),
-  });
-  const stats = await r.json();
+  t.diagnostic(`Janus UDP socket receive buffer: ${[...rb].join(', ')} bytes (net.core.rmem_default ${shNode('cat', ['/proc/sys/net/core/rmem_default']).trim()})`);
+  // Section 10: the plugin's counters through the admin API on the node's 127.0.0.1 with the admin secret.
+  const stats = await admin({ janus: 'message_plugin', transaction: 'm1', plugin: 'janus.plugin.sfu', request: { request: 'stats' } });
   assert.equal(stats.janus, 'success', JSON.stringify(stats));
   t.diagnostic(`admin stats: ${JSON.stringify(stats.response).slice(0, 400)}`);
-  const denied = await (await fetch('http://127.0.0.1:7088/admin', {
-    method: 'POST', body: JSON.stringify({ janus: 'list_sessions', transaction: 'm2', admin_secret: 'janusoverlord' }),
-  })).json();
+  const denied = await nodeJson('http://127.0.0.1:7088/admin', { janus: 'list_sessions', transaction: 'm2', admin_secret: 'janusoverlord' });
   assert.equal(denied.janus, 'error', 'the admin API took Debian\'s sample secret');
   for (const p of Object.values(pages)) await p.close();
   await context.close();

@@ -72,8 +72,9 @@ function summarize(m) {
 /** A plugin event (plugindata.data) with `event == name`. */
 export const isPluginEvent = (name) => (m) => m.janus === 'event' && m.plugindata?.data?.event === name;
 
-export async function connect(url, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
-  const ws = new WebSocket(url, 'janus-protocol');
+/** Opens a Janus API WebSocket. wsOptions go to `ws` (and on to https.request for wss: ca, lookup...). */
+export async function connect(url, { timeoutMs = DEFAULT_TIMEOUT_MS, wsOptions = {} } = {}) {
+  const ws = new WebSocket(url, 'janus-protocol', wsOptions);
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`WebSocket ${url} did not open in ${timeoutMs} ms`)), timeoutMs);
     ws.once('open', () => { clearTimeout(t); resolve(); });
