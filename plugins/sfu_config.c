@@ -542,7 +542,11 @@ static gboolean read_ini(raw_file *f, const char *text, GError **error) {
 			g_free(section);
 			section = g_strstrip(g_strndup(line + 1, close - line - 1));
 			raw_add(f->groups, NULL, section, NULL, RAW_OTHER, n + 1);
-			continue;
+			/* rust-ini reads on after ']' ("[general] auth_key = k.der" sets auth_key): so do we, never
+			 * dropping a setting the old plugin used. */
+			line = g_strchug(close + 1);
+			if(*line == '\0' || *line == ';' || *line == '#')
+				continue;
 		}
 		size_t split = strcspn(line, "=:");
 		if(line[split] == '\0') {
