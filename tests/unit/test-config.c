@@ -371,6 +371,15 @@ static void test_legacy_defaults(void) {
 	g_assert_nonnull(strstr(policy, "kick bans 3600 s by user_id"));
 	g_free(policy);
 	sfu_config_free(cfg);
+	/* Whatever decides whether a token is accepted is on the line: every algorithm, the JWKS, aud, iss, binding. */
+	cfg = accepted(FALSE, "auth_keys = \"keys.json\"; algorithms = \"RS512 PS512\"; audience = \"sfu\"; "
+						  "issuer = \"https://i.example\"; require_user_binding = true;");
+	policy = sfu_config_describe(cfg);
+	g_assert_nonnull(
+		strstr(policy, "auth on (auth_keys keys.json (JWKS), RS512,PS512, audience \"sfu\", issuer "
+					   "\"https://i.example\", user_id claim required)"));
+	g_free(policy);
+	sfu_config_free(cfg);
 	cfg = accepted(FALSE, "max_ccu = 3;");
 	policy = sfu_config_describe(cfg);
 	g_assert_nonnull(strstr(policy, "auth OFF"));
