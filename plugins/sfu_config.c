@@ -615,7 +615,11 @@ static gboolean read_ini(raw_file *f, const char *text, GError **error) {
 			g_free(section);
 			section = g_strstrip(g_strndup(line + 1, close - line - 1));
 			raw_add(f->groups, NULL, section, NULL, RAW_OTHER, n + 1);
-			continue;
+			/* rust-ini reads on after ']' ("[general] auth_key = k.der" sets auth_key): so do we, never
+			 * dropping a setting the old plugin used. */
+			line = g_strchug(close + 1);
+			if(*line == '\0' || *line == ';' || *line == '#')
+				continue;
 		}
 		size_t split = strcspn(line, "=:");
 		if(line[split] == '\0') {
@@ -758,12 +762,24 @@ char *sfu_config_describe(const sfu_config *c) {
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s, "config %s (%s)", c->source ? c->source : "(defaults)",
 		c->legacy ? "legacy .cfg: old plugin defaults" : "jcfg");
-	if(c->auth_key == NULL && c->auth_keys == NULL)
+	if(c->auth_key == NULL && c->auth_keys == NULL) {
 		g_string_append(s, "; auth OFF (no auth_key/auth_keys: anyone may join any room)");
-	else
-		g_string_append_printf(s, "; auth on (%s%s%s%s, %s)", c->auth_key ? "auth_key " : "",
+	} else {
+		/* Everything that decides whether a token is accepted: keys, algorithms, aud/iss, user binding. */
+		char *algs = g_strjoinv(",", c->algorithms);
+		g_string_append_printf(s, "; auth on (%s%s%s%s%s%s, %s", c->auth_key ? "auth_key " : "",
 			c->auth_key ? c->auth_key : "", c->auth_key && c->auth_keys ? ", " : "",
-			c->auth_keys ? "auth_keys (JWKS)" : "", c->algorithms[0]);
+			c->auth_keys ? "auth_keys " : "", c->auth_keys ? c->auth_keys : "", c->auth_keys ? " (JWKS)" : "",
+			algs);
+		g_free(algs);
+		if(c->audience != NULL)
+			g_string_append_printf(s, ", audience \"%s\"", c->audience);
+		if(c->issuer != NULL)
+			g_string_append_printf(s, ", issuer \"%s\"", c->issuer);
+		if(c->require_user_binding)
+			g_string_append(s, ", user_id claim required");
+		g_string_append_c(s, ')');
+	}
 	if(c->room_claim != NULL)
 		g_string_append_printf(s, "; tokens pinned to the room of their '%s' claim", c->room_claim);
 	g_string_append_printf(s, "; clock leeway %u s", c->clock_leeway_s);

@@ -370,11 +370,16 @@ static void check_ports(doctor *d) {
 			"rtp_port_range %u-%u has %" G_GUINT64_FORMAT
 			" ports; max_ccu %u users in rooms of %u take %" G_GUINT64_FORMAT,
 			lo, hi, ports, ccu, room ? room : ccu, need);
+	else if(ccu == 0 && room == 0)
+		finding(d, FALSE, "port-range-unbounded",
+			"max_ccu and max_room_size are unlimited: rtp_port_range %u-%u caps the node at "
+			"%" G_GUINT64_FORMAT " PeerConnections (one port each)",
+			lo, hi, ports);
 	else if(ccu == 0)
 		finding(d, FALSE, "port-range-unbounded",
 			"max_ccu is unlimited: rtp_port_range %u-%u (%" G_GUINT64_FORMAT
 			" ports) holds %" G_GUINT64_FORMAT " users in full rooms of %u",
-			lo, hi, ports, room ? ports / room : 0, room);
+			lo, hi, ports, ports / room, room);
 }
 
 static gboolean private_address(const char *ip) {

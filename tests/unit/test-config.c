@@ -281,6 +281,20 @@ static void test_ini_sections(void) {
 	g_assert_cmpuint(cfg->max_room_size, ==, 2);
 	g_assert_cmpuint(cfg->kick_ban_s, ==, 1);
 	sfu_config_free(cfg);
+	/* rust-ini reads on after ']': a key on the section's line is a setting of that section, never dropped
+	 * (dropping auth_key would run the plugin open). A comment there is a comment; anything else a mistake. */
+	cfg = sfu_config_parse("[general] auth_key = \"k.der\"\nmax_ccu = 2\n", TRUE, "s.cfg", &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(cfg->auth_key, ==, "k.der");
+	g_assert_cmpuint(cfg->max_ccu, ==, 2);
+	sfu_config_free(cfg);
+	cfg = sfu_config_parse("[general] ; the plugin's section\nmax_ccu = 3\n", TRUE, "s.cfg", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(cfg->max_ccu, ==, 3);
+	sfu_config_free(cfg);
+	assert_mistake(TRUE, "[general] auth_key\n", SFU_CONFIG_ERROR_SYNTAX, (const char *[]){"m.cfg:1", NULL});
+	const char *misplaced[] = {"'auth-key'", "did you mean 'auth_key'?", "m.cfg:1", NULL};
+	assert_mistake(TRUE, "[general]auth-key=k.der\n", SFU_CONFIG_ERROR_UNKNOWN, misplaced);
 	/* A misnamed section (case counts), another section, or keys before any section stop the plugin. */
 	const char *general[] = {"'General'", "did you mean 'general'?", NULL};
 	assert_mistake(TRUE, "[General]\nauth_key = k.der\n", SFU_CONFIG_ERROR_UNKNOWN, general);
@@ -355,6 +369,15 @@ static void test_legacy_defaults(void) {
 	g_assert_nonnull(strstr(policy, "auth on"));
 	g_assert_nonnull(strstr(policy, "expiry: eject at exp + 60 s"));
 	g_assert_nonnull(strstr(policy, "kick bans 3600 s by user_id"));
+	g_free(policy);
+	sfu_config_free(cfg);
+	/* Whatever decides whether a token is accepted is on the line: every algorithm, the JWKS, aud, iss, binding. */
+	cfg = accepted(FALSE, "auth_keys = \"keys.json\"; algorithms = \"RS512 PS512\"; audience = \"sfu\"; "
+						  "issuer = \"https://i.example\"; require_user_binding = true;");
+	policy = sfu_config_describe(cfg);
+	g_assert_nonnull(
+		strstr(policy, "auth on (auth_keys keys.json (JWKS), RS512,PS512, audience \"sfu\", issuer "
+					   "\"https://i.example\", user_id claim required)"));
 	g_free(policy);
 	sfu_config_free(cfg);
 	cfg = accepted(FALSE, "max_ccu = 3;");

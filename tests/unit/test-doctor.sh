@@ -162,6 +162,11 @@ good; del_key janus.jcfg rtp_port_range; doctor
 expect note port-range-unset "no rtp_port_range"
 good; del_key janus.plugin.sfu.jcfg max_ccu; doctor
 expect note port-range-unbounded "max_ccu unlimited"
+good; del_key janus.plugin.sfu.jcfg max_ccu; del_key janus.plugin.sfu.jcfg max_room_size; doctor
+expect note port-range-unbounded "max_ccu and max_room_size unlimited"
+! printf '%s\n' "$out" | grep -q 'rooms of 0'
+ok $? "max_ccu and max_room_size unlimited -> no 'users in full rooms of 0'"
+[ $? = 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
 
 good; del_key janus.jcfg nat_1_1_mapping; doctor
 expect risk behind-nat-unreachable "private addresses only, no nat_1_1_mapping or stun_server"

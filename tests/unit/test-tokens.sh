@@ -28,7 +28,7 @@ echo "1..$total"
 n=0
 failed=0
 tab=$(printf '\t')
-while IFS="$tab" read -r name config purpose room user now verdict reason; do
+while IFS="$tab" read -r name config purpose room user now verdict reason todo; do
 	case "$name" in "#"*) continue ;; esac
 	n=$((n + 1))
 	set -- --config "$out/$config" --room "$room" --purpose "$purpose"
@@ -49,12 +49,15 @@ while IFS="$tab" read -r name config purpose room user now verdict reason; do
 	want="verdict=$verdict reason=$reason"
 	want_rc=1
 	[ "$verdict" = "ok" ] && want_rc=0
+	# A row with a TODO note is a known failure: reported, not counted (an unexpected pass is an XPASS).
+	directive=
+	[ -n "$todo" ] && [ "$todo" != "-" ] && directive=" # TODO $todo"
 	if [ "$got" = "$want" ] && [ $rc -eq $want_rc ]; then
-		echo "ok $n - $name: $want"
+		echo "ok $n - $name: $want$directive"
 	else
-		echo "not ok $n - $name: expected '$want' (rc $want_rc), got '$got' (rc $rc)"
+		echo "not ok $n - $name: expected '$want' (rc $want_rc), got '$got' (rc $rc)$directive"
 		sed 's/^/# /' "$out/stderr"
-		failed=1
+		[ -z "$directive" ] && failed=1
 	fi
 done <"$out/expect.tsv"
 exit $failed

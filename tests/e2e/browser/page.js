@@ -82,11 +82,14 @@
       await a.setLocalMediaStream(stream);
       await a.connect();
       note('connected');
-      // What networked-aframe does: ask for every available occupant.
-      state.syncTimer = setInterval(() => {
-        if (!sameSet(a.availableOccupants, a.requestedOccupants)) a.syncOccupants(a.availableOccupants.slice());
-      }, 200);
-      a.syncOccupants(a.availableOccupants.slice());
+      // What networked-aframe does: ask for every available occupant (naf-janus-adapter 4.x; 3.x subscribes to
+      // every occupant by itself and has no syncOccupants).
+      if (typeof a.syncOccupants === 'function') {
+        state.syncTimer = setInterval(() => {
+          if (!sameSet(a.availableOccupants, a.requestedOccupants)) a.syncOccupants(a.availableOccupants.slice());
+        }, 200);
+        a.syncOccupants(a.availableOccupants.slice());
+      }
       return true;
     },
 
@@ -171,7 +174,9 @@
     /** Occupants whose subscriber PeerConnection is up (adapter.occupants), and the available ones. */
     occupants() {
       const a = state.adapter;
-      return { subscribed: Object.keys(a.occupants).sort(), available: a.availableOccupants.slice().sort() };
+      // 3.x keeps no list of available occupants: every occupant it learns of is subscribed to.
+      const available = a.availableOccupants ? a.availableOccupants.slice() : Object.keys(a.occupants);
+      return { subscribed: Object.keys(a.occupants).sort(), available: available.sort() };
     },
 
     /** For each subscribed occupant: inbound audio/video bytes, video frames decoded, connection state. */

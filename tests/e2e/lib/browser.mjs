@@ -18,7 +18,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
 export const PHASE_MS = Number(process.env.BROWSER_PHASE_MS ?? 60000);
-export const ADAPTER = join(topSrcDir, 'node_modules', 'naf-janus-adapter', 'dist', 'naf-janus-adapter.js');
+/** The adapter bundle the pages load: npm naf-janus-adapter 4.0.1, or NAF_ADAPTER_JS (e.g. a 3.0.20 bundle). */
+export const ADAPTER = process.env.NAF_ADAPTER_JS
+  ?? join(topSrcDir, 'node_modules', 'naf-janus-adapter', 'dist', 'naf-janus-adapter.js');
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
