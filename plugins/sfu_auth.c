@@ -113,6 +113,7 @@ static auth_state *state_new(const sfu_config *config, GError **error) {
 	st->options.leeway_s = config->clock_leeway_s;
 	st->room_claim = g_strdup(config->room_claim);
 	st->options.room_claim = st->room_claim;
+	st->options.ignore_user_id = !config->bind_user_id;
 	st->require_user_binding = config->require_user_binding;
 	for(guint i = 0; i < CACHE_STRIPES; i++)
 		pthread_mutex_init(&st->stripes[i], NULL);

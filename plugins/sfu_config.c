@@ -58,6 +58,7 @@ static const key_spec keys[] = {
 	{GENERAL, "issuer", KEY_STRING, CFG_OFF(issuer), 0, 0},
 	{GENERAL, "clock_leeway_s", KEY_UINT, CFG_OFF(clock_leeway_s), 0, 600},
 	{GENERAL, "require_user_binding", KEY_BOOL, CFG_OFF(require_user_binding), 0, 0},
+	{GENERAL, "bind_user_id", KEY_BOOL, CFG_OFF(bind_user_id), 0, 0},
 	{GENERAL, "room_claim", KEY_STRING, CFG_OFF(room_claim), 0, 0},
 	{GENERAL, "expiry_warning_s", KEY_UINT, CFG_OFF(expiry_warning_s), 0, 86400},
 	{GENERAL, "expiry_grace_s", KEY_UINT, CFG_OFF(expiry_grace_s), 0, 86400},
@@ -472,6 +473,7 @@ static void legacy_defaults(sfu_config *cfg) {
 	cfg->on_token_expiry = SFU_EXPIRY_KEEP;
 	cfg->kick_ban_s = 0;
 	cfg->replace_stale_sessions = FALSE;
+	cfg->bind_user_id = FALSE;
 }
 
 static sfu_config *apply_file(const raw_file *f, GError **error) {
@@ -486,6 +488,32 @@ static sfu_config *apply_file(const raw_file *f, GError **error) {
 			sfu_config_free(cfg);
 			return NULL;
 		}
+	}
+	if(f->groups->len == 0) {
+		/* An empty or comment-only file is a mistake, not a wish to run without authentication. */
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING,
+			"%s: no %s: an empty (or comments-only) file is refused; write %s to run the plugin without "
+			"authentication on purpose",
+			f->origin, f->is_ini ? "[general] section" : "general group",
+			f->is_ini ? "[general]" : "general: { }");
+		sfu_config_free(cfg);
+		return NULL;
+	}
+	gboolean bind_given = FALSE;
+	for(guint i = 0; i < f->settings->len; i++)
+		bind_given =
+			bind_given || !strcmp(((const raw_setting *)f->settings->pdata[i])->name, "bind_user_id");
+	if(cfg->require_user_binding && !cfg->bind_user_id && !bind_given)
+		cfg->bind_user_id =
+			TRUE; /* requiring the claim means using it (a legacy .cfg ignores it otherwise) */
+	if(cfg->require_user_binding && !cfg->bind_user_id) {
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_VALUE,
+			"%s: require_user_binding = true needs bind_user_id = true (tokens cannot be required to bind a "
+			"user "
+			"whose user_id claim is ignored)",
+			f->origin);
+		sfu_config_free(cfg);
+		return NULL;
 	}
 	if(cfg->state_backend == SFU_STATE_REDIS && cfg->redis_url == NULL) {
 		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_VALUE,
@@ -651,6 +679,7 @@ sfu_config *sfu_config_new_defaults(void) {
 	cfg->on_token_expiry = SFU_EXPIRY_EJECT;
 	cfg->kick_ban_s = 3600;
 	cfg->replace_stale_sessions = TRUE;
+	cfg->bind_user_id = TRUE;
 	cfg->events = TRUE;
 	cfg->max_blocks_per_user = 1000;
 	cfg->max_bans = 100000;
@@ -744,7 +773,14 @@ sfu_config *sfu_config_load(const char *config_dir, GError **error) {
 					   : g_file_test(ini, G_FILE_TEST_EXISTS) ? ini
 															  : NULL;
 	sfu_config *cfg = NULL;
-	if(path == NULL) {
+	if(path == jcfg && g_file_test(ini, G_FILE_TEST_EXISTS)) {
+		/* The old plugin never read a .jcfg: a .jcfg next to the old .cfg is a migration half done, and the
+		 * plugin will not guess which of the two holds the auth_key the operator means. */
+		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_PLACE,
+			"both %s and %s exist: remove the one you do not use (the plugin will not guess which holds your "
+			"auth_key; docs/MIGRATING.md)",
+			jcfg, ini);
+	} else if(path == NULL) {
 		/* Fail closed: without its file the plugin would run with no authentication at all. */
 		g_set_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING,
 			"no configuration file: expected %s (or the legacy %s); an empty general: { } group runs the "

@@ -71,6 +71,8 @@ typedef struct sfu_config {
 	char *issuer;                  /*!< required \c iss when set */
 	guint clock_leeway_s;          /*!< leeway for exp/nbf/iat and the ejection deadline (default 60) */
 	gboolean require_user_binding; /*!< tokens must carry a user_id claim */
+	gboolean
+		bind_user_id; /*!< a user_id claim binds the token to that user (.jcfg TRUE; legacy FALSE: ignored) */
 	char *room_claim; /*!< a string claim naming the token's one room (Reticulum: "hub_id"); NULL = none */
 	/* Session authorization */
 	guint expiry_warning_s; /*!< token_expiring sent this long before exp (default 60) */

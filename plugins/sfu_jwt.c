@@ -706,9 +706,16 @@ static sfu_jwt_result parse_header(const sfu_jwt_keyset *keys, const sfu_jwt_opt
 		goto out_decref;
 	json_t *kid_json = json_object_get(header, "kid");
 	const char *kid = json_string_value(kid_json);
-	res = SFU_JWT_ERR_BAD_KID;
-	if(kid_json != NULL && (kid == NULL || !kid_valid(kid, json_string_length(kid_json))))
-		goto out_decref;
+	if(keys->n_kids == 0) {
+		/* No JWKS: the kid selects nothing and is ignored whatever it holds, as the old plugin did (an issuer may
+		 * put a key-vault URL there); only a well-formed one is kept, to name the token in logs. */
+		if(kid != NULL && !kid_valid(kid, json_string_length(kid_json)))
+			kid = NULL;
+	} else {
+		res = SFU_JWT_ERR_BAD_KID;
+		if(kid_json != NULL && (kid == NULL || !kid_valid(kid, json_string_length(kid_json))))
+			goto out_decref;
+	}
 	/* Known from here: kid is absent or a short [A-Za-z0-9._-] string. */
 	const jwt_key *key = NULL;
 	if(kid != NULL && keys->n_kids > 0) {
@@ -748,12 +755,22 @@ static json_t *member(json_t *obj, const char *name) {
 	return json_is_null(v) ? NULL : v;
 }
 
-/* A NumericDate: a non-negative JSON integer (no float, no string). Clamped to SFU_JWT_MAX_TIME. */
-static int get_time(json_t *obj, const char *name, int64_t *out, int *present) {
+/* A NumericDate: a non-negative JSON integer (no string). Clamped to SFU_JWT_MAX_TIME. With \p real_ok, a
+ * non-integer number too (RFC 7519 allows them; issuers stamping time.time() make them for iat/nbf), rounded
+ * up: never earlier than the issuer said. */
+static int get_time(json_t *obj, const char *name, int64_t *out, int *present, int real_ok) {
 	json_t *v = member(obj, name);
 	*present = v != NULL;
 	if(v == NULL)
 		return 0;
+	if(real_ok && json_is_real(v)) {
+		double d = json_real_value(v);
+		if(!(d >= 0)) /* also NaN */
+			return -1;
+		int64_t whole = d >= (double)SFU_JWT_MAX_TIME ? SFU_JWT_MAX_TIME : (int64_t)d;
+		*out = whole < SFU_JWT_MAX_TIME && (double)whole < d ? whole + 1 : whole;
+		return 0;
+	}
 	if(!json_is_integer(v) || json_integer_value(v) < 0)
 		return -1;
 	json_int_t t = json_integer_value(v);
@@ -836,9 +853,10 @@ static int check_audience(json_t *obj, const char *want) {
 
 static sfu_jwt_result claims_from(json_t *payload, const sfu_jwt_options *options, sfu_jwt_claims *c) {
 	int has_exp = 0;
-	if(get_time(payload, "exp", &c->exp, &has_exp) < 0 ||
-		get_time(payload, "nbf", &c->nbf, &c->has_nbf) < 0 ||
-		get_time(payload, "iat", &c->iat, &c->has_iat) < 0)
+	/* exp stays an integer (as the old plugin required); nbf and iat, which it never read, may be any number. */
+	if(get_time(payload, "exp", &c->exp, &has_exp, 0) < 0 ||
+		get_time(payload, "nbf", &c->nbf, &c->has_nbf, 1) < 0 ||
+		get_time(payload, "iat", &c->iat, &c->has_iat, 1) < 0)
 		return SFU_JWT_ERR_INVALID_CLAIMS;
 	if(!has_exp)
 		return SFU_JWT_ERR_MISSING_EXP;
@@ -858,7 +876,11 @@ static sfu_jwt_result claims_from(json_t *payload, const sfu_jwt_options *option
 	c->max_session_s = max_session ? (int64_t)json_integer_value(max_session) : 0;
 	if(c->max_session_s > SFU_JWT_MAX_TIME)
 		c->max_session_s = SFU_JWT_MAX_TIME;
-	if(get_rooms(payload, c) < 0 || get_string(payload, "user_id", &c->user_id) < 0)
+	if(get_rooms(payload, c) < 0)
+		return SFU_JWT_ERR_INVALID_CLAIMS;
+	/* user_id binds the token to a user only when the operator uses it so (bind_user_id); otherwise it is ignored
+	 * whatever it holds, as the old plugin did (naf-janus-adapter's JWT guide puts the app's numeric id there). */
+	if((options == NULL || !options->ignore_user_id) && get_string(payload, "user_id", &c->user_id) < 0)
 		return SFU_JWT_ERR_INVALID_CLAIMS;
 	/* sub and jti only name the token for logs, bans and one_user_per_jti; the old plugin ignored them, so a
 	 * token whose issuer gives them another type still verifies, without them. */

@@ -83,6 +83,7 @@ typedef struct sfu_jwt_options {
 	const char *issuer;            /*!< when set, \c iss must equal it */
 	unsigned int leeway_s;         /*!< clock skew allowed on exp/nbf/iat */
 	const char *room_claim;        /*!< when set, the name of a string claim naming the token's one room */
+	int ignore_user_id;            /*!< the user_id claim binds nothing: ignored whatever it holds */
 } sfu_jwt_options;
 
 /*! \brief The verified content of a token. Strings are malloc'ed; free with sfu_jwt_claims_clear(). */

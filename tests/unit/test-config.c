@@ -107,8 +107,20 @@ static void test_defaults(void) {
 	g_assert_false(cfg->legacy);
 	sfu_config_free(cfg);
 	sfu_config_free(NULL);
-	/* Empty files and empty sections are all defaults too (and authentication off: the operator asked). */
-	const char *texts[] = {"", "general: {}", "# nothing\ngeneral: {\n}\n"};
+	/* An empty general group is all defaults (and authentication off: the operator asked for it). An empty
+	 * or comments-only file is a mistake (operator review: it used to run the plugin open). */
+	const char *empties[] = {"", "# nothing at all\n", "  \n"};
+	for(size_t i = 0; i < G_N_ELEMENTS(empties); i++) {
+		GError *error = NULL;
+		g_assert_null(sfu_config_parse(empties[i], FALSE, "x.jcfg", &error));
+		g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING);
+		g_clear_error(&error);
+		g_assert_null(sfu_config_parse(empties[i], TRUE, "x.cfg", &error));
+		g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING);
+		g_assert_nonnull(strstr(error->message, "[general]"));
+		g_clear_error(&error);
+	}
+	const char *texts[] = {"general: {}", "# nothing\ngeneral: {\n}\n"};
 	for(size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
 		GError *error = NULL;
 		cfg = sfu_config_parse(texts[i], FALSE, "x.jcfg", &error);
@@ -117,7 +129,7 @@ static void test_defaults(void) {
 		g_assert_cmpstr(cfg->source, ==, "x.jcfg");
 		sfu_config_free(cfg);
 	}
-	const char *inis[] = {"", "[general]\n", "; only a comment\n"};
+	const char *inis[] = {"[general]\n", "; a comment\n[general]\n"};
 	for(size_t i = 0; i < G_N_ELEMENTS(inis); i++) {
 		GError *error = NULL;
 		cfg = sfu_config_parse(inis[i], TRUE, "x.cfg", &error);
@@ -355,7 +367,15 @@ static void test_legacy_defaults(void) {
 	g_assert_nonnull(strstr(policy, "kick bans off"));
 	g_assert_nonnull(strstr(policy, "leeway 60 s"));
 	g_free(policy);
+	g_assert_false(cfg->bind_user_id); /* the old plugin ignored the user_id claim */
 	sfu_config_free(cfg);
+	cfg = accepted(TRUE, "auth_key = k.der\nrequire_user_binding = true");
+	g_assert_true(cfg->bind_user_id); /* requiring the claim means using it */
+	sfu_config_free(cfg);
+	GError *error = NULL;
+	g_assert_null(ini("auth_key = k.der\nrequire_user_binding = true\nbind_user_id = false", &error));
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_VALUE);
+	g_clear_error(&error);
 	cfg = accepted(
 		TRUE, "auth_key = k.der\non_token_expiry = eject\nkick_ban_s = 600\nreplace_stale_sessions = yes");
 	g_assert_cmpint(cfg->on_token_expiry, ==, SFU_EXPIRY_EJECT);
@@ -365,6 +385,7 @@ static void test_legacy_defaults(void) {
 	/* A .jcfg gets the new defaults. */
 	cfg = accepted(FALSE, "auth_key = \"k.der\";");
 	g_assert_false(cfg->legacy);
+	g_assert_true(cfg->bind_user_id);
 	policy = sfu_config_describe(cfg);
 	g_assert_nonnull(strstr(policy, "auth on"));
 	g_assert_nonnull(strstr(policy, "expiry: eject at exp + 60 s"));
@@ -628,15 +649,20 @@ static void test_load(void) {
 	g_assert_true(g_str_has_suffix(cfg->source, "janus.plugin.sfu.cfg"));
 	sfu_config_free(cfg);
 
-	/* Both: .jcfg wins. */
+	/* Both: refused, naming both (operator review: a .jcfg copied next to the old .cfg used to win silently and
+	 * run the plugin open while the .cfg held the key). */
 	write_file(dir, "janus.plugin.sfu.jcfg", "general: { max_ccu = 4 }\n");
 	cfg = sfu_config_load(dir, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(cfg->max_ccu, ==, 4);
-	g_assert_true(g_str_has_suffix(cfg->source, "janus.plugin.sfu.jcfg"));
-	sfu_config_free(cfg);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_PLACE);
+	g_assert_nonnull(strstr(error->message, "janus.plugin.sfu.jcfg"));
+	g_assert_nonnull(strstr(error->message, "janus.plugin.sfu.cfg exist"));
+	g_clear_error(&error);
+	char *ini_path = g_build_filename(dir, "janus.plugin.sfu.cfg", NULL);
+	g_assert_cmpint(g_remove(ini_path), ==, 0);
+	g_free(ini_path);
 
-	/* An invalid .jcfg fails even though a valid .cfg exists (no silent fallback). */
+	/* An invalid .jcfg fails. */
 	write_file(dir, "janus.plugin.sfu.jcfg", "general: { max_ccu = -4 }\n");
 	cfg = sfu_config_load(dir, &error);
 	g_assert_null(cfg);
