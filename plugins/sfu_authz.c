@@ -37,43 +37,6 @@ static gint64 now_s(void) {
  * Grants and identities (registry lock held)
  * ==========================================================================*/
 
-/* The handle-side copy of \p grant (strings borrowed). */
-static sfu_handle_auth auth_of(const sfu_grant *grant) {
-	sfu_handle_auth a = {
-		.publish_media = grant->publish_media,
-		.send_data = grant->send_data,
-		.kick_users = grant->kick_users,
-		.exp = grant->exp,
-		.kid = grant->kid,
-		.jti = grant->jti,
-		.sub = grant->sub,
-		.bound_user = grant->user_id,
-	};
-	return a;
-}
-
-static gboolean same_string(const char *a, const char *b) {
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-/* Whether \p grant holds the identity of handle \p o: the same bound user, or both unbound with no
- * different sub. Only then is a grant shared with \p o (else anyone could rewrite anyone's grant). */
-static gboolean same_identity(const sfu_handle *o, const sfu_grant *grant) {
-	if(o->auth.bound_user != NULL || grant->user_id != NULL)
-		return same_string(o->auth.bound_user, grant->user_id);
-	return o->auth.sub == NULL || grant->sub == NULL || !strcmp(o->auth.sub, grant->sub);
-}
-
-/* A live handle of the user is bound to an identity \p grant does not bind. */
-static gboolean weaker_than_binding(GPtrArray *handles, const sfu_grant *grant) {
-	for(guint i = 0; i < handles->len; i++) {
-		const sfu_handle *o = handles->pdata[i];
-		if(o->auth.bound_user != NULL && !same_string(o->auth.bound_user, grant->user_id))
-			return TRUE;
-	}
-	return FALSE;
-}
-
 /* Whether this user is ejected at expiry: the token's eject_at_exp claim wins over the config. */
 static gboolean ejects_at_exp(const sfu_grant *grant) {
 	if(grant->has_eject_at_exp)
@@ -86,60 +49,115 @@ static gint64 eject_time_us(gint64 exp) {
 	return (exp + (gint64)config->clock_leeway_s + (gint64)config->expiry_grace_s) * G_USEC_PER_SEC;
 }
 
-/* (Re)schedule the warning and expiry of (room, user) for \p grant. */
-static void schedule_expiry(const char *room_id, const char *user_id, const sfu_grant *grant) {
-	if(grant->exp <= 0 || !ejects_at_exp(grant)) {
-		sfu_expiry_set(room_id, user_id, SFU_EXPIRY_WARN, 0);
-		sfu_expiry_set(room_id, user_id, SFU_EXPIRY_TOKEN, 0);
-		return;
-	}
-	gint64 warn_at = (grant->exp - (gint64)config->expiry_warning_s) * G_USEC_PER_SEC;
-	gint64 now = g_get_real_time();
-	if(warn_at < now)
-		warn_at = now; /* less time left than the warning period: warn at once */
-	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_WARN, config->expiry_warning_s ? warn_at : 0);
-	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_TOKEN, eject_time_us(grant->exp));
+/* The handle-side copy of \p grant (strings borrowed), for a handle that joined at \p since_us (its session
+ * limit counts from there). Deadlines belong to each handle: a grant never moves another identity's. */
+static sfu_handle_auth auth_of(const sfu_grant *grant, gint64 since_us) {
+	sfu_handle_auth a = {
+		.publish_media = grant->publish_media,
+		.send_data = grant->send_data,
+		.kick_users = grant->kick_users,
+		.exp = grant->exp,
+		.eject_at = grant->exp > 0 && ejects_at_exp(grant) ? eject_time_us(grant->exp) : 0,
+		.session_end = grant->max_session_s > 0 ? since_us + grant->max_session_s * G_USEC_PER_SEC : 0,
+		.kid = grant->kid,
+		.jti = grant->jti,
+		.sub = grant->sub,
+		.bound_user = grant->user_id,
+	};
+	return a;
 }
 
-/* \p grant now belongs to \p h (its own grant is already attached): share it with the user's handles of the
- * same identity (a refresh: always; a join: when it outlives theirs), and move the user's deadlines when it
- * is the newest grant of the user.
- * @returns TRUE when it changed at least one other handle's grant */
-static gboolean share_grant_locked(sfu_handle *h, const sfu_grant *grant, gboolean refresh) {
-	if(grant->exp <= 0)
-		return FALSE; /* open mode: nothing to keep track of */
-	GPtrArray *mine = sfu_registry_user_handles_locked(h->room_id, h->user_id);
-	sfu_handle_auth a = auth_of(grant);
-	gint64 newest = 0;
-	gboolean shared = FALSE;
+static gboolean same_string(const char *a, const char *b) {
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Whether handle \p o holds the identity (\p bound user, \p sub): the same bound user, or both unbound with
+ * the same sub (or both without one). */
+static gboolean same_identity(const sfu_handle *o, const char *bound, const char *sub) {
+	if(o->auth.bound_user != NULL || bound != NULL)
+		return same_string(o->auth.bound_user, bound);
+	return g_strcmp0(o->auth.sub, sub) == 0;
+}
+
+/* Whether \p grant takes nothing away from handle \p o: no earlier expiry, no permission less. A grant is
+ * shared with another handle only so: under tokens that bind no user_id anyone may join under anyone's id, and
+ * must not be able to mute, restrict or expire someone else that way (attacker review). */
+static gboolean not_weaker(const sfu_handle *o, const sfu_grant *grant) {
+	return grant->exp >= o->auth.exp && (grant->publish_media || !g_atomic_int_get(&o->auth.publish_media)) &&
+		   (grant->send_data || !g_atomic_int_get(&o->auth.send_data)) &&
+		   (grant->kick_users || !o->auth.kick_users);
+}
+
+/* A live handle of the user is bound to an identity \p grant does not bind. */
+static gboolean weaker_than_binding(GPtrArray *handles, const sfu_grant *grant) {
+	for(guint i = 0; i < handles->len; i++) {
+		const sfu_handle *o = handles->pdata[i];
+		if(o->auth.bound_user != NULL && !same_string(o->auth.bound_user, grant->user_id))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Set the scheduler's deadlines of (room, user) from its handles' own: the earliest ejection, session end and
+ * pending expiry warning. The scheduler keeps one timer of each kind per (room, user); when one fires, every
+ * handle is checked against its own deadlines (on_deadline). */
+static void reschedule_locked(const char *room_id, const char *user_id) {
+	GPtrArray *mine = sfu_registry_user_handles_locked(room_id, user_id);
+	gint64 token = 0, session = 0, warn = 0, now = g_get_real_time();
 	for(guint i = 0; i < mine->len; i++) {
-		sfu_handle *o = mine->pdata[i];
-		if(o == h)
-			continue;
-		if(same_identity(o, grant) && (refresh || o->auth.exp < grant->exp)) {
+		const sfu_handle *o = mine->pdata[i];
+		if(o->auth.eject_at > 0 && (token == 0 || o->auth.eject_at < token))
+			token = o->auth.eject_at;
+		if(o->auth.session_end > 0 && (session == 0 || o->auth.session_end < session))
+			session = o->auth.session_end;
+		if(o->role == SFU_ROLE_PUBLISHER && o->auth.eject_at > 0 && config->expiry_warning_s > 0 &&
+			o->auth.warned_exp != o->auth.exp) {
+			gint64 w = MAX(now, (o->auth.exp - (gint64)config->expiry_warning_s) * G_USEC_PER_SEC);
+			if(warn == 0 || w < warn)
+				warn = w;
+		}
+	}
+	g_ptr_array_unref(mine);
+	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_TOKEN, token);
+	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_SESSION, session);
+	sfu_expiry_set(room_id, user_id, SFU_EXPIRY_WARN, warn);
+}
+
+/* \p grant now belongs to \p h (already attached): share it with the user's other handles that hold the identity
+ * (\p bound, \p sub) when it takes nothing from them (a join: only when it also outlives theirs, as naf's
+ * subscriber joins carry its latest token), then reschedule the user's deadlines.
+ * @returns TRUE when it changed at least one other handle's grant */
+static gboolean share_grant_locked(
+	sfu_handle *h, const sfu_grant *grant, const char *bound, const char *sub, gboolean refresh) {
+	gboolean shared = FALSE;
+	if(grant->exp > 0) {
+		GPtrArray *mine = sfu_registry_user_handles_locked(h->room_id, h->user_id);
+		for(guint i = 0; i < mine->len; i++) {
+			sfu_handle *o = mine->pdata[i];
+			if(o == h || !same_identity(o, bound, sub) || !not_weaker(o, grant))
+				continue;
+			if(!refresh && grant->exp <= o->auth.exp)
+				continue;
+			sfu_handle_auth a = auth_of(grant, o->joined_at);
 			sfu_handle_set_auth_locked(o, &a);
 			shared = TRUE;
 		}
-		newest = MAX(newest, o->auth.exp);
+		g_ptr_array_unref(mine);
 	}
-	g_ptr_array_unref(mine);
-	if(grant->exp >= newest)
-		schedule_expiry(h->room_id, h->user_id, grant);
-	if(grant->max_session_s > 0 && sfu_expiry_get(h->room_id, h->user_id, SFU_EXPIRY_SESSION) == 0) {
-		sfu_expiry_set(h->room_id, h->user_id, SFU_EXPIRY_SESSION,
-			g_get_real_time() + grant->max_session_s * G_USEC_PER_SEC);
-	}
+	reschedule_locked(h->room_id, h->user_id);
 	return shared;
 }
 
 /* one_user_per_jti: \p user_id takes \p grant's token id, unless another user holds it (every door that
  * attaches a grant to a handle: join, subscribe entry and refresh). */
-static sfu_err claim_jti_locked(
-	const char *user_id, const sfu_grant *grant, sfu_err forbidden, gint64 now, const char **reason) {
+static sfu_err claim_jti_locked(const char *user_id, const sfu_grant *grant, sfu_err forbidden, gint64 now,
+	gboolean record, const char **reason) {
 	if(!config->one_user_per_jti)
 		return SFU_OK;
 	gint64 until = grant->exp + (gint64)config->clock_leeway_s;
-	switch(sfu_bans_claim_jti(grant->jti, user_id, until, now)) {
+	sfu_jti_claim claim = record ? sfu_bans_claim_jti(grant->jti, user_id, until, now)
+								 : sfu_bans_jti_peek(grant->jti, user_id, until, now);
+	switch(claim) {
 		case SFU_JTI_TAKEN:
 			*reason = "token_in_use";
 			return forbidden;
@@ -176,7 +194,8 @@ static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_
 		*reason = "user_bound";
 		return forbidden;
 	}
-	return claim_jti_locked(user_id, grant, forbidden, now, reason);
+	/* Only looked at here: the claim is recorded once the join succeeded (a refused join changes nothing). */
+	return claim_jti_locked(user_id, grant, forbidden, now, FALSE, reason);
 }
 
 /* =============================================================================
@@ -214,7 +233,8 @@ static void finish_eviction(GPtrArray *victims, sfu_departure *d, json_t *why) {
  * Joins, subscriptions, refresh
  * ==========================================================================*/
 
-/* The join step proper (registry lock held). On success fills \p out and possibly \p stale. */
+/* The join step proper (registry lock held). On success fills \p out and possibly \p stale. On a refusal
+ * nothing has changed: no stale handle ended, no token id claimed (attacker review). */
 static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_grant *grant,
 	sfu_err forbidden, sfu_join_result *out, GPtrArray **stale, sfu_departure *stale_left,
 	const char **reason) {
@@ -222,14 +242,12 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 	if(err != SFU_OK)
 		return err;
 	/* A token-bound publisher that comes back replaces its older handles (replace_stale_sessions). Only a
-	 * bound user: otherwise anyone could evict anyone by joining with their id. */
-	if(r->role == SFU_ROLE_PUBLISHER && config->replace_stale_sessions && grant->user_id != NULL &&
-		h->role == SFU_ROLE_NONE) {
-		*stale = sfu_registry_evict_locked(r->room_id, r->user_id, h, stale_left);
-		if(stale_left->user_left)
-			sfu_expiry_cancel_user(r->room_id, r->user_id);
-	}
-	sfu_handle_auth a = auth_of(grant);
+	 * bound user: otherwise anyone could evict anyone by joining with their id. They are ended only once the
+	 * join succeeded; meanwhile the user's own id is left out of the users list (no zombie detection loop). */
+	gboolean replacing = r->role == SFU_ROLE_PUBLISHER && config->replace_stale_sessions &&
+						 grant->user_id != NULL && h->role == SFU_ROLE_NONE;
+	gint64 now_us = g_get_real_time();
+	sfu_handle_auth a = auth_of(grant, now_us);
 	/* An owner's mute of this user in this room holds across reconnects: set before the handle is visible. */
 	g_atomic_int_set(&h->muted, (gint)sfu_bans_mute_of(r->room_id, r->user_id, now_s()));
 	sfu_join j = {
@@ -242,13 +260,20 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 		.media = r->media,
 		.limits = {config->max_room_size, config->max_ccu, config->max_publishers_per_user},
 		.auth = &a,
+		.replacing = replacing,
 	};
 	err = sfu_registry_join_locked(h, &j, out);
-	if(err != SFU_OK)
+	if(err != SFU_OK) {
 		g_atomic_int_set(&h->muted, 0);
-	if(err == SFU_OK && share_grant_locked(h, grant, FALSE))
+		return err;
+	}
+	/* Known from here: the handle is in the room. */
+	claim_jti_locked(r->user_id, grant, forbidden, now_s(), TRUE, reason); /* looked at in admit_locked */
+	if(replacing)
+		*stale = sfu_registry_evict_locked(r->room_id, r->user_id, h, stale_left);
+	if(share_grant_locked(h, grant, grant->user_id, grant->sub, FALSE))
 		bump(&n_refreshes);
-	return err;
+	return SFU_OK;
 }
 
 /* The second phase of a join: stale handles ended, the room told. */
@@ -380,7 +405,9 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 	} else if(binds_differently(h->auth.bound_user, grant->user_id)) {
 		*reason = "user_bound";
 		err = SFU_ERR_REFRESH_FORBIDDEN;
-	} else if(binds_differently(h->auth.sub, grant->sub)) {
+	} else if(config->sub_identifies_user && binds_differently(h->auth.sub, grant->sub)) {
+		/* Where sub names one person, a refresh cannot hand the handle to another one. Elsewhere (Reticulum: a
+		 * visitor who signs in during the call gets a token of another sub) the session's own refresh wins. */
 		*reason = "user_mismatch";
 		err = SFU_ERR_REFRESH_FORBIDDEN;
 	} else if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
@@ -388,13 +415,17 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 		err = SFU_ERR_REFRESH_REVOKED;
 	} else {
 		/* one_user_per_jti: a token another user holds is refused here as at the door. */
-		err = claim_jti_locked(h->user_id, grant, SFU_ERR_REFRESH_FORBIDDEN, now_s(), reason);
+		err = claim_jti_locked(h->user_id, grant, SFU_ERR_REFRESH_FORBIDDEN, now_s(), TRUE, reason);
 	}
 	if(err == SFU_OK) {
-		/* Known from here: the token holds h's identity. It replaces h's grant, and the identity's. */
-		sfu_handle_auth a = auth_of(grant);
+		/* Known from here: the token may hold h. It replaces h's grant, and that of the user's handles that held
+		 * h's previous identity, where it takes nothing from them. */
+		char *bound = g_strdup(h->auth.bound_user), *sub = g_strdup(h->auth.sub);
+		sfu_handle_auth a = auth_of(grant, h->joined_at);
 		sfu_handle_set_auth_locked(h, &a);
-		share_grant_locked(h, grant, TRUE);
+		share_grant_locked(h, grant, bound, sub, TRUE);
+		g_free(bound);
+		g_free(sub);
 	}
 	sfu_registry_unlock();
 	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY || err == SFU_ERR_REFRESH_REVOKED) {
@@ -419,6 +450,8 @@ gboolean sfu_authz_detach(janus_plugin_session *jh) {
 	gboolean known = sfu_registry_remove_locked(jh, &d);
 	if(d.joined && d.user_left)
 		sfu_expiry_cancel_user(d.room_id, d.user_id);
+	else if(d.joined)
+		reschedule_locked(d.room_id, d.user_id); /* the handle's own deadlines go with it */
 	sfu_registry_unlock();
 	announce_departure(&d);
 	return known;
@@ -792,55 +825,100 @@ void sfu_authz_apply_mute(
 	announce_mute(room_id, user_id, before, until_s > now_s() ? mask : 0, by, targets, pub);
 }
 
-/* Scheduler thread: a deadline passed. No lock is held. */
+/* One handle a deadline took, and why. */
+typedef struct expired_handle {
+	sfu_handle *h; /* reference */
+	const char *reason;
+} expired_handle;
+
+/* Scheduler thread: a deadline of (room, user) passed. No lock is held. Every handle of the user is checked
+ * against its own deadlines in one step (a refresh racing with the deadline has moved them already): those
+ * whose session limit or token expiry passed are evicted, publisher handles whose warning time came are
+ * warned, and the user's timers are set from what is left. */
 static void on_deadline(
 	const char *room_id, const char *user_id, sfu_expiry_kind kind, gint64 deadline_us, gint64 lateness_us) {
+	(void)kind;
 	(void)deadline_us;
-	gint64 exp = 0;
-	sfu_handle *pub = NULL;
+	GArray *gone = g_array_new(FALSE, FALSE, sizeof(expired_handle));
+	GPtrArray *warn = g_ptr_array_new_with_free_func((GDestroyNotify)sfu_handle_unref);
+	sfu_departure d;
+	memset(&d, 0, sizeof(d));
 	sfu_registry_lock();
+	gint64 now = g_get_real_time();
 	GPtrArray *mine = sfu_registry_user_handles_locked(room_id, user_id);
 	for(guint i = 0; i < mine->len; i++) {
-		sfu_handle *h = mine->pdata[i];
-		exp = MAX(exp, h->auth.exp);
-		if(pub == NULL && h->role == SFU_ROLE_PUBLISHER) {
-			sfu_handle_ref(h);
-			pub = h;
+		sfu_handle *o = mine->pdata[i];
+		const char *reason = o->auth.session_end > 0 && o->auth.session_end <= now ? "session_limit"
+							 : o->auth.eject_at > 0 && o->auth.eject_at <= now     ? "token_expired"
+																				   : NULL;
+		if(reason != NULL) {
+			expired_handle e = {o, reason};
+			sfu_handle_ref(o);
+			g_array_append_val(gone, e);
+		} else if(o->role == SFU_ROLE_PUBLISHER && o->auth.eject_at > 0 && config->expiry_warning_s > 0 &&
+				  o->auth.warned_exp != o->auth.exp &&
+				  (o->auth.exp - (gint64)config->expiry_warning_s) * G_USEC_PER_SEC <= now) {
+			o->auth.warned_exp = o->auth.exp;
+			sfu_handle_ref(o);
+			g_ptr_array_add(warn, o);
 		}
 	}
 	g_ptr_array_unref(mine);
-	/* A refresh may have raced with this deadline: the handles' current expiry decides, in this same step. */
-	gboolean expired = kind == SFU_EXPIRY_SESSION ||
-					   (kind == SFU_EXPIRY_TOKEN && exp > 0 && eject_time_us(exp) <= g_get_real_time());
-	sfu_departure d;
-	memset(&d, 0, sizeof(d));
-	GPtrArray *victims = expired ? sfu_registry_evict_locked(room_id, user_id, NULL, &d) : NULL;
-	if(victims != NULL && victims->len > 0)
+	for(guint i = 0; i < gone->len; i++) {
+		sfu_departure one;
+		sfu_registry_evict_handle_locked(g_array_index(gone, expired_handle, i).h, &one);
+		if(one.user_left) {
+			sfu_departure_clear(&d);
+			d = one;
+		} else {
+			sfu_departure_clear(&one);
+		}
+	}
+	if(d.user_left)
 		sfu_expiry_cancel_user(room_id, user_id);
+	else
+		reschedule_locked(room_id, user_id);
 	sfu_registry_unlock();
-	if(kind == SFU_EXPIRY_WARN && pub != NULL) {
-		json_t *ev = sfu_event_token_expiring(room_id, exp);
-		sfu_core_push_event(pub->jh, NULL, ev, NULL);
+	for(guint i = 0; i < warn->len; i++) {
+		sfu_handle *p = warn->pdata[i];
+		json_t *ev = sfu_event_token_expiring(room_id, p->auth.exp);
+		sfu_core_push_event(p->jh, NULL, ev, NULL);
 		json_decref(ev);
 		bump(&n_warnings);
 		sfu_events_audit(
-			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
+			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)p->auth.exp));
 	}
-	sfu_handle_unref(pub);
-	if(victims == NULL)
-		return;
-	const char *reason = kind == SFU_EXPIRY_SESSION ? "session_limit" : "token_expired";
-	bump(kind == SFU_EXPIRY_SESSION ? &n_session_limits : &n_expiries);
-	char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
-	JANUS_LOG(LOG_VERB, "[sfu] %s: user '%s' in room '%s' (%" G_GINT64_FORMAT " us late, %u handles)\n",
-		reason, sfu_log_id(user_id, user), sfu_log_id(room_id, room), lateness_us, victims->len);
-	guint n = victims->len;
-	json_t *why = sfu_event_ejected(room_id, reason, NULL);
-	finish_eviction(victims, &d, why);
-	json_decref(why);
-	if(n > 0)
+	g_ptr_array_unref(warn);
+	/* Phase 2 for the evicted, by reason. */
+	for(int pass = 0; pass < 2; pass++) {
+		const char *reason = pass ? "token_expired" : "session_limit";
+		GPtrArray *victims = g_ptr_array_new_with_free_func((GDestroyNotify)sfu_handle_unref);
+		for(guint i = 0; i < gone->len; i++) {
+			expired_handle *e = &g_array_index(gone, expired_handle, i);
+			if(e->reason == reason) {
+				g_ptr_array_add(victims, e->h);
+				e->h = NULL;
+			}
+		}
+		guint n = victims->len;
+		if(n == 0) {
+			g_ptr_array_unref(victims);
+			continue;
+		}
+		bump(pass ? &n_expiries : &n_session_limits);
+		char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
+		JANUS_LOG(LOG_VERB, "[sfu] %s: user '%s' in room '%s' (%" G_GINT64_FORMAT " us late, %u handles)\n",
+			reason, sfu_log_id(user_id, user), sfu_log_id(room_id, room), lateness_us, n);
+		json_t *why = sfu_event_ejected(room_id, reason, NULL);
+		sfu_departure none;
+		memset(&none, 0, sizeof(none));
+		finish_eviction(victims, &none, why);
+		json_decref(why);
 		sfu_events_audit(
 			NULL, "ejected", room_id, user_id, json_pack("{sssi}", "reason", reason, "handles", (int)n));
+	}
+	g_array_free(gone, TRUE);
+	announce_departure(&d); /* the room hears "leave" once, after the ejected handles ended */
 }
 
 /* =============================================================================

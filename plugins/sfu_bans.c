@@ -518,7 +518,9 @@ guint sfu_bans_mutes_count(void) {
  * jti claims
  * ==========================================================================*/
 
-sfu_jti_claim sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s) {
+/* The claim of \p jti for \p user_id: decided, and recorded when \p record. */
+static sfu_jti_claim claim_jti(
+	const char *jti, const char *user_id, gint64 exp_s, gint64 now_s, gboolean record) {
 	if(jti == NULL || user_id == NULL)
 		return SFU_JTI_OK;
 	sfu_jti_claim out = SFU_JTI_OK;
@@ -537,11 +539,19 @@ sfu_jti_claim sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 ex
 		/* Nothing to remember: the token is not valid for longer than now. */
 	} else if(g_hash_table_size(jtis.hash) >= jtis.max) {
 		out = SFU_JTI_FULL;
-	} else {
+	} else if(record) {
 		table_insert(&jtis, 0, "", jti, user_id, NULL, exp_s);
 	}
 	sfu_mutex_unlock(&lock);
 	return out;
+}
+
+sfu_jti_claim sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s) {
+	return claim_jti(jti, user_id, exp_s, now_s, TRUE);
+}
+
+sfu_jti_claim sfu_bans_jti_peek(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s) {
+	return claim_jti(jti, user_id, exp_s, now_s, FALSE);
 }
 
 gboolean sfu_bans_set_jti_owner(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s) {

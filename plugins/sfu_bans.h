@@ -122,6 +122,8 @@ typedef enum sfu_jti_claim {
 
 /*! \brief Record that \p user_id holds \p jti until \p exp_s. NULL jti or user: SFU_JTI_OK, nothing kept. */
 sfu_jti_claim sfu_bans_claim_jti(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s);
+/*! \brief What sfu_bans_claim_jti() would answer, without recording anything. */
+sfu_jti_claim sfu_bans_jti_peek(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s);
 /*! \brief Make \p user_id the holder of \p jti until \p exp_s whatever was known (the shared state decided).
  * @returns TRUE when another user held it here (its handles under that token must go) */
 gboolean sfu_bans_set_jti_owner(const char *jti, const char *user_id, gint64 exp_s, gint64 now_s);

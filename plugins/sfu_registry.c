@@ -314,7 +314,8 @@ static GPtrArray *room_targets(
 	return out;
 }
 
-static json_t *room_users(sfu_room *room) {
+/* The users with a publisher in \p room, but \p except (may be NULL). */
+static json_t *room_users(sfu_room *room, const char *except) {
 	json_t *list = json_array();
 	if(room == NULL)
 		return list;
@@ -323,7 +324,7 @@ static json_t *room_users(sfu_room *room) {
 	g_hash_table_iter_init(&iter, room->members);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
 		sfu_member *m = value;
-		if(m->publishers != NULL)
+		if(m->publishers != NULL && (except == NULL || strcmp(m->user_id, except) != 0))
 			json_array_append_new(list, json_string(m->user_id));
 	}
 	return list;
@@ -382,7 +383,11 @@ void sfu_handle_set_auth_locked(sfu_handle *h, const sfu_handle_auth *a) {
 	g_atomic_int_set(&h->auth.publish_media, a->publish_media ? 1 : 0);
 	g_atomic_int_set(&h->auth.send_data, a->send_data ? 1 : 0);
 	h->auth.kick_users = a->kick_users;
+	if(h->auth.exp != a->exp)
+		h->auth.warned_exp = 0; /* a new expiry gets its own warning */
 	h->auth.exp = a->exp;
+	h->auth.eject_at = a->eject_at;
+	h->auth.session_end = a->session_end;
 	char *kid = g_strdup(a->kid), *jti = g_strdup(a->jti), *sub = g_strdup(a->sub);
 	char *bound = g_strdup(a->bound_user);
 	auth_clear(&h->auth);
@@ -417,7 +422,7 @@ static sfu_err join_check(sfu_handle *h, const sfu_join *j, sfu_room *room, sfu_
 			return SFU_ERR_SERVER_FULL;
 		/* A user_id may keep a few publisher handles (naf's reconnects leave stale ones for a while), not any
 		 * number: each one receives every room event and data message. */
-		if(j->limits.max_publishers_per_user > 0 && m != NULL &&
+		if(j->limits.max_publishers_per_user > 0 && m != NULL && !j->replacing &&
 			g_list_length(m->publishers) >= j->limits.max_publishers_per_user)
 			return SFU_ERR_TOO_MANY_HANDLES;
 	}
@@ -437,7 +442,7 @@ sfu_err sfu_registry_join_locked(sfu_handle *h, const sfu_join *j, sfu_join_resu
 		return err;
 	}
 	/* Known from here: the join is accepted. The users list is taken before the joiner is added. */
-	out->users = room_users(room);
+	out->users = room_users(room, j->replacing ? j->user_id : NULL);
 	if(room == NULL)
 		room = room_new(j->room_id);
 	sfu_member *m = member_get(room, j->user_id);
@@ -681,6 +686,13 @@ GPtrArray *sfu_registry_evict_locked(
 	}
 	g_list_free(all);
 	return victims;
+}
+
+void sfu_registry_evict_handle_locked(sfu_handle *h, sfu_departure *out) {
+	memset(out, 0, sizeof(*out));
+	g_assert(reg_held);
+	g_atomic_int_set(&h->destroyed, 1);
+	detach_locked(h, out);
 }
 
 void sfu_departure_clear(sfu_departure *d) {

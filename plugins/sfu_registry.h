@@ -49,10 +49,13 @@ typedef struct sfu_room sfu_room;
  * two permissions, which the media path reads with g_atomic_int_get. Until a grant is attached everything
  * is denied. */
 typedef struct sfu_handle_auth {
-	volatile gint publish_media;        /*!< its audio/video is relayed */
-	volatile gint send_data;            /*!< its data messages are relayed */
-	gboolean kick_users;                /*!< it may kick (informational: kicks re-check the token) */
-	gint64 exp;                         /*!< token expiry (unix s), 0 when open/unknown */
+	volatile gint publish_media; /*!< its audio/video is relayed */
+	volatile gint send_data;     /*!< its data messages are relayed */
+	gboolean kick_users;         /*!< it may kick (informational: kicks re-check the token) */
+	gint64 exp;                  /*!< token expiry (unix s), 0 when open/unknown */
+	gint64 eject_at;    /*!< real-time µs when this handle is ejected for its token's expiry, 0: never */
+	gint64 session_end; /*!< real-time µs when its max_session_s ends, 0: no limit */
+	gint64 warned_exp;  /*!< the exp its token_expiring warning was sent for (0: none yet; sfu_authz's) */
 	char *kid, *jti, *sub, *bound_user; /*!< owned, NULL when absent; bound_user: the token's user_id claim */
 } sfu_handle_auth;
 
@@ -148,7 +151,9 @@ typedef struct sfu_join {
 	gboolean subscribe;           /*!< a subscription object was given */
 	const char *media;            /*!< subscribe to this user's publisher in the room, or NULL */
 	sfu_limits limits;            /*!< checked on publisher joins */
-	const sfu_handle_auth *auth;  /*!< the grant to attach before the handle becomes visible (copied) */
+	gboolean replacing; /*!< the user's other handles are being replaced (stale sessions): its own id is
+								   * left out of \c users and its publisher handles out of the per-user cap */
+	const sfu_handle_auth *auth; /*!< the grant to attach before the handle becomes visible (copied) */
 } sfu_join;
 
 /*! \brief What a join produced. Clear with sfu_join_result_clear(). */
@@ -194,6 +199,10 @@ void sfu_handle_set_auth_locked(sfu_handle *h, const sfu_handle_auth *auth);
  * @returns the evicted handles (references) */
 GPtrArray *sfu_registry_evict_locked(
 	const char *room_id, const char *user_id, sfu_handle *except, sfu_departure *out);
+
+/*! \brief Evict one handle (ejection of a handle whose own token expired): as sfu_registry_evict_locked.
+ * @param[out] out Whom to send \c leave to, if it was its user's last handle in the room */
+void sfu_registry_evict_handle_locked(sfu_handle *h, sfu_departure *out);
 
 /*! \brief Destroy the handle of \p jh: mark it, leave its room, drop its subscriptions, drop the table
  * reference. Idempotent. @returns FALSE if \p jh was unknown. */

@@ -170,7 +170,6 @@ test('old .cfg: an anonymous token of the guide (no user_id, sub "anon") joins',
 
 test('.jcfg, Hubs: a visitor who signs in during the call forwards the new perms token (other sub) and stays', {
   skip,
-  todo: 'fails on main: the refresh is refused (user_mismatch: sub "_<hub>" became "42_<hub>"), so the user is ejected when the anonymous token expires; REFRESH.md says nothing else is needed',
 }, async () => {
   // Hubs (src/utils/hub-channel.js, Janus era): signIn() pushes "sign_in" in the room and gets a perms token of the
   // account (sub "<account_id>_<hub>" instead of "_<hub>"); its timed refresh then hands that token to

@@ -2,9 +2,8 @@
  * \brief    Hostile-client tests of sfu_authz (an attacker's review of main at eb803f7), with the fake core.
  * \details  Each test drives the real sfu_authz / sfu_registry / sfu_bans / sfu_expiry code with grants as
  *           sfu_auth would produce them for tokens an attacker can hold (a valid token of its own for the
- *           room: no user_id claim, maybe no sub), and asserts what the victim must keep. Tests whose name
- *           ends in "-FAILS-ON-MAIN" reproduce a defect of eb803f7 and are only registered with
- *           SFU_TEST_ATTACK_ALL=1 until the fix lands, so make check stays green.
+ *           room: no user_id claim, maybe no sub), and asserts what the victim must keep. Each test not
+ *           under /attack/sound/ reproduced a defect of eb803f7 (it failed there) and passes since its fix.
  */
 #include <string.h>
 #include <glib.h>
@@ -347,24 +346,19 @@ static void test_kick_races_join(void) {
 
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
-	gboolean all = g_getenv("SFU_TEST_ATTACK_ALL") != NULL;
 	g_test_add_func("/attack/sound/bound-user-not-taken-over", test_bound_user_not_taken_over);
 	g_test_add_func("/attack/sound/kick-races-join", test_kick_races_join);
 	/* Failed on main eb803f7 (a refresh claimed no jti); fixed in sfu_authz_refresh. */
 	g_test_add_func("/attack/refresh-respects-jti-binding", test_refresh_respects_jti_binding);
-	if(all) {
-		g_test_add_func(
-			"/attack/impersonator-join-mutes-victim-FAILS-ON-MAIN", test_impersonator_join_mutes_victim);
-		g_test_add_func("/attack/impersonator-without-sub-rewrites-victim-FAILS-ON-MAIN",
-			test_impersonator_without_sub_mutes_victim_with_sub);
-		g_test_add_func("/attack/impersonator-refresh-ejects-victim-FAILS-ON-MAIN",
-			test_impersonator_refresh_ejects_victim);
-		g_test_add_func("/attack/impersonator-session-limit-ejects-victim-FAILS-ON-MAIN",
-			test_impersonator_session_limit_ejects_victim);
-		g_test_add_func(
-			"/attack/failed-join-keeps-live-handles-FAILS-ON-MAIN", test_failed_join_keeps_live_handles);
-		g_test_add_func("/attack/failed-join-claims-no-jti-FAILS-ON-MAIN", test_failed_join_claims_no_jti);
-	}
+	/* Defects of eb803f7 found by the attacker review, fixed since. */
+	g_test_add_func("/attack/impersonator-join-mutes-victim", test_impersonator_join_mutes_victim);
+	g_test_add_func("/attack/impersonator-without-sub-rewrites-victim",
+		test_impersonator_without_sub_mutes_victim_with_sub);
+	g_test_add_func("/attack/impersonator-refresh-ejects-victim", test_impersonator_refresh_ejects_victim);
+	g_test_add_func(
+		"/attack/impersonator-session-limit-ejects-victim", test_impersonator_session_limit_ejects_victim);
+	g_test_add_func("/attack/failed-join-keeps-live-handles", test_failed_join_keeps_live_handles);
+	g_test_add_func("/attack/failed-join-claims-no-jti", test_failed_join_claims_no_jti);
 	g_test_add_func(
 		"/attack/kicks-never-flush-other-rooms-bans", test_kicks_in_one_room_flush_other_rooms_bans);
 	return g_test_run();
