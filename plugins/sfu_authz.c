@@ -167,31 +167,84 @@ static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_
  * The second phase: telling people, with no lock held
  * ==========================================================================*/
 
-/* Send \c leave for a user who has no handle left in a room. Takes the departure's contents. */
-static void announce_departure(sfu_departure *d) {
+/* Membership events (join, leave) reach every handle in the order of the steps that decided them: a step
+ * with something to announce takes a turn while it holds the registry lock, and after unlocking pushes its
+ * events only when every earlier turn is done. Without this, a join and a later leave of one user (or a
+ * leave and a rejoin), decided in that order on two threads, could be pushed in the other order, and a
+ * publisher would believe a departed user present, or miss one who came back.
+ * A turn covers pushes only: never end_session (Janus may call destroy_session from it, which can take a
+ * turn of its own), and nobody waits for a turn with the registry lock held. */
+typedef struct sfu_turn {
+	gboolean taken;
+	guint64 number;
+} sfu_turn;
+
+static guint64 next_turn = 0; /* registry lock */
+static sfu_mutex turn_lock = SFU_MUTEX_INIT;
+static sfu_cond turn_done = SFU_COND_INIT;
+static guint64 serving = 0; /* turn_lock */
+
+/* Registry lock held: take the next turn when \p needed. */
+static sfu_turn take_turn_locked(gboolean needed) {
+	sfu_turn t = {.taken = needed, .number = needed ? next_turn++ : 0};
+	return t;
+}
+
+static void wait_turn(const sfu_turn *t) {
 	g_assert(!sfu_registry_lock_held());
-	if(d->joined && d->user_left) {
+	if(!t->taken)
+		return;
+	sfu_mutex_lock(&turn_lock);
+	while(serving != t->number)
+		sfu_cond_wait(&turn_done, &turn_lock);
+	sfu_mutex_unlock(&turn_lock);
+}
+
+static void end_turn(const sfu_turn *t) {
+	if(!t->taken)
+		return;
+	sfu_mutex_lock(&turn_lock);
+	serving++;
+	sfu_cond_broadcast(&turn_done);
+	sfu_mutex_unlock(&turn_lock);
+}
+
+static gboolean announces(const sfu_departure *d) {
+	return d->joined && d->user_left;
+}
+
+/* Send \c leave for a user who has no handle left in a room (in the caller's turn). */
+static void push_departure(sfu_departure *d) {
+	if(announces(d)) {
 		json_t *ev = sfu_event_leave(d->user_id, d->room_id);
 		sfu_events_push_all(d->notify, ev, NULL);
 		d->notify = NULL;
 		json_decref(ev);
-		sfu_events_audit(NULL, "left", d->room_id, d->user_id, NULL);
 	}
+}
+
+/* Audit a departure and free it. */
+static void departure_done(sfu_departure *d) {
+	if(announces(d))
+		sfu_events_audit(NULL, "left", d->room_id, d->user_id, NULL);
 	sfu_departure_clear(d);
 }
 
-/* Tell evicted handles why (on their publisher handles), end them all, then tell the room. Takes \p victims. */
-static void finish_eviction(GPtrArray *victims, sfu_departure *d, json_t *why) {
-	g_assert(!sfu_registry_lock_held());
+/* Tell evicted handles why (on their publisher handles) and the room that the user left, in turn \p t; then
+ * end the handles. Takes \p victims and \p d. */
+static void finish_eviction(GPtrArray *victims, sfu_departure *d, json_t *why, const sfu_turn *t) {
+	wait_turn(t);
 	for(guint i = 0; why != NULL && i < victims->len; i++) {
 		sfu_handle *v = victims->pdata[i];
 		if(v->role == SFU_ROLE_PUBLISHER)
 			sfu_core_push_event(v->jh, NULL, why, NULL);
 	}
+	push_departure(d);
+	end_turn(t);
 	for(guint i = 0; i < victims->len; i++)
 		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
 	g_ptr_array_unref(victims);
-	announce_departure(d);
+	departure_done(d);
 }
 
 /* =============================================================================
@@ -231,9 +284,18 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 	return err;
 }
 
-/* The second phase of a join: stale handles ended, the room told. */
+/* The second phase of a join, in turn \p t: the room told that replaced stale handles left and that the
+ * user joined; then the stale handles ended. */
 static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *notify, GPtrArray *stale,
-	sfu_departure *stale_left) {
+	sfu_departure *stale_left, const sfu_turn *t) {
+	wait_turn(t);
+	push_departure(stale_left);
+	if(notify != NULL) {
+		json_t *ev = sfu_event_join(r->user_id, r->room_id);
+		sfu_events_push_all(notify, ev, NULL);
+		json_decref(ev);
+	}
+	end_turn(t);
 	if(stale != NULL) {
 		if(stale->len > 0) {
 			__atomic_fetch_add(&n_replaced, stale->len, __ATOMIC_RELAXED);
@@ -241,12 +303,12 @@ static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *n
 			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", stale->len,
 				sfu_log_id(r->user_id, user), sfu_log_id(r->room_id, room));
 		}
-		finish_eviction(stale, stale_left, NULL);
+		for(guint i = 0; i < stale->len; i++)
+			sfu_core_end_session(((sfu_handle *)stale->pdata[i])->jh);
+		g_ptr_array_unref(stale);
 	}
+	departure_done(stale_left);
 	if(notify != NULL) {
-		json_t *ev = sfu_event_join(r->user_id, r->room_id);
-		sfu_events_push_all(notify, ev, NULL);
-		json_decref(ev);
 		sfu_events_audit(h->jh, "joined", r->room_id, r->user_id,
 			json_pack("{ss}", "role", r->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
 	}
@@ -263,10 +325,11 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	memset(&stale_left, 0, sizeof(stale_left));
 	sfu_registry_lock();
 	sfu_err err = join_locked(h, r, grant, forbidden, &res, &stale, &stale_left, reason);
+	sfu_turn turn = take_turn_locked(res.notify != NULL || announces(&stale_left));
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
 		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
-	announce_join(h, r, res.notify, stale, &stale_left);
+	announce_join(h, r, res.notify, stale, &stale_left, &turn);
 	res.notify = NULL;
 	if(users != NULL) {
 		*users = res.users;
@@ -378,10 +441,14 @@ gboolean sfu_authz_detach(janus_plugin_session *jh) {
 	sfu_departure d;
 	sfu_registry_lock();
 	gboolean known = sfu_registry_remove_locked(jh, &d);
-	if(d.joined && d.user_left)
+	if(announces(&d))
 		sfu_expiry_cancel_user(d.room_id, d.user_id);
+	sfu_turn turn = take_turn_locked(announces(&d));
 	sfu_registry_unlock();
-	announce_departure(&d);
+	wait_turn(&turn);
+	push_departure(&d);
+	end_turn(&turn);
+	departure_done(&d);
 	return known;
 }
 
@@ -414,6 +481,7 @@ guint sfu_authz_eject(
 		}
 		sfu_expiry_cancel_user(room_id, user_id);
 	}
+	sfu_turn turn = take_turn_locked(announces(&d));
 	sfu_registry_unlock();
 	guint n = victims->len;
 	if(banned) {
@@ -422,7 +490,7 @@ guint sfu_authz_eject(
 	}
 	/* Phase 2 (no lock): say why, end the handles, tell the room. */
 	json_t *why = sfu_event_ejected(room_id, reason, by);
-	finish_eviction(victims, &d, why);
+	finish_eviction(victims, &d, why, &turn);
 	json_decref(why);
 	if(n > 0) {
 		char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN], who[SFU_LOG_ID_LEN];
@@ -459,6 +527,7 @@ static void on_deadline(
 	GPtrArray *victims = expired ? sfu_registry_evict_locked(room_id, user_id, NULL, &d) : NULL;
 	if(victims != NULL && victims->len > 0)
 		sfu_expiry_cancel_user(room_id, user_id);
+	sfu_turn turn = take_turn_locked(announces(&d));
 	sfu_registry_unlock();
 	if(kind == SFU_EXPIRY_WARN && pub != NULL) {
 		json_t *ev = sfu_event_token_expiring(room_id, exp);
@@ -478,7 +547,7 @@ static void on_deadline(
 		reason, sfu_log_id(user_id, user), sfu_log_id(room_id, room), lateness_us, victims->len);
 	guint n = victims->len;
 	json_t *why = sfu_event_ejected(room_id, reason, NULL);
-	finish_eviction(victims, &d, why);
+	finish_eviction(victims, &d, why, &turn);
 	json_decref(why);
 	if(n > 0)
 		sfu_events_audit(

@@ -23,6 +23,8 @@ typedef pthread_cond_t sfu_cond;
 
 #define SFU_MUTEX_INIT  PTHREAD_MUTEX_INITIALIZER
 #define SFU_RWLOCK_INIT PTHREAD_RWLOCK_INITIALIZER
+/*! \brief A static condition for untimed waits only (sfu_cond_wait_until needs sfu_cond_init's clock). */
+#define SFU_COND_INIT   PTHREAD_COND_INITIALIZER
 
 static inline void sfu_lock_check(int rc) {
 	if(G_UNLIKELY(rc != 0))
