@@ -12,7 +12,7 @@
  *  - the counts (sfu_registry_counts_get) match the admin view (list_rooms, list_participants) and the
  *    handles the test still holds;
  *  - no core call was made with the registry lock held.
- * SFU_STRESS_RUNS sets the number of runs (default 12); SFU_STRESS_OPS the operations per thread and run.
+ * SFU_STRESS_RUNS sets the number of runs (default 100); SFU_STRESS_OPS the operations per thread and run.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -505,7 +505,7 @@ static void run_once(int run, int *violations, guint *ejections) {
 
 static void test_stress(void) {
 	const char *env_runs = g_getenv("SFU_STRESS_RUNS"), *env_ops = g_getenv("SFU_STRESS_OPS");
-	int runs = env_runs ? atoi(env_runs) : 12;
+	int runs = env_runs ? atoi(env_runs) : 100;
 	if(env_ops != NULL)
 		ops_per_thread = atoi(env_ops);
 	fake_core_install();
