@@ -282,7 +282,7 @@ static void handle_jsep(sfu_handle *h, const sfu_jsep *jsep, sfu_outcome *out) {
 	}
 	json_decref(empty);
 	json_decref(reoffer);
-	g_ptr_array_unref(subs);
+	sfu_snapshot_release(subs);
 	sfu_sdp_result_clear(&r);
 }
 

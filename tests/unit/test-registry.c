@@ -1052,7 +1052,7 @@ static gpointer stress_worker(gpointer data) {
 			if(pub) {
 				GPtrArray *subs = sfu_registry_set_offer(h, g_strdup("v=0"), 111, 96);
 				push_all(subs, "offer");
-				g_ptr_array_unref(subs);
+				sfu_snapshot_release(subs);
 			}
 			const char *whom = stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
 			GPtrArray *t = NULL;
@@ -1112,15 +1112,14 @@ static gpointer stress_reader(gpointer data) {
 			sfu_handle *s = subs->pdata[i];
 			(void)sfu_registry_is_blocked(h->user_id, s->user_id);
 		}
-		g_ptr_array_unref(subs);
+		sfu_snapshot_release(subs);
 		GPtrArray *pubs = sfu_room_publishers(h);
 		for(guint i = 0; pubs != NULL && i < pubs->len; i++) {
 			sfu_handle *p = pubs->pdata[i];
 			if(p != h && !g_atomic_int_get(&p->destroyed))
 				(void)sfu_registry_is_blocked(h->user_id, p->user_id);
 		}
-		if(pubs != NULL)
-			g_ptr_array_unref(pubs);
+		sfu_snapshot_release(pubs);
 		sfu_handle *src = sfu_handle_publisher(h);
 		if(src != NULL) {
 			(void)sfu_registry_is_blocked(src->user_id, h->user_id);
