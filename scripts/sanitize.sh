@@ -8,7 +8,7 @@
 #
 # automake refuses a VPATH build next to a configured source tree, so each build lives in a copy: the files
 # git knows (tracked, and untracked but not ignored) plus the generated build system (configure,
-# Makefile.in, ...) of this tree, copied with their times so that make rebuilds only what changed.
+# Makefile.in, ...) of this tree; only what changed since the last run is copied, so rebuilds are incremental.
 # The last line of "thread" is "tsan: N passed, N failed, R reports" (tests, ThreadSanitizer reports).
 # The last line of "address" is the path of the ASan+UBSan plugin (.so).
 set -uo pipefail
@@ -26,14 +26,24 @@ case $kind in
 		;;
 esac
 
-# 1. The copy.
+# 1. The copy: files whose contents differ are copied with the current time, so make rebuilds exactly what
+# changed (a copy keeping the source's time could look older than an object built from other contents).
 mkdir -p "$dir"
-git ls-files -co --exclude-standard -z | xargs -0 tar -cf - | tar -xf - -C "$dir"
-generated=()
-for f in configure Makefile.in aclocal.m4 build-aux m4; do
-	[ -e "$f" ] && generated+=("$f")
+sync_file() {
+	if [ -f "$1" ] && ! cmp -s "$1" "$dir/$1"; then
+		mkdir -p "$dir/$(dirname "$1")"
+		cp "$1" "$dir/$1"
+	fi
+}
+while IFS= read -r -d '' f; do
+	sync_file "$f"
+done < <(git ls-files -co --exclude-standard -z)
+for f in configure Makefile.in aclocal.m4; do
+	sync_file "$f"
 done
-[ ${#generated[@]} -gt 0 ] && tar -cf - "${generated[@]}" | tar -xf - -C "$dir"
+for f in build-aux/* m4/*; do
+	sync_file "$f"
+done
 cd "$dir" || exit 1
 [ -x configure ] || ./autogen.sh >autogen.log 2>&1 || {
 	echo "sanitize.sh: autogen failed (see $dir/autogen.log)"

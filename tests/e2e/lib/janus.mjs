@@ -11,6 +11,10 @@
 //
 // If the plugin fails to load (bad configuration, missing .so), Janus still runs: startJanus succeeds and the
 // test can read logText() and check that attaching to janus.plugin.sfu fails.
+//
+// Sanitizers: with JANUS_LD_PRELOAD (the ASan runtime) and SFU_PLUGIN_SO (a plugin built with ASan+UBSan,
+// scripts/sanitize.sh address), stop() fails when janus.log holds a sanitizer report, and copies that log into
+// SFU_SANITIZER_REPORTS (a folder) when it is set. Timeouts stretch with SFU_E2E_SLACK (slack.mjs).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
@@ -20,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { slack } from './slack.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const topSrcDir = resolve(here, '..', '..', '..');
@@ -130,6 +135,13 @@ async function waitReady(httpUrl, child, logFile, timeoutMs) {
   throw new Error(`Janus did not answer GET /janus/info within ${timeoutMs} ms (${lastErr}):\n${tail(logFile)}`);
 }
 
+/** The first sanitizer report in a Janus log (ASan, LSan, UBSan), with some context, or null. */
+export function sanitizerReport(text) {
+  const lines = text.split('\n');
+  const i = lines.findIndex((l) => /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/.test(l));
+  return i < 0 ? null : lines.slice(Math.max(0, i - 2), i + 40).join('\n');
+}
+
 function tail(file, n = 40) {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
@@ -206,7 +218,7 @@ export async function startJanus({
 
   const httpUrl = `http://127.0.0.1:${httpPort}/janus`;
   try {
-    await waitReady(httpUrl, child, logFile, 15000);
+    await waitReady(httpUrl, child, logFile, slack(15000));
   } catch (e) {
     child.kill('SIGKILL');
     await exited;
@@ -218,6 +230,13 @@ export async function startJanus({
   const cleanup = () => {
     try { finalLog = readFileSync(logFile, 'utf8'); } catch { finalLog = finalLog ?? ''; }
     if (!process.env.KEEP_JANUS_TMP) rmSync(base, { recursive: true, force: true });
+    const report = sanitizerReport(finalLog);
+    if (report === null) return;
+    if (process.env.SFU_SANITIZER_REPORTS) {
+      mkdirSync(process.env.SFU_SANITIZER_REPORTS, { recursive: true });
+      writeFileSync(join(process.env.SFU_SANITIZER_REPORTS, `janus-${child.pid}.log`), finalLog);
+    }
+    throw new Error(`sanitizer report in janus.log:\n${report}`);
   };
   const janus = {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
@@ -229,6 +248,16 @@ export async function startJanus({
     logFile,
     pid: child.pid,
     logText: () => finalLog ?? readFileSync(logFile, 'utf8'),
+    /** Resolves with the log once it matches `re` (Janus writes its log from a thread of its own, late). */
+    async waitLog(re, timeoutMs = 5000) {
+      const deadline = Date.now() + slack(timeoutMs);
+      for (;;) {
+        const text = janus.logText();
+        if (re.test(text)) return text;
+        if (Date.now() > deadline) throw new Error(`janus.log never matched ${re}:\n${text.split('\n').slice(-20).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     alive: () => child.exitCode === null && child.signalCode === null,
     exited,
     /** Plugins Janus reports as loaded (GET /janus/info). */
@@ -236,13 +265,16 @@ export async function startJanus({
       const info = await (await fetch(`${httpUrl}/info`)).json();
       return Object.keys(info.plugins ?? {});
     },
-    /** SIGTERM, SIGKILL after 3 s; resolves with { code, signal }. Keeps the temp dir if KEEP_JANUS_TMP is set. */
+    /**
+     * SIGTERM, SIGKILL after 3 s; resolves with { code, signal }. Keeps the temp dir if KEEP_JANUS_TMP is set.
+     * Rejects when janus.log holds a sanitizer report.
+     */
     stop() {
       if (stopped) return stopped;
       stopped = (async () => {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');
-          const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+          const t = setTimeout(() => child.kill('SIGKILL'), slack(3000));
           const r = await exited;
           clearTimeout(t);
           cleanup();
