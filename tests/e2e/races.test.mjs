@@ -195,7 +195,7 @@ test('an unbound token under a bound user\'s id is refused (user_bound); the bou
 
 // Bounded state: a handle that floods requests faster than they are processed gets a synchronous error from the
 // core past max_queued_requests (no ack, exactly one reply each); Janus and the other handles carry on.
-test('a per-handle request flood past max_queued_requests is refused synchronously; others are fine', { skip }, async () => {
+test('a per-handle request flood past max_queued_requests is refused synchronously; others are fine', { skip }, async (t) => {
   const j2 = await startJanus({ pluginConfig: { auth_key: join(keys.dir, 'public.der'), max_queued_requests: 8 } });
   try {
     const room = uid('flood');
@@ -238,6 +238,7 @@ test('a per-handle request flood past max_queued_requests is refused synchronous
       assert.ok(!acks.has(r.tx), `refused request ${r.tx} was acked first (not synchronous)`);
     }
     for (const r of accepted) assertOk(r.ok, 'accepted data');
+    t.diagnostic(`${N} requests: ${accepted.length} accepted, ${refused.length} refused`);
     assert.ok(refused.length > 0, `no request refused out of ${N}`);
     assert.ok(accepted.length >= 8, `only ${accepted.length} accepted`);
     for (const r of results) assert.equal(flooder.user.conn.responseCount(r.tx), 1, `${r.tx}: one reply`);
