@@ -172,8 +172,9 @@ static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_
  * events only when every earlier turn is done. Without this, a join and a later leave of one user (or a
  * leave and a rejoin), decided in that order on two threads, could be pushed in the other order, and a
  * publisher would believe a departed user present, or miss one who came back.
- * A turn covers pushes only: never end_session (Janus may call destroy_session from it, which can take a
- * turn of its own), and nobody waits for a turn with the registry lock held. */
+ * A turn covers pushes only: never end_session (destroy_session, which can take a turn of its own, may come
+ * back on the calling thread: Janus 1.1.2 queues it, the unit tests' fake core does not), and nobody waits for
+ * a turn with the registry lock held. */
 typedef struct sfu_turn {
 	gboolean taken;
 	guint64 number;
