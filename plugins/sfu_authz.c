@@ -202,36 +202,121 @@ static sfu_err admit_locked(const char *room_id, const char *user_id, const sfu_
  * The second phase: telling people, with no lock held
  * ==========================================================================*/
 
-/* Send \c leave for a user who has no handle left in a room. Takes the departure's contents. */
-static void announce_departure(sfu_departure *d) {
+/* Membership events (join, leave) reach every handle in the order of the steps that decided them: a step
+ * with something to announce takes a turn while it holds the registry lock, and after unlocking pushes its
+ * events only when every earlier turn is done. Without this, a join and a later leave of one user (or a
+ * leave and a rejoin), decided in that order on two threads, could be pushed in the other order, and a
+ * publisher would believe a departed user present, or miss one who came back.
+ * A turn covers pushes only: never end_session (destroy_session, which can take a turn of its own, may come
+ * back on the calling thread: Janus 1.1.2 queues it, the unit tests' fake core does not), and nobody waits for
+ * a turn with the registry lock held. */
+typedef struct sfu_turn {
+	gboolean taken;
+	guint64 number;
+} sfu_turn;
+
+static guint64 next_turn = 0; /* registry lock */
+static sfu_mutex turn_lock = SFU_MUTEX_INIT;
+static sfu_cond turn_done = SFU_COND_INIT;
+static guint64 serving = 0; /* turn_lock */
+
+/* Registry lock held: take the next turn when \p needed. */
+static sfu_turn take_turn_locked(gboolean needed) {
+	sfu_turn t = {.taken = needed, .number = needed ? next_turn++ : 0};
+	return t;
+}
+
+static void wait_turn(const sfu_turn *t) {
 	g_assert(!sfu_registry_lock_held());
-	if(d->joined && d->user_left) {
+	if(!t->taken)
+		return;
+	sfu_mutex_lock(&turn_lock);
+	while(serving != t->number)
+		sfu_cond_wait(&turn_done, &turn_lock);
+	sfu_mutex_unlock(&turn_lock);
+}
+
+static void end_turn(const sfu_turn *t) {
+	if(!t->taken)
+		return;
+	sfu_mutex_lock(&turn_lock);
+	serving++;
+	sfu_cond_broadcast(&turn_done);
+	sfu_mutex_unlock(&turn_lock);
+}
+
+static gboolean announces(const sfu_departure *d) {
+	return d->joined && d->user_left;
+}
+
+/* Send \c leave for a user who has no handle left in a room (in the caller's turn). */
+static void push_departure(sfu_departure *d) {
+	if(announces(d)) {
 		json_t *ev = sfu_event_leave(d->user_id, d->room_id);
 		sfu_events_push_all(d->notify, ev, NULL);
 		d->notify = NULL;
 		json_decref(ev);
-		sfu_events_audit(NULL, "left", d->room_id, d->user_id, NULL);
 	}
+}
+
+/* Audit a departure and free it. */
+static void departure_done(sfu_departure *d) {
+	if(announces(d))
+		sfu_events_audit(NULL, "left", d->room_id, d->user_id, NULL);
 	sfu_departure_clear(d);
 }
 
-/* Tell evicted handles why (on their publisher handles), end them all, then tell the room. Takes \p victims. */
-static void finish_eviction(GPtrArray *victims, sfu_departure *d, json_t *why) {
-	g_assert(!sfu_registry_lock_held());
+/* Tell the room, in turn \p t, that a user left; then audit and free \p d. */
+static void announce_departure(sfu_departure *d, const sfu_turn *t) {
+	wait_turn(t);
+	push_departure(d);
+	end_turn(t);
+	departure_done(d);
+}
+
+static const sfu_turn no_turn = {FALSE, 0};
+
+/* Tell evicted handles why (on their publisher handles) and the room that the user left, in turn \p t; then
+ * end the handles. Takes \p victims and \p d. */
+static void finish_eviction(GPtrArray *victims, sfu_departure *d, json_t *why, const sfu_turn *t) {
+	wait_turn(t);
 	for(guint i = 0; why != NULL && i < victims->len; i++) {
 		sfu_handle *v = victims->pdata[i];
 		if(v->role == SFU_ROLE_PUBLISHER)
 			sfu_core_push_event(v->jh, NULL, why, NULL);
 	}
+	push_departure(d);
+	end_turn(t);
 	for(guint i = 0; i < victims->len; i++)
 		sfu_core_end_session(((sfu_handle *)victims->pdata[i])->jh);
 	g_ptr_array_unref(victims);
-	announce_departure(d);
+	departure_done(d);
 }
 
 /* =============================================================================
  * Joins, subscriptions, refresh
  * ==========================================================================*/
+
+/* A publisher handle replaced by a join of its user: the room hears that the user left before it hears the
+ * join, so every room mate's adapter drops its subscription to the old handle and subscribes to the new one
+ * (naf-janus-adapter ignores a join of an occupant it already has). \p notify: the join's audience. */
+static void depart_replaced(
+	sfu_departure *d, GPtrArray *stale, const sfu_join_request *r, GPtrArray *notify) {
+	gboolean had_publisher = FALSE;
+	for(guint i = 0; i < stale->len; i++)
+		had_publisher |= ((sfu_handle *)stale->pdata[i])->role == SFU_ROLE_PUBLISHER;
+	if(!had_publisher || notify == NULL)
+		return;
+	sfu_departure_clear(d);
+	d->joined = d->user_left = TRUE;
+	d->room_id = g_strdup(r->room_id);
+	d->user_id = g_strdup(r->user_id);
+	d->notify = g_ptr_array_new_full(notify->len, (GDestroyNotify)sfu_handle_unref);
+	for(guint i = 0; i < notify->len; i++) {
+		sfu_handle_ref(notify->pdata[i]);
+		g_ptr_array_add(d->notify, notify->pdata[i]);
+	}
+}
 
 /* The join step proper (registry lock held). On success fills \p out and possibly \p stale. On a refusal
  * nothing has changed: no stale handle ended, no token id claimed (attacker review). */
@@ -269,16 +354,27 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 	}
 	/* Known from here: the handle is in the room. */
 	claim_jti_locked(r->user_id, grant, forbidden, now_s(), TRUE, reason); /* looked at in admit_locked */
-	if(replacing)
+	if(replacing) {
 		*stale = sfu_registry_evict_locked(r->room_id, r->user_id, h, stale_left);
+		depart_replaced(stale_left, *stale, r, out->notify);
+	}
 	if(share_grant_locked(h, grant, grant->user_id, grant->sub, FALSE))
 		bump(&n_refreshes);
 	return SFU_OK;
 }
 
-/* The second phase of a join: stale handles ended, the room told. */
+/* The second phase of a join, in turn \p t: the room told that replaced stale handles left and that the
+ * user joined; then the stale handles ended. */
 static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *notify, GPtrArray *stale,
-	sfu_departure *stale_left) {
+	sfu_departure *stale_left, const sfu_turn *t) {
+	wait_turn(t);
+	push_departure(stale_left);
+	if(notify != NULL) {
+		json_t *ev = sfu_event_join(r->user_id, r->room_id);
+		sfu_events_push_all(notify, ev, NULL);
+		json_decref(ev);
+	}
+	end_turn(t);
 	if(stale != NULL) {
 		if(stale->len > 0) {
 			__atomic_fetch_add(&n_replaced, stale->len, __ATOMIC_RELAXED);
@@ -286,12 +382,12 @@ static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *n
 			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", stale->len,
 				sfu_log_id(r->user_id, user), sfu_log_id(r->room_id, room));
 		}
-		finish_eviction(stale, stale_left, NULL);
+		for(guint i = 0; i < stale->len; i++)
+			sfu_core_end_session(((sfu_handle *)stale->pdata[i])->jh);
+		g_ptr_array_unref(stale);
 	}
+	departure_done(stale_left);
 	if(notify != NULL) {
-		json_t *ev = sfu_event_join(r->user_id, r->room_id);
-		sfu_events_push_all(notify, ev, NULL);
-		json_decref(ev);
 		sfu_events_audit(h->jh, "joined", r->room_id, r->user_id,
 			json_pack("{ss}", "role", r->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
 	}
@@ -308,12 +404,13 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	memset(&stale_left, 0, sizeof(stale_left));
 	sfu_registry_lock();
 	sfu_err err = join_locked(h, r, grant, forbidden, &res, &stale, &stale_left, reason);
+	sfu_turn turn = take_turn_locked(res.notify != NULL || announces(&stale_left));
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
 		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
 	if(err == SFU_OK && config->one_user_per_jti && grant->jti != NULL && listener && listener->jti)
 		listener->jti(grant->jti, r->user_id, grant->exp + (gint64)config->clock_leeway_s);
-	announce_join(h, r, res.notify, stale, &stale_left);
+	announce_join(h, r, res.notify, stale, &stale_left, &turn);
 	res.notify = NULL;
 	if(users != NULL) {
 		*users = res.users;
@@ -448,12 +545,13 @@ gboolean sfu_authz_detach(janus_plugin_session *jh) {
 	sfu_departure d;
 	sfu_registry_lock();
 	gboolean known = sfu_registry_remove_locked(jh, &d);
-	if(d.joined && d.user_left)
+	if(announces(&d))
 		sfu_expiry_cancel_user(d.room_id, d.user_id);
 	else if(d.joined)
 		reschedule_locked(d.room_id, d.user_id); /* the handle's own deadlines go with it */
+	sfu_turn turn = take_turn_locked(announces(&d));
 	sfu_registry_unlock();
-	announce_departure(&d);
+	announce_departure(&d, &turn);
 	return known;
 }
 
@@ -529,6 +627,7 @@ static guint eject_step(const char *room_id, const char *user_id, const char *re
 		}
 		sfu_expiry_cancel_user(room_id, user_id);
 	}
+	sfu_turn turn = take_turn_locked(announces(&d));
 	sfu_registry_unlock();
 	guint n = victims->len;
 	if(banned) {
@@ -541,7 +640,7 @@ static guint eject_step(const char *room_id, const char *user_id, const char *re
 		listener->kick(room_id, user_id, reason, by);
 	/* Phase 2 (no lock): say why, end the handles, tell the room. */
 	json_t *why = sfu_event_ejected(room_id, reason, by);
-	finish_eviction(victims, &d, why);
+	finish_eviction(victims, &d, why, &turn);
 	json_decref(why);
 	if(n > 0) {
 		char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN], who[SFU_LOG_ID_LEN];
@@ -571,6 +670,7 @@ typedef struct eviction {
 	char *room_id, *user_id;
 	GPtrArray *victims;
 	sfu_departure d;
+	sfu_turn turn; /* taken in the step that evicted */
 } eviction;
 
 typedef gboolean (*handle_match)(const sfu_handle *h, gconstpointer ud);
@@ -589,6 +689,7 @@ static void evict_matching_locked(const char *room_id, handle_match match, gcons
 		e->victims = sfu_registry_evict_locked(e->room_id, e->user_id, NULL, &e->d);
 		if(e->victims->len > 0)
 			sfu_expiry_cancel_user(e->room_id, e->user_id);
+		e->turn = take_turn_locked(announces(&e->d));
 		g_ptr_array_add(out, e);
 	}
 	g_ptr_array_unref(all);
@@ -602,7 +703,7 @@ static guint finish_evictions(GPtrArray *evictions, const char *reason, const ch
 		guint k = e->victims->len;
 		n += k;
 		json_t *why = sfu_event_ejected(e->room_id, reason, by);
-		finish_eviction(e->victims, &e->d, why);
+		finish_eviction(e->victims, &e->d, why, &e->turn);
 		json_decref(why);
 		if(k > 0) {
 			char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
@@ -878,6 +979,7 @@ static void on_deadline(
 		sfu_expiry_cancel_user(room_id, user_id);
 	else
 		reschedule_locked(room_id, user_id);
+	sfu_turn turn = take_turn_locked(announces(&d));
 	sfu_registry_unlock();
 	for(guint i = 0; i < warn->len; i++) {
 		sfu_handle *p = warn->pdata[i];
@@ -912,13 +1014,13 @@ static void on_deadline(
 		json_t *why = sfu_event_ejected(room_id, reason, NULL);
 		sfu_departure none;
 		memset(&none, 0, sizeof(none));
-		finish_eviction(victims, &none, why);
+		finish_eviction(victims, &none, why, &no_turn);
 		json_decref(why);
 		sfu_events_audit(
 			NULL, "ejected", room_id, user_id, json_pack("{sssi}", "reason", reason, "handles", (int)n));
 	}
 	g_array_free(gone, TRUE);
-	announce_departure(&d); /* the room hears "leave" once, after the ejected handles ended */
+	announce_departure(&d, &turn); /* the room hears "leave" once, after the ejected handles ended */
 }
 
 /* =============================================================================

@@ -23,6 +23,28 @@ typedef pthread_cond_t sfu_cond;
 
 #define SFU_MUTEX_INIT  PTHREAD_MUTEX_INITIALIZER
 #define SFU_RWLOCK_INIT PTHREAD_RWLOCK_INITIALIZER
+/*! \brief A static condition for untimed waits only (sfu_cond_wait_until needs sfu_cond_init's clock). */
+#define SFU_COND_INIT   PTHREAD_COND_INITIALIZER
+
+/*! \brief ThreadSanitizer annotations for synchronisation it cannot see (GLib's atomics are uninstrumented):
+ * SFU_TSAN_RELEASE(p) in one thread, then SFU_TSAN_ACQUIRE(p) in another, orders the first thread's accesses
+ * before the second's. No-ops unless built with -fsanitize=thread. */
+#if defined(__SANITIZE_THREAD__)
+#define SFU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SFU_TSAN 1
+#endif
+#endif
+#ifdef SFU_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define SFU_TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
+#define SFU_TSAN_RELEASE(p) __tsan_release((void *)(p))
+#else
+#define SFU_TSAN_ACQUIRE(p) ((void)(p))
+#define SFU_TSAN_RELEASE(p) ((void)(p))
+#endif
 
 static inline void sfu_lock_check(int rc) {
 	if(G_UNLIKELY(rc != 0))

@@ -70,6 +70,7 @@ static void auth_clear(sfu_handle_auth *a) {
 
 static void handle_free(const janus_refcount *ref) {
 	sfu_handle *h = janus_refcount_containerof(ref, sfu_handle, ref);
+	SFU_TSAN_ACQUIRE(h); /* after every read of h through a snapshot (sfu_snapshot_release) */
 	g_free(h->room_id);
 	g_free(h->user_id);
 	if(h->room != NULL)
@@ -144,8 +145,7 @@ static void swap_snapshot(sfu_mutex *lock, GPtrArray **slot, GList *items) {
 	GPtrArray *old = *slot;
 	*slot = fresh;
 	sfu_mutex_unlock(lock);
-	if(old != NULL)
-		g_ptr_array_unref(old);
+	sfu_snapshot_release(old);
 }
 
 /* Same, from an array of handles (minus \p drop, plus \p add). */
@@ -613,7 +613,7 @@ static void detach_locked(sfu_handle *h, sfu_departure *out) {
 		if(was == h)
 			sfu_handle_unref(h);
 	}
-	g_ptr_array_unref(subs);
+	sfu_snapshot_release(subs);
 	swap_snapshot(&h->subs_mutex, &h->subs, NULL);
 	if(h->role == SFU_ROLE_NONE)
 		return;
@@ -827,6 +827,16 @@ GPtrArray *sfu_handle_subscribers(sfu_handle *pub) {
 	return subs;
 }
 
+void sfu_snapshot_release(GPtrArray *snapshot) {
+	if(snapshot == NULL)
+		return;
+#ifdef SFU_TSAN
+	for(guint i = 0; i < snapshot->len; i++)
+		SFU_TSAN_RELEASE(snapshot->pdata[i]);
+#endif
+	g_ptr_array_unref(snapshot);
+}
+
 GPtrArray *sfu_room_publishers(sfu_handle *h) {
 	sfu_room *room = g_atomic_pointer_get(&h->room);
 	if(room == NULL)
@@ -901,7 +911,7 @@ json_t *sfu_handle_describe(sfu_handle *h) {
 	sfu_mutex_unlock(&h->mutex);
 	GPtrArray *subs = sfu_handle_subscribers(h);
 	json_object_set_new(info, "subscribers", json_integer(subs->len));
-	g_ptr_array_unref(subs);
+	sfu_snapshot_release(subs);
 	json_object_set_new(info, "media_up", json_boolean(g_atomic_int_get(&h->media_up)));
 	json_object_set_new(info, "blocked", json_boolean(g_atomic_int_get(&h->blocked)));
 	json_object_set_new(info, "destroyed", json_boolean(g_atomic_int_get(&h->destroyed)));

@@ -249,6 +249,10 @@ GPtrArray *sfu_registry_data_targets(sfu_handle *h, const char *whom);
 GPtrArray *sfu_handle_subscribers(sfu_handle *pub);
 /*! \brief Snapshot of the publisher handles in \p h's room (media path), NULL when not joined. */
 GPtrArray *sfu_room_publishers(sfu_handle *h);
+/*! \brief Drop a snapshot (sfu_handle_subscribers, sfu_room_publishers, sfu_registry_set_offer): the same as
+ * g_ptr_array_unref, and it tells ThreadSanitizer that this thread's reads of the snapshot's handles happened
+ * before any of them is freed (the array's reference count lives in GLib, whose atomics TSan cannot see). */
+void sfu_snapshot_release(GPtrArray *snapshot);
 /*! \brief The publisher \p sub receives (new reference) or NULL. */
 sfu_handle *sfu_handle_publisher(sfu_handle *sub);
 

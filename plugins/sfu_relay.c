@@ -44,7 +44,7 @@ void sfu_relay_rtp(sfu_handle *h, janus_plugin_rtp *packet) {
 		count(&rtp_packets, sent);
 		count(&rtp_bytes, (guint64)sent * packet->length);
 	}
-	g_ptr_array_unref(subs);
+	sfu_snapshot_release(subs);
 }
 
 void sfu_relay_request_keyframe(sfu_handle *pub) {
@@ -91,7 +91,7 @@ void sfu_relay_data(sfu_handle *h, janus_plugin_data *packet) {
 	}
 	count(&data_messages, sent);
 	count(&data_bytes, (guint64)sent * packet->length);
-	g_ptr_array_unref(pubs);
+	sfu_snapshot_release(pubs);
 }
 
 void sfu_relay_stats_get(sfu_relay_stats *out) {

@@ -387,7 +387,7 @@ static void publish_media(sfu_handle *h, const sfu_sdp_result *r) {
 	}
 	json_decref(empty);
 	json_decref(reoffer);
-	g_ptr_array_unref(subs);
+	sfu_snapshot_release(subs);
 }
 
 /* The subscriber offer's video codecs for a publisher sending \p codec that offered \p offered. */

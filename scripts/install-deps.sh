@@ -17,8 +17,9 @@ PACKAGES=(
 	# build
 	build-essential autoconf automake libtool pkg-config
 	janus janus-dev libglib2.0-dev libjansson-dev libssl-dev libconfig-dev libjwt-dev openssl libhiredis-dev
-	# fuzzing, sanitizers, memory checks
-	clang clang-format libclang-rt-14-dev valgrind
+	# fuzzing, sanitizers (gcc's ThreadSanitizer, AddressSanitizer and UBSan runtimes: scripts/sanitize.sh),
+	# memory checks
+	clang clang-format libclang-rt-14-dev libtsan2 libasan8 libubsan1 valgrind
 	# sfu-bot (headless WebRTC load client)
 	libnice-dev libsrtp2-dev libcurl4-openssl-dev
 	# benchmarks (make bench): plots

@@ -11,6 +11,7 @@ import { adminClient } from './lib/admin.mjs';
 import { openUser, uid, sleep, waitEvent as waitEnvelope, eventsNamed, assertError, assertOk } from './lib/sfu.mjs';
 import { offerJsep } from './lib/sdp.mjs';
 import { makeKeys, joinToken, mint } from './lib/jwt.mjs';
+import { slack } from './lib/slack.mjs';
 
 const skip = !pluginBuilt() && 'plugin not built';
 let keys;
@@ -100,7 +101,7 @@ test('a 3 s token: token_expiring, then ejected within 1 s after exp; handles go
   assert.equal(ejected.reason, 'token_expired');
   assert.equal(ejected.room_id, room);
   assert.ok(!('by' in ejected), `nobody ejected it: no "by" (${JSON.stringify(ejected)})`);
-  assert.ok(lateMs < 1000, `ejected ${lateMs} ms after exp`);
+  assert.ok(lateMs < slack(1000), `ejected ${lateMs} ms after exp`);
   await alice.handle.events.waitFor((m) => m.janus === 'detached', 5000);
   await aliceSub.events.waitFor((m) => m.janus === 'detached', 5000);
   const leave = await waitEvent(bob.handle, 'leave', (d) => d.user_id === 'alice', 5000);
@@ -167,7 +168,7 @@ test('max_session_s ejects on time with reason session_limit', { skip }, async (
   const ev = await waitEvent(erin.handle, 'ejected', () => true, 5000);
   assert.equal(ev.reason, 'session_limit');
   const after = Date.now() - joinedAt;
-  assert.ok(after >= 1900 && after < 3100, `ejected after ${after} ms`);
+  assert.ok(after >= 1900 && after < 2000 + slack(1100), `ejected after ${after} ms`);
   erin.user.close();
 });
 
@@ -258,11 +259,23 @@ test('a token-bound user rejoining replaces its stale session (no zombie loop)',
   assert.deepEqual(second.join.response.users[room].sort(), ['watcher'], 'own id not listed: no reconnect loop');
   await first.handle.events.waitFor((m) => m.janus === 'detached', 5000);
   assert.deepEqual(await participants(room), ['gina', 'watcher']);
+  // The watcher hears gina leave and join again, in that order: naf-janus-adapter ignores a join of an occupant
+  // it has, so only then does it drop its subscription to the dead handle and subscribe to the new one.
+  const heard = () => watcher.handle.events.filter((m) => m.janus === 'event' && m.plugindata?.data?.user_id === 'gina')
+    .map((m) => m.plugindata.data.event);
+  for (const t0 = Date.now(); heard().length < 3 && Date.now() - t0 < slack(5000);) await sleep(50);
+  assert.deepEqual(heard(), ['join', 'leave', 'join'], 'the watcher hears the replacement as leave, then join');
+  const subUser = await openUser(janus);
+  const sub = await subUser.attach();
+  const subbed = await sub.send({ kind: 'join', room_id: room, user_id: 'watcher', subscribe: { media: 'gina' }, token: joinToken(keys, [room], { user_id: 'watcher' }) });
+  assertOk(subbed, 'a subscription to gina reaches her new handle');
+  assert.equal(subbed.jsep?.type, 'offer');
   // Without a user_id claim the old behaviour stays (anyone could otherwise evict anyone by id).
   const u1 = await publisher(room, 'hank', joinToken(keys, [room]));
   const u2 = await publisher(room, 'hank', joinToken(keys, [room]));
   assert.ok(u2.join.response.users[room].includes('hank'), 'zombie detection kept for unbound users');
   for (const u of [watcher, first, second, u1, u2]) u.user.close();
+  subUser.close();
 });
 
 test('admin list_participants shows exactly the live participants after churn', { skip }, async () => {
@@ -310,7 +323,7 @@ test('one_user_per_jti refuses a shared token id; audit events arrive without an
     await j2.stop();
   }
   // Audit events of the earlier tests, posted by Janus's sample event handler.
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + slack(5000);
   const want = ['joined', 'left', 'rejected', 'refreshed', 'expiring', 'ejected', 'banned', 'unbanned'];
   const names = () => new Set(audit.map((a) => a.ev?.event?.data?.event).filter(Boolean));
   while (Date.now() < deadline && !want.every((w) => names().has(w))) await sleep(200);

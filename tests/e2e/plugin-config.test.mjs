@@ -44,6 +44,9 @@ test('max_room_size: leaving frees a place', async () => {
   assertOk(a.join);
   assertError((await pub(janus, room, 'b')).join, 'Room is full.');
   await a.handle.detach();
+  // The core acks the detach at once and tells the plugin later (destroy_session runs on the handle's loop):
+  // its "detached" event says the plugin has let the handle go.
+  await a.handle.events.waitFor((m) => m.janus === 'detached', 10000);
   assertOk((await pub(janus, room, 'c')).join, 'join after the only publisher left');
 });
 

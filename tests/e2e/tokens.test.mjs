@@ -143,7 +143,7 @@ test('keys reload through the admin API without dropping anyone; the log names r
   writeFileSync(join(keys.dir, 'public.der'), keys.pkcs1Der);
   for (const u of [stay, old, fresh, still]) u.user.close();
 
-  const log = janus.logText();
+  const log = await janus.waitLog(/room_not_allowed/);
   assert.match(log, /bad_signature/);
   assert.match(log, /room_not_allowed/);
   for (const t of minted) {
@@ -156,14 +156,14 @@ test('a configured key that cannot be read stops the plugin; no key runs open wi
   const broken = await startJanus({ pluginConfig: { auth_key: '/nonexistent/key.der' } });
   try {
     assert.ok(!(await broken.plugins()).includes('janus.plugin.sfu'), 'plugin must not load');
-    assert.match(broken.logText(), /auth_key|key/i);
+    assert.match(await broken.waitLog(/auth_key|key/i), /auth_key|key/i);
   } finally {
     await broken.stop();
   }
   const open = await startJanus({ pluginConfig: {} });
   try {
     assert.ok((await open.plugins()).includes('janus.plugin.sfu'));
-    assert.match(open.logText(), /AUTHENTICATION IS OFF/);
+    assert.match(await open.waitLog(/AUTHENTICATION IS OFF/), /AUTHENTICATION IS OFF/);
   } finally {
     await open.stop();
   }

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "sfu_expiry.h"
+#include "sfu_lock.h"
 
 typedef struct fired {
 	char *room, *user;
@@ -12,8 +13,9 @@ typedef struct fired {
 	gint64 deadline, late;
 } fired;
 
-static GMutex lock;
-static GCond cond;
+/* pthread (sfu_lock.h), not GMutex/GCond: ThreadSanitizer cannot see GLib's futex-based locks. */
+static sfu_mutex lock = SFU_MUTEX_INIT;
+static sfu_cond cond;
 static GPtrArray *log_fired = NULL;
 
 static void fired_free(gpointer p) {
@@ -30,25 +32,26 @@ static void on_fire(const char *room, const char *user, sfu_expiry_kind kind, gi
 	f->kind = kind;
 	f->deadline = deadline;
 	f->late = late;
-	g_mutex_lock(&lock);
+	sfu_mutex_lock(&lock);
 	g_ptr_array_add(log_fired, f);
-	g_cond_broadcast(&cond);
-	g_mutex_unlock(&lock);
+	sfu_cond_broadcast(&cond);
+	sfu_mutex_unlock(&lock);
 	/* The callback may schedule again (ejections cancel other deadlines): no lock is held here. */
 	sfu_expiry_set(room, user, SFU_EXPIRY_WARN, 0);
 }
 
 static guint wait_fired(guint n, gint64 timeout_ms) {
 	gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
-	g_mutex_lock(&lock);
-	while(log_fired->len < n && g_cond_wait_until(&cond, &lock, end))
-		;
+	sfu_mutex_lock(&lock);
+	while(log_fired->len < n && g_get_monotonic_time() < end)
+		sfu_cond_wait_until(&cond, &lock, end);
 	guint got = log_fired->len;
-	g_mutex_unlock(&lock);
+	sfu_mutex_unlock(&lock);
 	return got;
 }
 
 static void setup(void) {
+	sfu_cond_init(&cond);
 	log_fired = g_ptr_array_new_with_free_func(fired_free);
 	g_assert_cmpint(sfu_expiry_start(on_fire), ==, 0);
 }
@@ -57,6 +60,7 @@ static void teardown(void) {
 	sfu_expiry_stop();
 	g_ptr_array_unref(log_fired);
 	log_fired = NULL;
+	sfu_cond_clear(&cond);
 }
 
 static void test_fires_in_order_on_time(void) {

@@ -467,7 +467,7 @@ static void test_zombie_publisher(void) {
 static void test_limits(void) {
 	setup();
 	guint v0 = sfu_core_lock_violations();
-	sfu_limits room_limit = {2, 0};
+	sfu_limits room_limit = {.max_room_size = 2};
 	sfu_handle *h[8];
 	for(int i = 0; i < 8; i++)
 		h[i] = add(i);
@@ -486,7 +486,7 @@ static void test_limits(void) {
 	g_assert_cmpint(join2(h[4], "r", "e", TRUE, &room_limit, NULL, NULL), ==, SFU_OK);
 
 	/* max_ccu: distinct publisher users server-wide. */
-	sfu_limits ccu = {0, 3};
+	sfu_limits ccu = {.max_ccu = 3};
 	g_assert_cmpint(join2(h[5], "r3", "f", TRUE, &ccu, NULL, NULL), ==, SFU_ERR_SERVER_FULL); /* a, c, e */
 	g_assert_cmpint(join2(h[5], "r3", "f", FALSE, &ccu, NULL, NULL), ==, SFU_OK);
 	removed(3, &d); /* c's publisher in r2; c is still a subscriber in r, which does not count */
@@ -496,14 +496,14 @@ static void test_limits(void) {
 	g_assert_cmpuint(counts.publisher_users, ==, 2);
 	g_assert_cmpint(join2(h[6], "r3", "g", TRUE, &ccu, NULL, NULL), ==, SFU_OK);
 	/* A user_id holds at most max_publishers_per_user publisher handles in a room (zombies included). */
-	sfu_limits per_user = {0, 0, 2};
+	sfu_limits per_user = {.max_publishers_per_user = 2};
 	sfu_handle *z[3] = {add(20), add(21), add(22)};
 	g_assert_cmpint(join2(z[0], "rz", "zed", TRUE, &per_user, NULL, NULL), ==, SFU_OK);
 	g_assert_cmpint(join2(z[1], "rz", "zed", TRUE, &per_user, NULL, NULL), ==, SFU_OK);
 	g_assert_cmpint(join2(z[2], "rz", "zed", TRUE, &per_user, NULL, NULL), ==, SFU_ERR_TOO_MANY_HANDLES);
 	g_assert_cmpint(join2(z[2], "rz", "zed", FALSE, &per_user, NULL, NULL), ==, SFU_OK); /* subscribers: no */
 	/* Limits of 0 are unlimited; NULL limits too. */
-	sfu_limits none = {0, 0};
+	sfu_limits none = {0};
 	g_assert_cmpint(join2(h[7], "r", "h", TRUE, &none, NULL, NULL), ==, SFU_OK);
 	teardown(v0);
 }
@@ -1044,7 +1044,7 @@ static gpointer stress_worker(gpointer data) {
 		const char *room = stress_rooms[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_rooms))];
 		const char *user = stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
 		gboolean pub = g_rand_boolean(rnd);
-		sfu_limits limits = {6, 0};
+		sfu_limits limits = {.max_room_size = 6};
 		GPtrArray *notify = NULL;
 		char *offer = NULL;
 		const char *media = pub ? NULL : stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
@@ -1059,7 +1059,7 @@ static gpointer stress_worker(gpointer data) {
 			if(pub) {
 				GPtrArray *subs = sfu_registry_set_offer(h, g_strdup("v=0"), 111, 96);
 				push_all(subs, "offer");
-				g_ptr_array_unref(subs);
+				sfu_snapshot_release(subs);
 			}
 			const char *whom = stress_users[g_rand_int_range(rnd, 0, G_N_ELEMENTS(stress_users))];
 			GPtrArray *t = NULL;
@@ -1119,15 +1119,14 @@ static gpointer stress_reader(gpointer data) {
 			sfu_handle *s = subs->pdata[i];
 			(void)sfu_registry_is_blocked(h->user_id, s->user_id);
 		}
-		g_ptr_array_unref(subs);
+		sfu_snapshot_release(subs);
 		GPtrArray *pubs = sfu_room_publishers(h);
 		for(guint i = 0; pubs != NULL && i < pubs->len; i++) {
 			sfu_handle *p = pubs->pdata[i];
 			if(p != h && !g_atomic_int_get(&p->destroyed))
 				(void)sfu_registry_is_blocked(h->user_id, p->user_id);
 		}
-		if(pubs != NULL)
-			g_ptr_array_unref(pubs);
+		sfu_snapshot_release(pubs);
 		sfu_handle *src = sfu_handle_publisher(h);
 		if(src != NULL) {
 			(void)sfu_registry_is_blocked(src->user_id, h->user_id);

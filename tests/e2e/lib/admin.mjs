@@ -4,8 +4,9 @@
 //   const r = await admin.messagePlugin({ request: 'list_rooms' });   // r.response = the plugin's answer
 //   await admin.listSessions();  await admin.listHandles(sessionId);  await admin.handleInfo(sessionId, handleId);
 import { randomBytes } from 'node:crypto';
+import { slack } from './slack.mjs';
 
-export function adminClient({ adminUrl, adminSecret }, { timeoutMs = 10000 } = {}) {
+export function adminClient({ adminUrl, adminSecret }, { timeoutMs = slack(10000) } = {}) {
   async function post(path, body) {
     const transaction = randomBytes(6).toString('hex');
     const r = await fetch(`${adminUrl}${path}`, {

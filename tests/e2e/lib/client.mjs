@@ -14,8 +14,9 @@
 // `handle.events`; `conn.responseCount(tx)` counts the non-ack replies a transaction got (exactly-once checks).
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
+import { slack } from './slack.mjs';
 
-export const DEFAULT_TIMEOUT_MS = 10000;
+export const DEFAULT_TIMEOUT_MS = 10000; // every timeout here is stretched by SFU_E2E_SLACK (slack.mjs)
 
 /** An array of received messages that can be waited on. */
 export class EventLog extends Array {
@@ -45,6 +46,7 @@ export class EventLog extends Array {
    */
   waitFor(pred, timeoutMs = DEFAULT_TIMEOUT_MS, { since = 0, what = 'event' } = {}) {
     for (let i = since; i < this.length; i++) if (pred(this[i])) return Promise.resolve(this[i]);
+    timeoutMs = slack(timeoutMs);
     return new Promise((resolve, reject) => {
       const w = { pred, since, resolve };
       w.timer = setTimeout(() => {
@@ -76,7 +78,7 @@ export const isPluginEvent = (name) => (m) => m.janus === 'event' && m.plugindat
 export async function connect(url, { timeoutMs = DEFAULT_TIMEOUT_MS, wsOptions = {} } = {}) {
   const ws = new WebSocket(url, 'janus-protocol', wsOptions);
   await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`WebSocket ${url} did not open in ${timeoutMs} ms`)), timeoutMs);
+    const t = setTimeout(() => reject(new Error(`WebSocket ${url} did not open in ${timeoutMs} ms`)), slack(timeoutMs));
     ws.once('open', () => { clearTimeout(t); resolve(); });
     ws.once('error', (e) => { clearTimeout(t); reject(e); });
   });
@@ -114,6 +116,7 @@ export class JanusConnection {
 
   /** Sends a raw request; resolves with the first non-ack reply (or the event, for janus:"message"). */
   request(msg, { timeoutMs = this.timeoutMs, onAck = null } = {}) {
+    timeoutMs = slack(timeoutMs);
     const transaction = msg.transaction ?? this.tx();
     const full = { ...msg, transaction };
     return new Promise((resolve, reject) => {

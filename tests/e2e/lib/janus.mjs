@@ -18,6 +18,10 @@
 //
 // If the plugin fails to load (bad configuration, missing .so), Janus still runs: startJanus succeeds and the
 // test can read logText() and check that attaching to janus.plugin.sfu fails.
+//
+// Sanitizers: with JANUS_LD_PRELOAD (the ASan runtime) and SFU_PLUGIN_SO (a plugin built with ASan+UBSan,
+// scripts/sanitize.sh address), stop() fails when janus.log holds a sanitizer report, and copies that log into
+// SFU_SANITIZER_REPORTS (a folder) when it is set. Timeouts stretch with SFU_E2E_SLACK (slack.mjs).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
@@ -27,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { slack } from './slack.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const topSrcDir = resolve(here, '..', '..', '..');
@@ -167,6 +172,13 @@ async function waitReady(httpUrl, child, logFile, timeoutMs) {
   throw new Error(`Janus did not answer GET /janus/info within ${timeoutMs} ms (${lastErr}):\n${tail(logFile)}`);
 }
 
+/** The first sanitizer report in a Janus log (ASan, LSan, UBSan), with some context, or null. */
+export function sanitizerReport(text) {
+  const lines = text.split('\n');
+  const i = lines.findIndex((l) => /AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/.test(l));
+  return i < 0 ? null : lines.slice(Math.max(0, i - 2), i + 40).join('\n');
+}
+
 function tail(file, n = 40) {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
@@ -248,7 +260,7 @@ export async function startJanus({
 
   const httpUrl = `http://${janusHost}:${httpPort}/janus`;
   try {
-    await waitReady(httpUrl, child, logFile, 15000);
+    await waitReady(httpUrl, child, logFile, slack(15000));
   } catch (e) {
     child.kill('SIGKILL');
     await exited;
@@ -260,6 +272,13 @@ export async function startJanus({
   const cleanup = () => {
     try { finalLog = readFileSync(logFile, 'utf8'); } catch { finalLog = finalLog ?? ''; }
     if (!process.env.KEEP_JANUS_TMP) rmSync(base, { recursive: true, force: true });
+    const report = sanitizerReport(finalLog);
+    if (report === null) return;
+    if (process.env.SFU_SANITIZER_REPORTS) {
+      mkdirSync(process.env.SFU_SANITIZER_REPORTS, { recursive: true });
+      writeFileSync(join(process.env.SFU_SANITIZER_REPORTS, `janus-${child.pid}.log`), finalLog);
+    }
+    throw new Error(`sanitizer report in janus.log:\n${report}`);
   };
   const janus = {
     wsUrl: `ws://${janusHost}:${wsPort}`,
@@ -280,7 +299,7 @@ export async function startJanus({
      */
     async waitLog(needles, timeoutMs = 5000) {
       const list = Array.isArray(needles) ? needles : [needles];
-      const deadline = Date.now() + timeoutMs;
+      const deadline = Date.now() + slack(timeoutMs);
       for (;;) {
         const text = finalLog ?? readFileSync(logFile, 'utf8');
         const missing = list.filter((n) => !(n instanceof RegExp ? n.test(text) : text.includes(n)));
@@ -298,13 +317,16 @@ export async function startJanus({
       const info = await (await fetch(`${httpUrl}/info`)).json();
       return Object.keys(info.plugins ?? {});
     },
-    /** SIGTERM, SIGKILL after 3 s; resolves with { code, signal }. Keeps the temp dir if KEEP_JANUS_TMP is set. */
+    /**
+     * SIGTERM, SIGKILL after 3 s; resolves with { code, signal }. Keeps the temp dir if KEEP_JANUS_TMP is set.
+     * Rejects when janus.log holds a sanitizer report.
+     */
     stop() {
       if (stopped) return stopped;
       stopped = (async () => {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');
-          const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+          const t = setTimeout(() => child.kill('SIGKILL'), slack(3000));
           const r = await exited;
           clearTimeout(t);
           cleanup();

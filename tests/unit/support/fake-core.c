@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "sfu_core.h"
+#include "sfu_lock.h"
+#include "sfu_registry.h"
 
 #include "fake-core.h"
 
@@ -11,14 +13,16 @@ typedef struct counters {
 	guint n[FAKE_CALL__COUNT];
 } counters;
 
-static GMutex rec_mutex;
+/* pthread (sfu_lock.h), not GMutex: ThreadSanitizer must see every lock of the stress tests. */
+static sfu_mutex rec_mutex = SFU_MUTEX_INIT;
 static GPtrArray *pushes = NULL;      /* fake_push* */
 static GPtrArray *notifies = NULL;    /* char* dumps */
 static GHashTable *per_handle = NULL; /* janus_plugin_session* -> counters* */
 static counters totals;
 static gboolean events_enabled = TRUE;
 static void (*end_session_hook)(janus_plugin_session *handle) = NULL;
-static GPrivate lock_depth; /* per thread: GINT_TO_POINTER(depth) */
+static void (*push_hook)(janus_plugin_session *handle, const char *message) = NULL;
+static __thread int lock_depth = 0; /* per thread: fake_core_lock_enter() depth */
 
 /* =============================================================================
  * Recording
@@ -58,9 +62,9 @@ static void count_locked(fake_call what, janus_plugin_session *handle) {
 }
 
 static void count(fake_call what, janus_plugin_session *handle) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	count_locked(what, handle);
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 }
 
 /* =============================================================================
@@ -76,10 +80,15 @@ static int fake_push_event(janus_plugin_session *handle, janus_plugin *plugin, c
 	p->transaction = g_strdup(transaction);
 	p->message = dump(message);
 	p->jsep = dump(jsep);
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	count_locked(FAKE_PUSH_EVENT, handle);
 	g_ptr_array_add(pushes, p);
-	g_mutex_unlock(&rec_mutex);
+	void (*hook)(janus_plugin_session *, const char *) = push_hook;
+	char *text = hook != NULL ? g_strdup(p->message) : NULL;
+	sfu_mutex_unlock(&rec_mutex);
+	if(hook != NULL)
+		hook(handle, text);
+	g_free(text);
 	return 0;
 }
 
@@ -119,17 +128,17 @@ static void fake_close_pc(janus_plugin_session *handle) {
 static void fake_end_session(janus_plugin_session *handle) {
 	count(FAKE_END_SESSION, handle);
 	void (*hook)(janus_plugin_session *) = NULL;
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	hook = end_session_hook;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	if(hook != NULL)
 		hook(handle);
 }
 
 static gboolean fake_events_is_enabled(void) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	gboolean enabled = events_enabled;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return enabled;
 }
 
@@ -138,10 +147,10 @@ static void fake_notify_event(janus_plugin *plugin, janus_plugin_session *handle
 	/* Like the core: the event's reference is ours. */
 	char *text = dump(event);
 	json_decref(event);
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	count_locked(FAKE_NOTIFY_EVENT, handle);
 	g_ptr_array_add(notifies, text);
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 }
 
 static gboolean fake_auth_is_signed(void) {
@@ -185,18 +194,18 @@ janus_plugin fake_plugin;
  * Lock probe
  * ==========================================================================*/
 
+/* The plugin's probe (janus_sfu.c installs sfu_registry_lock_held) plus the sections tests mark. */
 static gboolean probe(void) {
-	return GPOINTER_TO_INT(g_private_get(&lock_depth)) > 0;
+	return lock_depth > 0 || sfu_registry_lock_held();
 }
 
 void fake_core_lock_enter(void) {
-	g_private_set(&lock_depth, GINT_TO_POINTER(GPOINTER_TO_INT(g_private_get(&lock_depth)) + 1));
+	lock_depth++;
 }
 
 void fake_core_lock_leave(void) {
-	int depth = GPOINTER_TO_INT(g_private_get(&lock_depth));
-	g_assert_cmpint(depth, >, 0);
-	g_private_set(&lock_depth, GINT_TO_POINTER(depth - 1));
+	g_assert_cmpint(lock_depth, >, 0);
+	lock_depth--;
 }
 
 /* =============================================================================
@@ -204,15 +213,16 @@ void fake_core_lock_leave(void) {
  * ==========================================================================*/
 
 void fake_core_reset(void) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	g_clear_pointer(&pushes, g_ptr_array_unref);
 	g_clear_pointer(&notifies, g_ptr_array_unref);
 	g_clear_pointer(&per_handle, g_hash_table_destroy);
 	memset(&totals, 0, sizeof(totals));
 	events_enabled = TRUE;
 	end_session_hook = NULL;
+	push_hook = NULL;
 	ensure_tables();
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 }
 
 void fake_core_install(void) {
@@ -224,50 +234,57 @@ void fake_core_install(void) {
 void fake_core_uninstall(void) {
 	sfu_core_set_lock_probe(NULL);
 	sfu_core_shutdown();
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	g_clear_pointer(&pushes, g_ptr_array_unref);
 	g_clear_pointer(&notifies, g_ptr_array_unref);
 	g_clear_pointer(&per_handle, g_hash_table_destroy);
 	memset(&totals, 0, sizeof(totals));
 	end_session_hook = NULL;
-	g_mutex_unlock(&rec_mutex);
+	push_hook = NULL;
+	sfu_mutex_unlock(&rec_mutex);
 }
 
 void fake_core_set_events_enabled(gboolean enabled) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	events_enabled = enabled;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 }
 
 void fake_core_set_end_session_hook(void (*hook)(janus_plugin_session *handle)) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	end_session_hook = hook;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
+}
+
+void fake_core_set_push_hook(void (*hook)(janus_plugin_session *handle, const char *message)) {
+	sfu_mutex_lock(&rec_mutex);
+	push_hook = hook;
+	sfu_mutex_unlock(&rec_mutex);
 }
 
 guint fake_core_count(fake_call what, janus_plugin_session *handle) {
 	if((unsigned)what >= FAKE_CALL__COUNT)
 		return 0;
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	guint n = totals.n[what];
 	if(handle != NULL) {
 		counters *c = per_handle ? g_hash_table_lookup(per_handle, handle) : NULL;
 		n = c ? c->n[what] : 0;
 	}
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return n;
 }
 
 guint fake_core_push_count(void) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	guint n = pushes ? pushes->len : 0;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return n;
 }
 
 gboolean fake_core_push_get(guint index, fake_push *out) {
 	memset(out, 0, sizeof(*out));
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	gboolean found = pushes != NULL && index < pushes->len;
 	if(found) {
 		const fake_push *p = pushes->pdata[index];
@@ -276,13 +293,13 @@ gboolean fake_core_push_get(guint index, fake_push *out) {
 		out->message = g_strdup(p->message);
 		out->jsep = g_strdup(p->jsep);
 	}
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return found;
 }
 
 guint fake_core_pushes_matching(janus_plugin_session *handle, const char *needle) {
 	guint n = 0;
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	for(guint i = 0; pushes != NULL && i < pushes->len; i++) {
 		const fake_push *p = pushes->pdata[i];
 		if(handle != NULL && p->handle != handle)
@@ -291,13 +308,13 @@ guint fake_core_pushes_matching(janus_plugin_session *handle, const char *needle
 			continue;
 		n++;
 	}
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return n;
 }
 
 char *fake_core_last_push(janus_plugin_session *handle) {
 	char *text = NULL;
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	for(guint i = pushes ? pushes->len : 0; i > 0; i--) {
 		const fake_push *p = pushes->pdata[i - 1];
 		if(p->handle == handle) {
@@ -305,22 +322,22 @@ char *fake_core_last_push(janus_plugin_session *handle) {
 			break;
 		}
 	}
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return text;
 }
 
 guint fake_core_notify_count(void) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	guint n = notifies ? notifies->len : 0;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return n;
 }
 
 char *fake_core_last_notify(void) {
-	g_mutex_lock(&rec_mutex);
+	sfu_mutex_lock(&rec_mutex);
 	char *text =
 		(notifies != NULL && notifies->len > 0) ? g_strdup(notifies->pdata[notifies->len - 1]) : NULL;
-	g_mutex_unlock(&rec_mutex);
+	sfu_mutex_unlock(&rec_mutex);
 	return text;
 }
 

@@ -10,9 +10,12 @@
  *
  * The lock probe: fake_core_install() also installs a probe with
  * sfu_core_set_lock_probe() that reports "forbidden lock held" while the
- * calling thread is between fake_core_lock_enter() and fake_core_lock_leave().
- * Tests wrap their own critical sections with those to assert that no core
- * call happens under them (sfu_core_lock_violations() stays 0).
+ * calling thread holds the registry lock (sfu_registry_lock_held(), the probe
+ * the plugin installs) or is between fake_core_lock_enter() and
+ * fake_core_lock_leave() (tests wrap their own critical sections with those).
+ * Every core call made then is counted by sfu_core_lock_violations().
+ *
+ * Its own lock is a pthread mutex (sfu_lock.h), so ThreadSanitizer sees it.
  */
 #ifndef SFU_FAKE_CORE_H
 #define SFU_FAKE_CORE_H
@@ -57,6 +60,10 @@ void fake_core_reset(void);
 void fake_core_set_events_enabled(gboolean enabled);
 /*! \brief Called (no fake lock held) after end_session is recorded, e.g. to emulate destroy_session. */
 void fake_core_set_end_session_hook(void (*hook)(janus_plugin_session *handle));
+
+/*! \brief Called after each push_event is recorded (no fake lock held), with the message dump (NULL when
+ * none), e.g. to check what holds at the moment of a push. */
+void fake_core_set_push_hook(void (*hook)(janus_plugin_session *handle, const char *message));
 
 /*! \brief Number of calls of \p what to \p handle (NULL: to any handle). */
 guint fake_core_count(fake_call what, janus_plugin_session *handle);

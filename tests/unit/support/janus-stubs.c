@@ -16,6 +16,7 @@
 #include <refcount.h>
 
 #include "janus-stubs.h"
+#include "sfu_lock.h"
 
 int janus_log_level = LOG_VERB;
 gboolean janus_log_timestamps = FALSE;
@@ -27,44 +28,44 @@ GHashTable *counters = NULL;
 janus_mutex counters_mutex;
 
 static GString *captured = NULL;
-static GMutex captured_mutex;
+static sfu_mutex captured_mutex = SFU_MUTEX_INIT; /* pthread: ThreadSanitizer sees it */
 
 void janus_vprintf(const char *format, ...) {
 	va_list ap;
 	va_start(ap, format);
 	char *line = g_strdup_vprintf(format, ap);
 	va_end(ap);
-	g_mutex_lock(&captured_mutex);
+	sfu_mutex_lock(&captured_mutex);
 	if(captured == NULL)
 		captured = g_string_new(NULL);
 	if(captured->len > (1 << 20))
 		g_string_truncate(captured, 0);
 	g_string_append(captured, line);
-	g_mutex_unlock(&captured_mutex);
+	sfu_mutex_unlock(&captured_mutex);
 	if(g_getenv("SFU_TEST_LOG") != NULL)
 		fputs(line, stderr);
 	g_free(line);
 }
 
 gboolean sfu_test_log_contains(const char *needle) {
-	g_mutex_lock(&captured_mutex);
+	sfu_mutex_lock(&captured_mutex);
 	gboolean found = captured != NULL && strstr(captured->str, needle) != NULL;
-	g_mutex_unlock(&captured_mutex);
+	sfu_mutex_unlock(&captured_mutex);
 	return found;
 }
 
 guint sfu_test_log_count(const char *needle) {
 	guint n = 0;
-	g_mutex_lock(&captured_mutex);
+	sfu_mutex_lock(&captured_mutex);
 	for(const char *p = captured ? captured->str : NULL; p != NULL && (p = strstr(p, needle)) != NULL; p++)
 		n++;
-	g_mutex_unlock(&captured_mutex);
+	sfu_mutex_unlock(&captured_mutex);
 	return n;
 }
 
 void sfu_test_log_clear(void) {
-	g_mutex_lock(&captured_mutex);
+	sfu_mutex_lock(&captured_mutex);
 	if(captured != NULL)
 		g_string_truncate(captured, 0);
-	g_mutex_unlock(&captured_mutex);
+	sfu_mutex_unlock(&captured_mutex);
 }
