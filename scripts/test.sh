@@ -7,8 +7,9 @@
 #
 # 1. scripts/install-deps.sh, scripts/build.sh
 # 2. make check: GLib TAP unit tests, fuzz corpus replays, layering/doc checks (automake harness)
-# 3. node --test tests/e2e/ tests/bot/ inside a private network namespace (scripts/netns.sh): a real Janus 1.1.2 with the
-#    built plugin per test file, the Janus API over WebSockets, and headless Chromium with naf-janus-adapter.
+# 3. node --test tests/e2e/ tests/bot/ tests/soak/ inside a private network namespace (scripts/netns.sh): a real Janus
+#    1.1.2 with the built plugin per test file, the Janus API over WebSockets, headless Chromium with naf-janus-adapter,
+#    sfu-bot, and the 2-minute soak.
 # The last line is "N passed, N failed" (make check's PASS/FAIL plus node's pass/fail); exit 1 if anything
 # failed. Janus processes and the namespace never outlive this script.
 set -uo pipefail
@@ -79,7 +80,7 @@ fi
 
 step "integration and browser tests (node --test, private network namespace)"
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(tests/e2e/ tests/bot/)
+[ ${#files[@]} -gt 0 ] || files=(tests/e2e/ tests/bot/ tests/soak/)
 tap=$logdir/e2e.tap
 : >"$tap"
 runner=(node --test --test-concurrency=1 --test-timeout="${E2E_TEST_TIMEOUT_MS:-300000}"
