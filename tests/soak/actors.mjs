@@ -213,7 +213,18 @@ export async function memberLife(ctx, a, epoch) {
       } else {
         continue;
       }
-      const r = await pub.send(body);
+      let r;
+      try {
+        r = await pub.send(body);
+      } catch (e) {
+        // A kick or an expiry ended the handle while the request was on its way: the core no longer knows it.
+        if (e.janus?.error?.code !== 462) throw e;
+        const until = Date.now() + 2000;
+        while (!ejected && Date.now() < until) await sleep(50);
+        if (!ejected) throw e;
+        ctx.counts.inc(`race:${what}:handle_gone`);
+        break;
+      }
       if (r.success) ctx.counts.inc(`member:${what}`);
       else if (ejected || RACES.has(r.error?.reason)) ctx.counts.inc(`race:${what}:${r.error?.reason}`);
       else ctx.errors.inc(`member:${what}_refused:${r.error?.reason}`);

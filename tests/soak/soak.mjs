@@ -23,13 +23,13 @@
 // DIR/rss-handles.png (gnuplot).
 //
 // The run FAILS on: a Janus crash; RSS or the heap in use (tests/soak/heapstat.c) growing from the end of
-// warm-up to the restart by more than MEM_PER_HANDLE bytes per handle created plus MEM_NOISE (least-squares
-// slope times the window); a ghost (a user the plugin still lists that no client holds, past its grace), a
+// warm-up to the restart by more than MEM_PER_HANDLE bytes per handle created plus MEM_NOISE (Theil-Sen slope
+// times the window); a ghost (a user the plugin still lists that no client holds, past its grace), a
 // missing user, or more plugin handles for a user than the core has, lasting PERSIST_MS; handles or sessions
 // left once every client is gone and Janus's session timeout has passed; stable delivery under 99.9%; a
 // stable peer failing; and protocol violations (an invalid token accepted, a kicked user back in, no ejection
 // at expiry, a request never answered).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -38,18 +38,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startJanus, pluginBuilt, topSrcDir } from '../e2e/lib/janus.mjs';
 import { adminClient } from '../e2e/lib/admin.mjs';
 import { makeKeys, joinToken } from '../e2e/lib/jwt.mjs';
-import { rssKb, cpuTicks, slope } from '../e2e/lib/http.mjs';
+import { rssKb, cpuTicks } from '../e2e/lib/http.mjs';
 import { BotProc, Counter, Model, botBuilt, deliveryBetween, sleep } from './lib.mjs';
 import { member, owner, httpChurner, hostile, flood, nodeVictim, botVictim, stallPeer } from './actors.mjs';
 
-// Memory after warm-up: the least-squares slope of RSS (and of the heap in use) over the window, times the
+// Memory after warm-up: the Theil-Sen slope (median of the pairwise slopes: a transient spike of the live
+// population or one allocator step does not tilt it) of RSS and of the heap in use over the window, times the
 // window, may not exceed PER_HANDLE bytes per handle created in it plus NOISE bytes. PER_HANDLE: Janus 1.1.2
 // itself loses 24-48 B per SDP offer it answers (janus_sdp_get_codec_pt_full), and bounded caches (verified
 // tokens, bans) fill slowly; a leaked core session was ~2,200 B. NOISE: allocator steps and the swing of the
 // live population (each PeerConnection holds ~100 KB); it bounds a short run to gross leaks and vanishes from a
-// long run's slope (4 MiB over 19 minutes is 3.6 KB/s).
+// long run's slope (6 MiB over 19 minutes is 5.5 KB/s).
 export const MEM_PER_HANDLE = 64;
-export const MEM_NOISE = 4 * 1024 * 1024;
+export const MEM_NOISE = 6 * 1024 * 1024;
 export const MIN_DELIVERY_PCT = 99.9;
 const PERSIST_MS = 6000;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -146,13 +147,25 @@ async function adminView(admin) {
   return { sessions: sessions.length, handles, coreByUser, rooms, participants, pluginHandles, pluginUsers, stats };
 }
 
-/** Threads of a process (/proc/PID/status), 0 when it is gone. */
-function threadsOfPid(pid) {
+/** Theil-Sen slope: the median of the slopes between every pair of points (0 with fewer than 2). */
+export function medianSlope(xs, ys) {
+  const m = [];
+  for (let i = 0; i < xs.length; i++) {
+    for (let j = i + 1; j < xs.length; j++) if (xs[j] !== xs[i]) m.push((ys[j] - ys[i]) / (xs[j] - xs[i]));
+  }
+  if (!m.length) return 0;
+  m.sort((a, b) => a - b);
+  return m.length % 2 ? m[(m.length - 1) / 2] : (m[m.length / 2 - 1] + m[m.length / 2]) / 2;
+}
+
+/** Threads, anonymous and file-backed resident KiB (/proc/PID/status) and open files of a process; zeros when it is gone. */
+function statusOf(pid) {
   try {
-    const m = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const get = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? 0);
+    return { threads: get('Threads'), anon: get('RssAnon'), file: get('RssFile'), fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
-    return 0;
+    return { threads: 0, anon: 0, file: 0, fds: 0 };
   }
 }
 
@@ -307,11 +320,12 @@ export async function runSoak(options = {}) {
     const interval = deliveryBetween(prev, p);
     const m = ctx.model.count();
     const [heapInuse, heapHeld] = ctx.restarting ? ['', ''] : readHeap(heapFile);
+    const st = statusOf(pid);
     const row = {
       t_s: Number(tS().toFixed(1)), phase, pid, rss_kb: rssKb(pid), cpu_pct: Number(cpuPct.toFixed(1)),
       heap_inuse_kb: heapInuse === '' ? '' : Math.round(heapInuse / 1024),
       heap_held_kb: heapHeld === '' ? '' : Math.round(heapHeld / 1024),
-      threads: threadsOfPid(pid), sessions: view?.sessions ?? '', handles: view?.handles.size ?? '',
+      rss_anon_kb: st.anon, rss_file_kb: st.file, threads: st.threads, fds: st.fds, sessions: view?.sessions ?? '', handles: view?.handles.size ?? '',
       plugin_rooms: view?.rooms.length ?? '', plugin_users: view?.pluginUsers ?? '',
       plugin_handles: view?.pluginHandles ?? '', model_live: m.live, model_maybe: m.maybe,
       stable_delivered_pct: p?.delivery.delivered_pct ?? '', stable_interval_pct: interval?.pct ?? '',
@@ -534,9 +548,9 @@ export async function runSoak(options = {}) {
   // ---------------------------------------------------------------- verdict
   const failures = [];
   if (faults.crash) failures.push(`Janus crashed: ${JSON.stringify(faults.crash)}`);
-  // RSS after warm-up: least-squares slope up to the restart (one Janus process).
+  // RSS after warm-up: Theil-Sen slope up to the restart (one Janus process).
   const win = samples.filter((s) => s.t_s >= cfg.warmupS && s.t_s * 1000 < restartAtMs && s.phase !== 'flood');
-  const rssSlope = slope(win.map((s) => s.t_s), win.map((s) => s.rss_kb * 1024)); // B/s
+  const rssSlope = medianSlope(win.map((s) => s.t_s), win.map((s) => s.rss_kb * 1024)); // B/s
   const winS = win.length > 1 ? win[win.length - 1].t_s - win[0].t_s : 0;
   const handleRate = win.length > 1 ? (win[win.length - 1].handles_created - win[0].handles_created) / winS : 0;
   const memLimit = winS > 0 ? MEM_NOISE / winS + MEM_PER_HANDLE * handleRate : 0; // B/s
@@ -552,7 +566,7 @@ export async function runSoak(options = {}) {
   };
   // Heap in use (malloc accounting of the heap probe), same window: the precise leak check.
   const hwin = win.filter((s) => s.heap_inuse_kb !== '');
-  const heapSlope = slope(hwin.map((s) => s.t_s), hwin.map((s) => s.heap_inuse_kb * 1024));
+  const heapSlope = medianSlope(hwin.map((s) => s.t_s), hwin.map((s) => s.heap_inuse_kb * 1024));
   const heapLimit = memLimit;
   const heap = {
     probe: heapProbe, samples: hwin.length, start_kb: hwin[0]?.heap_inuse_kb ?? null,
@@ -600,6 +614,8 @@ export async function runSoak(options = {}) {
     duration_s: Number(tS().toFixed(0)), janus_restarts: bots.length - 1, crashes: faults.crash ? 1 : 0,
     leaked_handles: leftover ? leftover.handles : 0, leaked_sessions: leftover ? leftover.sessions : 0,
     drain_ms: drainMs, rss, heap,
+    fds: { window_start: win[0]?.fds ?? null, window_end: win[win.length - 1]?.fds ?? null,
+      max: Math.max(...samples.map((s) => Number(s.fds) || 0)) },
     cpu_pct_mean: Number((samples.filter((s) => s.phase === 'steady').reduce((a, s) => a + s.cpu_pct, 0)
       / Math.max(1, samples.filter((s) => s.phase === 'steady').length)).toFixed(1)),
     handles_max: Math.max(...samples.map((s) => Number(s.handles) || 0)),
@@ -645,6 +661,7 @@ export function summaryMd(r) {
   L.push(`| leaked handles / sessions at the end | ${f.leaked_handles} / ${f.leaked_sessions} (all gone ${f.drain_ms} ms after the clients stopped) |`);
   L.push(`| RSS after warm-up (${f.rss.window_s[0]}-${f.rss.window_s[1]} s) | ${(f.rss.start_kb / 1024).toFixed(1)} -> ${(f.rss.end_kb / 1024).toFixed(1)} MiB; slope ${f.rss.slope_b_per_s} B/s = ${f.rss.slope_kib_per_min} KiB/min = ${f.rss.slope_b_per_handle} B per handle created (limit ${f.rss.limit_b_per_s} B/s) |`);
   if (f.heap.probe) L.push(`| heap in use after warm-up | ${(f.heap.start_kb / 1024).toFixed(2)} -> ${(f.heap.end_kb / 1024).toFixed(2)} MiB; slope ${f.heap.slope_b_per_s} B/s = ${f.heap.slope_b_per_handle} B per handle created (limit ${f.heap.limit_b_per_s} B/s) |`);
+  L.push(`| Janus open files | ${f.fds.window_start} at the end of warm-up, ${f.fds.window_end} before the restart, max ${f.fds.max} |`);
   L.push(`| Janus CPU (steady phase, mean) | ${f.cpu_pct_mean}% of one core |`);
   for (const s of f.stable) L.push(`| stable delivery, ${s.segment} | ${s.delivered_pct}% (${s.received}/${s.expected} packets) |`);
   L.push(`| stable one-way delay | p50 ${f.stable_delay_ms.p50_of_intervals} ms; p99 per 1 s interval: median ${f.stable_delay_ms.p99_of_intervals_median} ms, worst ${f.stable_delay_ms.p99_of_intervals_max} ms; max ${f.stable_delay_ms.max} ms |`);
@@ -686,6 +703,7 @@ function plot(outDir, cols, cfg, restartS) {
 set output "${join(outDir, 'rss-handles.png')}"
 set datafile separator ","
 set datafile missing ""
+set xrange [0:${(cfg.durationS + 60) / 60}]
 set multiplot layout 2,1 title "janus.plugin.sfu soak: ${cfg.durationS} s"
 ${marks}
 set grid
