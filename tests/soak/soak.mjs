@@ -29,7 +29,7 @@
 // left once every client is gone and Janus's session timeout has passed; stable delivery under 99.9%; a
 // stable peer failing; and protocol violations (an invalid token accepted, a kicked user back in, no ejection
 // at expiry, a request never answered).
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -58,15 +58,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 /**
  * Builds tests/soak/heapstat.c and arranges for every Janus started from now on to load it (JANUS_LD_PRELOAD,
  * after an ASan runtime if one is there) and write its malloc accounting to `file`. Returns false (and the
- * soak goes on with RSS alone) when there is no C compiler.
+ * soak goes on with RSS alone) when there is no C compiler; else the folder of the probe, to remove at the end.
  */
-function installHeapProbe(outDir, file) {
-  const so = join(outDir, 'heapstat.so');
+function installHeapProbe(file) {
+  const dir = mkdtempSync(join(process.env.SFU_E2E_TMP ?? tmpdir(), 'sfu-soak-heapstat-'));
+  const so = join(dir, 'heapstat.so');
   const r = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', so, join(here, 'heapstat.c'), '-pthread'], { encoding: 'utf8' });
-  if (r.status !== 0) return false;
+  if (r.status !== 0) return null;
   process.env.JANUS_LD_PRELOAD = [process.env.JANUS_LD_PRELOAD, so].filter(Boolean).join(' ');
   process.env.SOAK_HEAP_FILE = file;
-  return true;
+  return dir;
 }
 
 /** [bytes in use, bytes held] from the heap probe's file, or ['', ''] (stale after a restart until rewritten). */
@@ -233,7 +234,8 @@ export async function runSoak(options = {}) {
     });
   };
   const heapFile = join(outDir, 'heap.txt');
-  const heapProbe = installHeapProbe(outDir, heapFile);
+  const envBefore = { JANUS_LD_PRELOAD: process.env.JANUS_LD_PRELOAD, SOAK_HEAP_FILE: process.env.SOAK_HEAP_FILE };
+  const heapProbe = installHeapProbe(heapFile);
   ctx.janus = await startJanus(janusOptions);
   watch(ctx.janus);
   let admin = adminClient(ctx.janus);
@@ -534,6 +536,12 @@ export async function runSoak(options = {}) {
   }
   const finalStats = crashed ? null : (await admin.messagePlugin({ request: 'stats' }).catch(() => null))?.response ?? null;
   const stopResult = await ctx.janus.stop();
+  rmSync(heapFile, { force: true });
+  if (heapProbe) rmSync(heapProbe, { recursive: true, force: true });
+  for (const [k, v] of Object.entries(envBefore)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   const summarizeKills = (kind) => {
     const seen = ctx.killResults.filter((k) => k.kind === kind && k.seen_after_kill).map((k) => k.gone_after_ms).sort((a, b) => a - b);
     return { killed: ctx.counts.get(`kill:${kind}`), listed_after_kill: seen.length,
@@ -569,7 +577,7 @@ export async function runSoak(options = {}) {
   const heapSlope = medianSlope(hwin.map((s) => s.t_s), hwin.map((s) => s.heap_inuse_kb * 1024));
   const heapLimit = memLimit;
   const heap = {
-    probe: heapProbe, samples: hwin.length, start_kb: hwin[0]?.heap_inuse_kb ?? null,
+    probe: !!heapProbe, samples: hwin.length, start_kb: hwin[0]?.heap_inuse_kb ?? null,
     end_kb: hwin[hwin.length - 1]?.heap_inuse_kb ?? null,
     slope_b_per_s: Number(heapSlope.toFixed(1)),
     slope_b_per_handle: handleRate > 0 ? Number((heapSlope / handleRate).toFixed(1)) : null,
