@@ -56,6 +56,10 @@ typedef struct bot_options {
 	gboolean libsrtp_rx;        /* unprotect with libsrtp2 instead of OpenSSL */
 	gboolean libsrtp_tx;        /* protect with libsrtp2 instead of OpenSSL */
 	int verbose;
+	/* long runs (make soak): --duration 0 runs until SIGINT/SIGTERM, which also end any window early */
+	double progress_s;   /* one JSON line {"progress":{...}} on stdout every N s (0 = none) */
+	char *user_prefix;   /* prepended to every user id (several bots in one room) */
+	gboolean stall_dtls; /* fault injection: finish ICE, then never answer or start DTLS */
 } bot_options;
 
 extern bot_options bot_opt;

@@ -264,8 +264,11 @@ static void on_poll_done(long status, const char *body, gsize len, const char *e
 		session_unref(s);
 		return;
 	}
+	gboolean janus_error = FALSE; /* e.g. 458 "No such session": Janus timed the session out or restarted */
 	if(err == NULL && status == 200) {
 		json_t *j = json_loadb(body, len, 0, NULL);
+		janus_error =
+			json_is_object(j) && g_strcmp0(json_string_value(json_object_get(j, "janus")), "error") == 0;
 		if(json_is_array(j)) {
 			size_t i;
 			json_t *m;
@@ -278,7 +281,7 @@ static void on_poll_done(long status, const char *body, gsize len, const char *e
 		json_decref(j);
 	}
 	/* A dispatched callback may have closed the session. */
-	if(!s->closing && (err == NULL || strcmp(err, "timeout") == 0))
+	if(!s->closing && !janus_error && (err == NULL || strcmp(err, "timeout") == 0))
 		long_poll(s);
 	else if(!s->closing) {
 		s->refs++; /* transient error: retry shortly */

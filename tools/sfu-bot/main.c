@@ -8,10 +8,17 @@
  * (4) after --duration, stop sending, drain 0.5 s, close the window, print the
  * summary on stdout (and --json), destroy the sessions and exit.
  * Exit status: 0 when every peer came up, 1 otherwise, 2 on bad usage.
+ * Long runs: --duration 0 keeps the window open until SIGINT/SIGTERM (either
+ * signal also ends a timed window early: summary, then exit as usual), and
+ * --progress N prints one compact JSON line {"progress":{...}} every N s
+ * (cumulative delivery of the subscribers that are up, and the one-way delay
+ * of the last interval), before the final summary.
  */
 #include "bot.h"
 
+#include <glib-unix.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -38,7 +45,8 @@ static GQueue startq = G_QUEUE_INIT;
 static int total_peers, finished, in_setup, started_count;
 static gint64 ramp_start_us;
 static gboolean window_open, window_closed, sending;
-static guint pump_timer, send_timer;
+static guint pump_timer, send_timer, window_timer, progress_timer;
+static gboolean window_ending;
 static int exit_code;
 
 /* window measurements */
@@ -266,6 +274,14 @@ static gboolean on_drained(gpointer data) {
 
 static gboolean on_window_end(gpointer data) {
 	(void)data;
+	window_timer = 0;
+	if(window_ending)
+		return G_SOURCE_REMOVE;
+	window_ending = TRUE;
+	if(progress_timer != 0) {
+		g_source_remove(progress_timer);
+		progress_timer = 0;
+	}
 	g_atomic_int_set(&sending, FALSE);
 	g_timeout_add(500, on_drained, NULL);
 	return G_SOURCE_REMOVE;
@@ -278,7 +294,7 @@ static void open_window(void) {
 	int wanted = total_peers, ups = bot_st.up[0] + bot_st.up[1] + bot_st.up[2];
 	if(ups < wanted)
 		exit_code = 1;
-	g_printerr("sfu-bot: %d/%d peers up in %.2f s; measuring for %.1f s\n", ups, wanted,
+	g_printerr("sfu-bot: %d/%d peers up in %.2f s; measuring for %.1f s (0: until signalled)\n", ups, wanted,
 		(double)(bot_now_us() - ramp_start_us) / 1e6, bot_opt.duration_s);
 	rss_ready_kb = janus_rss_kb();
 	bot_pc_rx_lock();
@@ -288,7 +304,70 @@ static void open_window(void) {
 	cpu_start = bot_cpu_us();
 	janus_ticks_start = janus_ticks();
 	bot_pc_rx_unlock();
-	g_timeout_add((guint)(bot_opt.duration_s * 1000), on_window_end, NULL);
+	if(bot_opt.duration_s > 0)
+		window_timer = g_timeout_add((guint)(bot_opt.duration_s * 1000), on_window_end, NULL);
+}
+
+/* SIGINT/SIGTERM: end the window now (open it first if the ramp is still going). */
+static gboolean on_stop_signal(gpointer data) {
+	(void)data;
+	if(!window_open)
+		open_window();
+	if(window_timer != 0) {
+		g_source_remove(window_timer);
+		window_timer = 0;
+	}
+	on_window_end(NULL);
+	return G_SOURCE_CONTINUE; /* a second signal changes nothing */
+}
+
+/* =============================================================================
+ * Progress lines (--progress)
+ * ==========================================================================*/
+
+static guint32 prog_hist[G_N_ELEMENTS(bot_st.delay_hist)]; /* delay_hist at the previous line */
+static guint64 prog_n;
+
+static gboolean on_progress(gpointer data) {
+	(void)data;
+	bot_pc_rx_lock();
+	if(bot_st.delay_n < prog_n) { /* the window opened: its histogram starts from zero */
+		memset(prog_hist, 0, sizeof(prog_hist));
+		prog_n = 0;
+	}
+	guint64 n = bot_st.delay_n - prog_n, acc = 0;
+	double p50 = 0, p99 = 0, max = 0;
+	for(guint i = 0; i < G_N_ELEMENTS(prog_hist) && n > 0; i++) {
+		guint32 d = bot_st.delay_hist[i] - prog_hist[i];
+		if(d == 0)
+			continue;
+		double ms = (i * 10 + 5) / 1000.0;
+		if(acc <= n / 2 && acc + d > n / 2)
+			p50 = ms;
+		if(acc <= n * 99 / 100 && acc + d > n * 99 / 100)
+			p99 = ms;
+		acc += d;
+		max = ms;
+	}
+	memcpy(prog_hist, bot_st.delay_hist, sizeof(prog_hist));
+	prog_n = bot_st.delay_n;
+	int failed[3];
+	for(int r = 0; r < 3; r++)
+		failed[r] = bot_st.failed_signalling[r] + bot_st.failed_ice[r] + bot_st.failed_dtls[r] +
+					bot_st.bad_answer[r] + bot_st.timeouts[r];
+	json_t *line = json_pack("{s{sfs{sisisi}s{sisisi}sosIsIs{sIsfsfsf}}}", "progress", "t_s",
+		(double)(bot_now_us() - ramp_start_us) / 1e6, "up", "publishers", bot_st.up[ROLE_PUB], "subscribers",
+		bot_st.up[ROLE_SUB], "joiners", bot_st.up[ROLE_JOIN], "failed", "publishers", failed[ROLE_PUB],
+		"subscribers", failed[ROLE_SUB], "joiners", failed[ROLE_JOIN], "delivery", delivery_json(),
+		"tx_packets", (json_int_t)bot_st.tx_packets, "rx_packets", (json_int_t)bot_st.rx_packets, "interval",
+		"delay_n", (json_int_t)n, "delay_p50_ms", p50, "delay_p99_ms", p99, "delay_max_ms", max);
+	bot_pc_rx_unlock();
+	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	printf("%s\n", text);
+	fflush(stdout);
+	free(text);
+	json_decref(line);
+	return G_SOURCE_CONTINUE;
 }
 
 void bot_flow_finished(bot_peer *p) {
@@ -393,6 +472,8 @@ static void start_all(void) {
 	bot_pc_set_sender(send_all, bot_opt.tick_ms);
 	send_timer = g_timeout_add((guint)bot_opt.tick_ms, on_send_tick, NULL);
 	g_atomic_int_set(&sending, TRUE);
+	if(bot_opt.progress_s > 0)
+		progress_timer = g_timeout_add((guint)(bot_opt.progress_s * 1000), on_progress, NULL);
 	if(total_peers == 0)
 		open_window();
 }
@@ -453,8 +534,8 @@ static gboolean parse_options(int argc, char **argv) {
 		{"video-size", 0, 0, G_OPTION_ARG_INT, &bot_opt.video_size, "video payload bytes (1000)", "B"},
 		{"video-codec", 0, 0, G_OPTION_ARG_STRING, &vcodec, "h264 (default) or vp8", "C"},
 		{"srtp", 0, 0, G_OPTION_ARG_STRING, &srtp, "preferred SRTP profile: cm (default) or gcm", "P"},
-		{"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &bot_opt.duration_s, "measurement window, seconds (5)",
-			"S"},
+		{"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &bot_opt.duration_s,
+			"measurement window, seconds (5; 0: until SIGINT/SIGTERM)", "S"},
 		{"ramp", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.ramp, "peer starts per second (0: no pacing)", "N"},
 		{"concurrency", 'c', 0, G_OPTION_ARG_INT, &bot_opt.concurrency, "peers in setup at once (20; 0: all)",
 			"N"},
@@ -483,6 +564,14 @@ static gboolean parse_options(int argc, char **argv) {
 			"keep libnice on the media path (no receive thread, no direct socket I/O)", NULL},
 		{"tick", 0, 0, G_OPTION_ARG_INT, &bot_opt.tick_ms, "sender tick, ms (5)", "MS"},
 		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &bot_opt.verbose, "log failures", NULL},
+		{"progress", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.progress_s,
+			"print a one-line JSON {\"progress\":...} every S seconds (delivery so far, delay of the "
+			"interval)",
+			"S"},
+		{"user-prefix", 0, 0, G_OPTION_ARG_STRING, &bot_opt.user_prefix,
+			"prefix of every user id (several bots in one room)", "STR"},
+		{"stall-dtls", 0, 0, G_OPTION_ARG_NONE, &bot_opt.stall_dtls,
+			"fault injection: complete ICE, then never start or answer DTLS", NULL},
 		{NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("- headless WebRTC load client for Janus");
@@ -503,6 +592,8 @@ static gboolean parse_options(int argc, char **argv) {
 		g_printerr("sfu-bot: --plugin must be sfu or videoroom\n");
 		return FALSE;
 	}
+	if(bot_opt.user_prefix == NULL)
+		bot_opt.user_prefix = g_strdup("");
 	if(bot_opt.room == NULL)
 		bot_opt.room = g_strdup(bot_opt.plugin == BOT_PLUGIN_SFU ? "bot" : "4242");
 	bot_opt.gcm = srtp != NULL && strcmp(srtp, "gcm") == 0;
@@ -526,6 +617,8 @@ int main(int argc, char **argv) {
 	bot_pc_global_init();
 	loop = g_main_loop_new(NULL, FALSE);
 	g_main_context_set_poll_func(NULL, main_poll);
+	g_unix_signal_add(SIGINT, on_stop_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_stop_signal, NULL);
 
 	int P = bot_opt.publishers, S = bot_opt.subscribers, J = bot_opt.join_only;
 	pubs = g_new0(bot_peer, MAX(P, 1));
@@ -533,12 +626,12 @@ int main(int argc, char **argv) {
 	joiners = g_new0(bot_peer, MAX(J, 1));
 	char *room0 = room_of(0);
 	for(int i = 0; i < P; i++) {
-		char *user = g_strdup_printf("pub-%d", i);
+		char *user = g_strdup_printf("%spub-%d", bot_opt.user_prefix, i);
 		init_peer(&pubs[i], ROLE_PUB, i, room0, user);
 		g_free(user);
 		for(int j = 0; j < S; j++) {
 			bot_peer *s = &subs[i * S + j];
-			user = g_strdup_printf("sub-%d-%d", i, j);
+			user = g_strdup_printf("%ssub-%d-%d", bot_opt.user_prefix, i, j);
 			init_peer(s, ROLE_SUB, i * S + j, room0, user);
 			s->pub = i;
 			g_free(user);
@@ -546,7 +639,7 @@ int main(int argc, char **argv) {
 	}
 	for(int i = 0; i < J; i++) {
 		char *room = room_of(bot_opt.room_size > 0 ? 1 + i / bot_opt.room_size : 1);
-		char *user = g_strdup_printf("join-%d", i);
+		char *user = g_strdup_printf("%sjoin-%d", bot_opt.user_prefix, i);
 		init_peer(&joiners[i], ROLE_JOIN, i, room, user);
 		g_free(room);
 		g_free(user);

@@ -531,6 +531,8 @@ static void start_dtls(bot_pc *pc);
 
 /* A DTLS record for this PeerConnection (handshake, then alerts/close_notify). */
 static void dtls_input(bot_pc *pc, const guint8 *buf, int len) {
+	if(bot_opt.stall_dtls)
+		return;           /* --stall-dtls: the peer's handshake goes unanswered */
 	if(pc->ssl == NULL) { /* the peer's ClientHello beat our ICE state change */
 		pc->ice_ok = TRUE;
 		start_dtls(pc);
@@ -1095,7 +1097,8 @@ static void on_state(NiceAgent *agent, guint stream, guint comp, guint state, gp
 	bot_pc *pc = data;
 	if((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) && !pc->ice_ok) {
 		pc->ice_ok = TRUE;
-		start_dtls(pc);
+		if(!bot_opt.stall_dtls) /* --stall-dtls: ICE done, DTLS never starts */
+			start_dtls(pc);
 	} else if(state == NICE_COMPONENT_STATE_FAILED) {
 		pc_fail(pc, pc->ice_ok ? "dtls" : "ice");
 	}

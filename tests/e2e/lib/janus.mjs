@@ -197,10 +197,11 @@ function tail(file, n = 40) {
  *  - withSfu: false to leave janus.plugin.sfu out.
  *  - files: { name: contents } extra files for the config folder (keys, JWKS...).
  *  - debugLevel: Janus debug_level (default 4, or JANUS_DEBUG_LEVEL).
+ *  - ports: { ws, http, admin } to listen on (default: free ports); a restarted Janus passes janus.ports.
  */
 export async function startJanus({
   pluginConfig = {}, legacyCfg = null, janusConfig = {}, eventHandler = null, extraPlugins = [], withSfu = true,
-  files = {}, debugLevel = Number(process.env.JANUS_DEBUG_LEVEL ?? 4), iceEnforceList = 'v0',
+  files = {}, debugLevel = Number(process.env.JANUS_DEBUG_LEVEL ?? 4), iceEnforceList = 'v0', ports = null,
 } = {}) {
   const libDir = findJanusLibDir();
   const base = mkdtempSync(join(process.env.SFU_E2E_TMP ?? tmpdir(), 'sfu-e2e-janus-'));
@@ -218,7 +219,8 @@ export async function startJanus({
   }
   if (eventHandler) symlinkSync(join(libDir, 'events', 'libjanus_sampleevh.so'), join(eventDir, 'libjanus_sampleevh.so'));
 
-  const [wsPort, httpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [wsPort, httpPort, adminPort] = ports ? [ports.ws, ports.http, ports.admin]
+    : await Promise.all([freePort(), freePort(), freePort()]);
   const adminSecret = `e2e-${randomBytes(8).toString('hex')}`;
   const vars = {
     CONFDIR: confDir, PLUGINDIR: pluginDir, TRANSPORTDIR: transportDir, LOGGERDIR: loggerDir, EVENTDIR: eventDir,
@@ -287,6 +289,7 @@ export async function startJanus({
     host: janusHost,
     clientHost,
     adminSecret,
+    ports: { ws: wsPort, http: httpPort, admin: adminPort },
     configDir: confDir,
     baseDir: base,
     logFile,
