@@ -19,6 +19,8 @@
 #   --sfu-conf TEXT  extra lines for the general: block of janus.plugin.sfu.jcfg
 #   --nat-conf TEXT  extra lines for the nat: block of janus.jcfg
 #                    (e.g. "ice_keepalive_conncheck = true")
+#   --general-conf TEXT  extra lines for the general: block of janus.jcfg
+#                    (e.g. "event_loops = 1"; default: $JANUS_GENERAL_CONF)
 #   --debug N        Janus debug_level (default 3)
 set -eu
 
@@ -32,13 +34,14 @@ if ! ip link show v0 >/dev/null 2>&1; then
 		ip link set v0 up && ip link set v1 up && exec "$@"' ns "$0" "$@"
 fi
 
-cpu= auth_key= sfu_conf= nat_conf= debug=3
+cpu= auth_key= sfu_conf= nat_conf= debug=3 general_conf=${JANUS_GENERAL_CONF:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--cpu) cpu=$2; shift 2 ;;
 		--auth-key) auth_key=$2; shift 2 ;;
 		--sfu-conf) sfu_conf=$2; shift 2 ;;
 		--nat-conf) nat_conf=$2; shift 2 ;;
+		--general-conf) general_conf=$2; shift 2 ;;
 		--debug) debug=$2; shift 2 ;;
 		--) shift; break ;;
 		*) echo "with-janus.sh: unknown option $1" >&2; exit 2 ;;
@@ -66,6 +69,7 @@ general: {
 	debug_level = $debug
 	session_timeout = 60
 	admin_secret = "botadmin"
+	$general_conf
 }
 media: {
 	rtp_port_range = "20000-40000"
