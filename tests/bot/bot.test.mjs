@@ -155,10 +155,10 @@ function runMesh(plugin, janusArgs, botArgs) {
 }
 
 test('full mesh through janus.plugin.sfu, event_loops = 2, AES-CM on every leg', { skip: whyNot(true) ?? false }, () => {
-  assertMesh(runMesh('sfu', ['--general-conf', 'event_loops = 2'], ['--srtp', 'cm']),
+  assertMesh(runMesh('sfu', ['--event-loops', '2'], ['--srtp', 'cm']),
     { loopThreads: 2, profile: 'cm' });
 });
 
 test('full mesh through janus.plugin.videoroom, a loop per handle, GCM on every leg', { skip: whyNot(false) ?? false }, () => {
-  assertMesh(runMesh('videoroom', [], ['--srtp', 'gcm']), { loopThreads: 0, profile: 'gcm' });
+  assertMesh(runMesh('videoroom', ['--event-loops', '0'], ['--srtp', 'gcm']), { loopThreads: 0, profile: 'gcm' });
 });
