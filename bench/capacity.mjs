@@ -8,10 +8,11 @@
 // JANUS_CPU with sfu-bot on core BOT_CPU, measured over CAP_SECONDS once every peer is up. A probe passes when
 // every peer came up, delivery >= 99.9% and the p99 one-way delay < 50 ms.
 //
-// Search, per Janus setting x SRTP profile x plugin: start at the largest room found so far for that plugin
-// (CAP_MESH_START the first time), walk by CAP_MESH_STEP until the outcome flips, bisect the gap to one
-// participant, then run the largest passing N again (CAP_CONFIRM times): a repeat that fails moves the limit
-// down. Then the same for many rooms of CAP_ROOM_SIZE participants (one room at a time), for the default and
+// Search, per Janus setting x SRTP profile x plugin: start at the largest room found so far for that setting and
+// plugin (CAP_MESH_START the first time); while probes pass, step up to the size that would load Janus's core to
+// about 95% by the CPU the last probe used (at least CAP_MESH_STEP, at most 4 steps); after a failure step down
+// (CAP_MESH_STEP, doubling); bisect the gap to one participant; then run the largest passing N again
+// (CAP_CONFIRM times): a repeat that fails moves the limit down. Then the same for many rooms of CAP_ROOM_SIZE participants (one room at a time), for the default and
 // the best event_loops setting found, ours and VideoRoom. Every probe's JSON is kept under capacity/, and the
 // bottleneck of each limit is read from the first failing probe above it (Janus's threads, UDP drops, the bot).
 //
@@ -28,6 +29,8 @@
 //   CAP_NOISE_RETRY [1]         a failing probe during which other processes took >= 15% of Janus's core is run
 //                               again (once), and the repeat counts
 //   CAP_NICE [unset]            nice level of Janus and sfu-bot (e.g. -10 on a shared machine; say so)
+//   CAP_WAIT_IDLE [60]          before each probe, wait up to this many seconds for the machine to be idle
+//                               (< 10% of its CPUs busy over 1 s); 0: do not wait
 //   CAP_QUICK=1                 CAP_SECONDS=5 CAP_LOOPS="default 1" CAP_SRTP=gcm CAP_CONFIRM=0 (a few minutes)
 //   JANUS_CPU [0] BOT_CPU [1] AUDIO_PPS [50] VIDEO_PPS [100]
 //   CAP_AUTH_KEY, CAP_TOKEN_CMD  public key for janus.plugin.sfu and the token command of sfu-bot (run-bench.sh)
@@ -62,6 +65,7 @@ const opt = {
   confirm: num(env.CAP_CONFIRM, quick ? 0 : 1),
   settle: num(env.CAP_SETTLE, 3),
   nice: env.CAP_NICE ?? '',
+  waitIdle: num(env.CAP_WAIT_IDLE, 60),
   noiseRetry: num(env.CAP_NOISE_RETRY, 1),
   janusCpu: env.JANUS_CPU ?? '0',
   botCpu: env.BOT_CPU ?? '1',
@@ -139,6 +143,25 @@ function record(j, meta) {
   return rec;
 }
 
+// busy share of all CPUs over the next second (/proc/stat)
+function busyShare() {
+  const read = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const a = read();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  const b = read();
+  const d = b.map((v, i) => v - a[i]);
+  const idle = d[3] + d[4];
+  const total = d.slice(0, 8).reduce((x, y) => x + y, 0);
+  return total > 0 ? 1 - idle / total : 0;
+}
+
+// waits (at most opt.waitIdle s) until less than 10% of the machine is busy; returns the seconds waited
+function waitIdle() {
+  const t = Date.now();
+  while (opt.waitIdle > 0 && busyShare() >= 0.1 && Date.now() - t < opt.waitIdle * 1000);
+  return (Date.now() - t) / 1000;
+}
+
 let probeCount = 0;
 const t0 = Date.now();
 
@@ -155,6 +178,7 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
     janusOpts.push('--auth-key', env.CAP_AUTH_KEY);
     botOpts.push('--token-cmd', env.CAP_TOKEN_CMD);
   }
+  const waited = waitIdle();
   const started = Date.now();
   let res;
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -165,7 +189,7 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
     if (existsSync(jsonPath)) break;
     log(`   probe ${tag}: no result (status ${res.status}): ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}; retrying`);
   }
-  const meta = { plugin, loops, srtp, participants, mesh, rooms: participants / mesh, wall_s: (Date.now() - started) / 1000, file: jsonPath.slice(out.length + 1) };
+  const meta = { plugin, loops, srtp, participants, mesh, rooms: participants / mesh, wall_s: (Date.now() - started) / 1000, waited_idle_s: waited, file: jsonPath.slice(out.length + 1) };
   if (!existsSync(jsonPath))
     return { ...meta, pass: false, error: 'no result', started: 0, up: 0 };
   const rec = record(JSON.parse(readFileSync(jsonPath, 'utf8')), meta);
@@ -175,7 +199,8 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
     `${f(rec.forwarded_pps, 0)} fwd/s, Janus ${f(rec.janus_cpu_pct)}% (${f(rec.us_per_fwd)} us/fwd; ${rec.loop_class?.threads ?? '?'} loop threads ` +
     `${f(rec.loop_class?.cpu_pct)}%, busiest ${f(rec.loop_class?.max_thread_cpu_pct)}%), bot ${f(rec.bot_cpu_pct)}%, ` +
     `drops J/B ${rec.janus_socket_drops}/${rec.bot_socket_drops}; load ${f(rec.load.loadavg_start, 2)}, ` +
-    `others ${f(rec.load.others_cpu_pct)}% [${rec.load.others_top.join(', ')}] (${f(rec.wall_s, 0)} s)`);
+    `others ${f(rec.load.others_cpu_pct)}% [${rec.load.others_top.join(', ')}] (${f(rec.wall_s, 0)} s` +
+    `${rec.waited_idle_s >= 1.5 ? `, after waiting ${f(rec.waited_idle_s, 0)} s for an idle machine` : ''})`);
   return rec;
 }
 
@@ -183,8 +208,10 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
 // Search and bottleneck
 // ---------------------------------------------------------------------------------------------------------
 
-// search(first, step, min, max, run): run(n) -> record; returns { best, firstFail, probes }
-function search(first, step, min, max, run) {
+// search(first, step, min, max, run, predict): run(n) -> record; predict(passing record) -> the size that would
+// load Janus's core to about 95% (from the CPU it used), so that the walk up takes big steps while Janus is idle
+// and small ones near its limit. Returns { best, firstFail, probes }.
+function search(first, step, min, max, run, predict) {
   const probes = [];
   const go = (n) => {
     let r = run(n);
@@ -194,30 +221,44 @@ function search(first, step, min, max, run) {
       r = run(n);
     }
     probes.push(r);
-    return r.pass;
+    return r;
   };
   let n = Math.min(Math.max(first, min), max);
   let lo = min - 1, hi = max + 1; // lo: largest pass seen, hi: smallest fail seen
-  if (go(n)) {
+  let r = go(n);
+  if (r.pass) {
     lo = n;
-    while (lo + step <= max && go(lo + step)) lo += step;
-    hi = Math.min(lo + step, max + 1);
+    while (lo < max) {
+      const next = Math.min(max, Math.max(lo + step, Math.min(lo + 4 * step, predict(r) ?? lo + step)));
+      r = go(next);
+      if (!r.pass) {
+        hi = next;
+        break;
+      }
+      lo = next;
+    }
   } else {
     hi = n;
-    while (hi - step >= min && !go(hi - step)) hi -= step;
-    lo = Math.max(hi - step, min - 1);
+    for (let d = step; hi > min; d *= 2) {
+      const next = Math.max(min, hi - d);
+      if (go(next).pass) {
+        lo = next;
+        break;
+      }
+      hi = next;
+    }
   }
   while (hi - lo > 1) {
     const m = Math.floor((lo + hi) / 2);
-    if (go(m)) lo = m;
+    if (go(m).pass) lo = m;
     else hi = m;
   }
   // confirm: the limit must pass again; a failed repeat moves it down
   for (let c = 0; c < opt.confirm && lo >= min; c++) {
-    if (go(lo)) continue;
+    if (go(lo).pass) continue;
     hi = lo;
     lo--;
-    while (lo >= min && !go(lo)) hi = lo--;
+    while (lo >= min && !go(lo).pass) hi = lo--;
   }
   const counted = probes.filter((p) => !p.superseded);
   const best = lo >= min ? counted.filter((p) => p.key === lo && p.pass).at(-1) : null;
@@ -225,6 +266,20 @@ function search(first, step, min, max, run) {
     counted.filter((p) => p.key > lo && !p.pass).sort((a, b) => a.key - b.key)[0] ?? null;
   return { best, firstFail, probes };
 }
+
+// forwarded packets/s that would load Janus's core to 95%, from a passing probe
+const fwdAt95 = (r) => (r.janus_cpu_pct > 1 ? (r.forwarded_pps * 95) / r.janus_cpu_pct : null);
+const pps = () => opt.audioPps + opt.videoPps;
+// one room of N: N(N-1) streams
+const predictMesh = (r) => {
+  const f = fwdAt95(r);
+  return f ? Math.floor((1 + Math.sqrt(1 + (4 * f) / pps())) / 2) : null;
+};
+// k rooms of S: k S(S-1) streams
+const predictRooms = (r) => {
+  const f = fwdAt95(r);
+  return f ? Math.floor(f / (opt.roomSize * (opt.roomSize - 1) * pps())) : null;
+};
 
 const f1 = (v) => Number(v).toFixed(0);
 // CPU of Janus's core that Janus did not use: other processes (and the kernel on their behalf)
@@ -235,6 +290,11 @@ function bottleneck(fail) {
   if (!fail) return 'none found below the search maximum';
   if (fail.error) return `probe failed: ${fail.error}`;
   const parts = [];
+  const cpu = fail.janus_cpu_pct ?? 0;
+  const noise = noiseOf(fail);
+  const botNoise = Math.max(0, (fail.load?.bot_core_busy_pct ?? 0) - (fail.bot_cpu_pct ?? 0));
+  if (noise >= 15 || botNoise >= 30)
+    parts.push(`machine noise (re-run on an idle machine): other processes took ${f1(noise)}% of Janus's core and ${f1(botNoise)}% of the bot's`);
   if (fail.up < fail.started)
     parts.push(`setup: ${fail.started - fail.up} of ${fail.started} peers did not come up (${Object.entries(fail.fail_kinds).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   if (fail.bot_cpu_pct >= 85 || fail.bot_socket_drops > 0)
@@ -242,7 +302,6 @@ function bottleneck(fail) {
   if (fail.janus_socket_drops > 0)
     parts.push(`network queue: ${fail.janus_socket_drops} datagrams dropped on Janus's full UDP receive buffers`);
   const lc = fail.loop_class;
-  const cpu = fail.janus_cpu_pct ?? 0;
   if (cpu >= 90) {
     parts.push(lc && lc.threads > 1
       ? `CPU: Janus's core saturated (${f1(cpu)}%), ${f1(lc.cpu_pct)}% in ${lc.threads} media loop threads ("${lc.name}", busiest ${f1(lc.max_thread_cpu_pct)}%)`
@@ -252,9 +311,7 @@ function bottleneck(fail) {
   } else {
     const lateSeconds = (fail.late_50ms_per_s ?? []).filter((n) => n > 0).length;
     if (fail.delivered_pct >= MIN_DELIVERED && lateSeconds > 0 && lateSeconds <= 2)
-      parts.push(`one stall: every late packet within ${lateSeconds} s of the window (noise? re-run)`);
-    const noise = noiseOf(fail);
-    if (noise >= 15) parts.push(`other processes took ${f1(noise)}% of Janus's core (machine noise)`);
+      parts.push(`one stall: every late packet within ${lateSeconds} s of the window`);
     if (lc && lc.threads > 1)
       parts.push(`delay before saturation: Janus at ${f1(cpu)}%, ${lc.threads} loop threads time-sharing one core ` +
         `(${f1(lc.involuntary_switches_per_s)} preemptions/s)`);
@@ -297,10 +354,10 @@ for (const loops of opt.loops) {
     for (const plugin of opt.plugins) {
       log(`== capacity: one room, ${plugin}, ${loopsName(loops)}, SRTP ${srtp}`);
       const conf = { plugin, loops, srtp };
-      const s = search(lastBest[plugin] ?? opt.meshStart, opt.meshStep, 2, opt.meshMax,
-        (n) => ({ key: n, ...probe({ ...conf, participants: n, mesh: n }) }));
+      const s = search(lastBest[`${loops}-${plugin}`] ?? lastBest[plugin] ?? opt.meshStart, opt.meshStep, 2, opt.meshMax,
+        (n) => ({ key: n, ...probe({ ...conf, participants: n, mesh: n }) }), predictMesh);
       const r = summarizeSearch('mesh', conf, s);
-      if (r.largest > 0) lastBest[plugin] = r.largest;
+      if (r.largest > 0) lastBest[`${loops}-${plugin}`] = lastBest[plugin] = r.largest;
       log(`   => ${r.largest} participants; ${r.bottleneck}`);
       results.searches.push(r);
       save();
@@ -326,7 +383,8 @@ if (opt.rooms) {
       const one = meshOf(loops, plugin).find((x) => x.srtp === srtp) ?? meshOf(loops, plugin)[0];
       const k = one ? Math.max(1, Math.round((one.largest * (one.largest - 1)) / (opt.roomSize * (opt.roomSize - 1)))) : 2;
       const s = search(k, 1, 1, opt.roomsMax,
-        (rooms) => ({ key: rooms, ...probe({ ...conf, participants: rooms * opt.roomSize, mesh: opt.roomSize }) }));
+        (rooms) => ({ key: rooms, ...probe({ ...conf, participants: rooms * opt.roomSize, mesh: opt.roomSize }) }),
+        predictRooms);
       const r = summarizeSearch('rooms', conf, s);
       log(`   => ${r.largest} participants in ${r.rooms} rooms; ${r.bottleneck}`);
       results.searches.push(r);

@@ -77,7 +77,7 @@ writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n'
 const out = [];
 out.push(`Machine: ${machine.cpu ?? '?'}, ${machine.cores ?? '?'} cores, ${machine.os ?? '?'}, kernel ${machine.kernel ?? '?'}; ` +
   `Janus ${machine.janus ?? '?'}, libsrtp2 ${machine.libsrtp2 ?? '?'}, libnice ${machine.libnice ?? '?'}, OpenSSL ${machine.openssl ?? '?'}; ` +
-  `SRTP profile preferred by the bot: ${machine.srtp ?? '?'}; commit ${machine.commit ?? '?'}; ${machine.date ?? ''}`);
+  `SRTP profile preferred by the bot: ${machine.srtp ?? '?'}; Janus event_loops (but the capacity table's own settings): ${machine.janus_event_loops ?? 'default'}; commit ${machine.commit ?? '?'}; ${machine.date ?? ''}`);
 out.push('');
 if (rows.length) {
   out.push('| measure | unit | janus.plugin.sfu | VideoRoom | ratio sfu/VideoRoom |');

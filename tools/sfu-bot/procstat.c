@@ -364,10 +364,20 @@ static json_t *machine_json(double win_s) {
 			json_pack("{sisfsf}", "cpu", i, "busy_pct", total ? 100.0 * (double)busy / (double)total : 0.0,
 				"steal_pct", total ? 100.0 * (double)steal / (double)total : 0.0));
 	}
-	/* other processes: every process's CPU in the window but Janus's and ours */
+	/* other processes: all the CPU time of the machine in the window but Janus's
+	 * and ours (this counts processes that started or ended within the window,
+	 * and the kernel's work); the named ones are those alive all along */
 	int self = (int)getpid();
+	guint64 ours = 0;
+	for(int k = 0; k < 2; k++) {
+		gpointer pid = GINT_TO_POINTER(k == 0 ? self : bot_opt.watch_pid);
+		thread_sample *e = g_hash_table_lookup(snap_end.procs, pid),
+					  *s = g_hash_table_lookup(snap_start.procs, pid);
+		if(e != NULL && s != NULL && e->ticks >= s->ticks)
+			ours += e->ticks - s->ticks;
+	}
+	double others_pct = pct(busy_all > ours ? busy_all - ours : 0, win_s);
 	GArray *others = g_array_new(FALSE, TRUE, sizeof(thread_class));
-	double others_pct = 0;
 	GHashTableIter it;
 	gpointer key, value;
 	g_hash_table_iter_init(&it, snap_end.procs);
@@ -379,7 +389,6 @@ static json_t *machine_json(double win_s) {
 		thread_class t = {0};
 		g_strlcpy(t.name, e->name, sizeof(t.name));
 		t.cpu_pct = pct(e->ticks - s->ticks, win_s);
-		others_pct += t.cpu_pct;
 		g_array_append_val(others, t);
 	}
 	g_array_sort(others, by_cpu_desc);
