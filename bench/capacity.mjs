@@ -29,13 +29,16 @@
 //   CAP_NOISE_RETRY [1]         a failing probe during which other processes took >= 15% of Janus's core is run
 //                               again (once), and the repeat counts
 //   CAP_NICE [unset]            nice level of Janus and sfu-bot (e.g. -10 on a shared machine; say so)
+//   CAP_PERF [1 if perf is installed]  profile Janus over each window (perf record -F 499, no call graphs) and
+//                               give its CPU by library: kernel, SRTP (libsrtp2 + NSS), libc, GLib, libnice,
+//                               Janus, the plugin
 //   CAP_WAIT_IDLE [60]          before each probe, wait up to this many seconds for the machine to be idle
 //                               (< 10% of its CPUs busy over 1 s); 0: do not wait
 //   CAP_QUICK=1                 CAP_SECONDS=5 CAP_LOOPS="default 1" CAP_SRTP=gcm CAP_CONFIRM=0 (a few minutes)
 //   JANUS_CPU [0] BOT_CPU [1] AUDIO_PPS [50] VIDEO_PPS [100]
 //   CAP_AUTH_KEY, CAP_TOKEN_CMD  public key for janus.plugin.sfu and the token command of sfu-bot (run-bench.sh)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, appendFileSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,6 +69,7 @@ const opt = {
   settle: num(env.CAP_SETTLE, 3),
   nice: env.CAP_NICE ?? '',
   waitIdle: num(env.CAP_WAIT_IDLE, 60),
+  perf: env.CAP_PERF ?? (spawnSync('sh', ['-c', 'command -v perf']).status === 0 ? '1' : '0'),
   noiseRetry: num(env.CAP_NOISE_RETRY, 1),
   janusCpu: env.JANUS_CPU ?? '0',
   botCpu: env.BOT_CPU ?? '1',
@@ -143,6 +147,53 @@ function record(j, meta) {
   return rec;
 }
 
+// Inside with-janus.sh: the bot (stderr to $1), and with $2 a perf profile of Janus over the window ($3 s from the
+// bot's "measuring for" line); the bot's command line follows.
+const PROBE_SH = `err=$1 perfdata=$2 win=$3
+shift 3
+"$@" --watch-pid "$JANUS_PID" 2>"$err" &
+b=$!
+if [ -n "$perfdata" ]; then
+	(until grep -q "measuring for" "$err" 2>/dev/null; do kill -0 $b 2>/dev/null || exit 0; sleep 0.1; done
+	exec perf record -q -F 499 -p "$JANUS_PID" -o "$perfdata" -- sleep "$win") >/dev/null 2>&1 &
+	p=$!
+fi
+wait $b
+s=$?
+[ -z "$perfdata" ] || wait $p
+exit $s`;
+
+// Janus's CPU by library over the window, in groups that say what the work is
+const PROFILE_GROUPS = [
+  ['kernel', /kernel|^\[unknown\]$/],
+  ['SRTP', /libsrtp|libsoftokn|libfreebl|libnss|libnspr|libplc|libplds|libcrypto/],
+  ['libc', /^libc[.-]|libpthread|\[vdso\]/],
+  ['GLib', /libglib|libgobject|libgio/],
+  ['libnice', /libnice/],
+  ['Janus core', /^janus$/],
+  ['janus.plugin.sfu', /libjanus_sfu/],
+  ['VideoRoom', /libjanus_videoroom/],
+  ['HTTP', /libjanus_http|libmicrohttpd/],
+];
+function profileOf(perfPath) {
+  const r = spawnSync('perf', ['report', '-i', perfPath, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const groups = Object.fromEntries([...PROFILE_GROUPS.map(([g]) => [g, 0]), ['other', 0]]);
+  let samples = 0;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s+([\d.]+)%\s+(\S+)/.exec(line);
+    if (m) {
+      const g = PROFILE_GROUPS.find(([, re]) => re.test(m[2]))?.[0] ?? 'other';
+      groups[g] += Number(m[1]);
+    }
+    const n = /^# Samples: ([\d.]+)([KM]?) /.exec(line);
+    if (n) samples = Math.round(Number(n[1]) * ({ K: 1e3, M: 1e6 }[n[2]] ?? 1));
+  }
+  return { samples, groups };
+}
+const profileText = (p) => Object.entries(p.groups).filter(([, v]) => v >= 0.05)
+  .sort((a, b) => b[1] - a[1]).map(([g, v]) => `${g} ${v >= 10 ? v.toFixed(0) : v.toFixed(1)}%`).join(', ');
+
 // busy share of all CPUs over the next second (/proc/stat)
 function busyShare() {
   const read = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -180,25 +231,31 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
   }
   const waited = waitIdle();
   const started = Date.now();
+  const errPath = jsonPath.replace(/\.json$/, '.err');
+  const perfPath = opt.perf === '1' ? jsonPath.replace(/\.json$/, '.perf') : '';
+  const nice = opt.nice !== '' ? ['nice', '-n', String(Number(opt.nice))] : [];
   let res;
   for (let attempt = 0; attempt < 2; attempt++) {
-    res = spawnSync(withJanus, [...janusOpts, '--', 'sh', '-c',
-      `exec ${opt.nice !== '' ? `nice -n ${Number(opt.nice)} ` : ''}taskset -c "$0" "$@" --watch-pid "$JANUS_PID"`, opt.botCpu, bot, ...botOpts],
+    res = spawnSync(withJanus, [...janusOpts, '--', 'sh', '-c', PROBE_SH, 'probe', errPath, perfPath,
+      String(Math.max(1, opt.seconds - 0.5)), ...nice, 'taskset', '-c', opt.botCpu, bot, ...botOpts],
     { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: (opt.seconds + 180) * 1000,
       env: { ...env, SFU_PLUGIN_SO: env.SFU_PLUGIN_SO ?? join(top, 'plugins/.libs/libjanus_sfu.so') } });
     if (existsSync(jsonPath)) break;
-    log(`   probe ${tag}: no result (status ${res.status}): ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}; retrying`);
+    const err = existsSync(errPath) ? readFileSync(errPath, 'utf8') : '';
+    log(`   probe ${tag}: no result (status ${res.status}): ${(res.stderr + err).trim().split('\n').slice(-3).join(' / ')}; retrying`);
   }
   const meta = { plugin, loops, srtp, participants, mesh, rooms: participants / mesh, wall_s: (Date.now() - started) / 1000, waited_idle_s: waited, file: jsonPath.slice(out.length + 1) };
   if (!existsSync(jsonPath))
     return { ...meta, pass: false, error: 'no result', started: 0, up: 0 };
   const rec = record(JSON.parse(readFileSync(jsonPath, 'utf8')), meta);
+  rec.profile = perfPath && existsSync(perfPath) ? profileOf(perfPath) : null;
+  if (perfPath && existsSync(perfPath) && env.CAP_KEEP_PERF !== '1') rmSync(perfPath); // CAP_KEEP_PERF=1 keeps it
   const f = (v, d = 1) => (v === null || v === undefined ? 'n/a' : Number(v).toFixed(d));
   log(`   ${rec.pass ? 'pass' : 'FAIL'} N=${participants}${mesh !== participants ? ` (${participants / mesh} rooms of ${mesh})` : ''}: ` +
     `up ${rec.up}/${rec.started}, delivered ${f(rec.delivered_pct, 3)}%, p50 ${f(rec.p50_ms, 2)} ms, p99 ${f(rec.p99_ms, 2)} ms, ` +
     `${f(rec.forwarded_pps, 0)} fwd/s, Janus ${f(rec.janus_cpu_pct)}% (${f(rec.us_per_fwd)} us/fwd; ${rec.loop_class?.threads ?? '?'} loop threads ` +
     `${f(rec.loop_class?.cpu_pct)}%, busiest ${f(rec.loop_class?.max_thread_cpu_pct)}%), bot ${f(rec.bot_cpu_pct)}%, ` +
-    `drops J/B ${rec.janus_socket_drops}/${rec.bot_socket_drops}; load ${f(rec.load.loadavg_start, 2)}, ` +
+    `drops J/B ${rec.janus_socket_drops}/${rec.bot_socket_drops}; ${rec.profile ? `perf: ${profileText(rec.profile)}; ` : ''}load ${f(rec.load.loadavg_start, 2)}, ` +
     `others ${f(rec.load.others_cpu_pct)}% [${rec.load.others_top.join(', ')}] (${f(rec.wall_s, 0)} s` +
     `${rec.waited_idle_s >= 1.5 ? `, after waiting ${f(rec.waited_idle_s, 0)} s for an idle machine` : ''})`);
   return rec;
@@ -317,6 +374,7 @@ function bottleneck(fail) {
         `(${f1(lc.involuntary_switches_per_s)} preemptions/s)`);
     else parts.push(`delay before saturation: Janus at ${f1(cpu)}%`);
   }
+  if (fail.profile) parts.push(`Janus's CPU by code (perf): ${profileText(fail.profile)}`);
   return parts.join('; ');
 }
 
@@ -332,6 +390,7 @@ function summarizeSearch(kind, conf, s) {
     us_per_fwd: b?.us_per_fwd ?? null,
     janus_cpu_pct: b?.janus_cpu_pct ?? null,
     forwarded_pps: b?.forwarded_pps ?? null,
+    profile: b?.profile ?? null,
     first_fail: ff && { participants: ff.participants, delivered_pct: ff.delivered_pct, p99_ms: ff.p99_ms, janus_cpu_pct: ff.janus_cpu_pct, up: ff.up, started: ff.started },
     bottleneck: bottleneck(ff),
     load_at_limit: b?.load ?? null,
