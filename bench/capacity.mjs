@@ -28,7 +28,6 @@
 //   CAP_SETTLE [3]              seconds of media between the last peer up and the window (sfu-bot --settle)
 //   CAP_NOISE_RETRY [1]         a failing probe during which other processes took >= 15% of Janus's core is run
 //                               again (once), and the repeat counts
-//   CAP_NICE [unset]            nice level of Janus and sfu-bot (e.g. -10 on a shared machine; say so)
 //   CAP_PERF [1 if perf is installed]  profile Janus over each window (perf record -F 499, no call graphs) and
 //                               give its CPU by library: kernel, SRTP (libsrtp2 + NSS), libc, GLib, libnice,
 //                               Janus, the plugin
@@ -67,7 +66,6 @@ const opt = {
   roomsMax: num(env.CAP_ROOMS_MAX, 16),
   confirm: num(env.CAP_CONFIRM, quick ? 0 : 1),
   settle: num(env.CAP_SETTLE, 3),
-  nice: env.CAP_NICE ?? '',
   waitIdle: num(env.CAP_WAIT_IDLE, 60),
   perf: env.CAP_PERF ?? (spawnSync('sh', ['-c', 'command -v perf']).status === 0 ? '1' : '0'),
   noiseRetry: num(env.CAP_NOISE_RETRY, 1),
@@ -136,8 +134,10 @@ function record(j, meta) {
     load: {
       loadavg_start: j.machine_load?.loadavg_start ?? null,
       loadavg_end: j.machine_load?.loadavg_end ?? null,
-      janus_core_busy_pct: janusCore?.busy_pct ?? null,
-      bot_core_busy_pct: botCore?.busy_pct ?? null,
+      // process time on each core (interrupts and softirqs, where the network stack works for our packets, apart)
+      janus_core_busy_pct: janusCore ? janusCore.busy_pct - (janusCore.irq_pct ?? 0) : null,
+      bot_core_busy_pct: botCore ? botCore.busy_pct - (botCore.irq_pct ?? 0) : null,
+      janus_core_irq_pct: janusCore?.irq_pct ?? null,
       steal_pct: cpus.length ? Math.max(...cpus.map((c) => c.steal_pct)) : null,
       others_cpu_pct: j.machine_load?.other_processes_cpu_pct ?? null,
       others_top: (j.machine_load?.other_processes ?? []).slice(0, 3).map((p) => `${p.name} ${p.cpu_pct.toFixed(0)}%`),
@@ -220,7 +220,6 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
   const tag = `${mesh === participants ? 'mesh' : `rooms${mesh}`}-${loops}-${srtp}-${plugin}-${participants}`;
   const jsonPath = join(dir, `${tag}-${++probeCount}.json`);
   const janusOpts = ['--cpu', opt.janusCpu, '--debug', '2', '--event-loops', loops === 'default' ? '0' : loops];
-  if (opt.nice !== '') janusOpts.push('--nice', opt.nice);
   const botOpts = ['--url', 'http://127.0.0.1:8088/janus', '--plugin', plugin, '--srtp', srtp, '--srtp-only',
     '-P', String(participants), '--mesh', String(mesh), '--audio-pps', String(opt.audioPps),
     '--video-pps', String(opt.videoPps), '-d', String(opt.seconds), '--json', jsonPath, '--timeout', '20',
@@ -233,11 +232,10 @@ function probe({ plugin, loops, srtp, participants, mesh }) {
   const started = Date.now();
   const errPath = jsonPath.replace(/\.json$/, '.err');
   const perfPath = opt.perf === '1' ? jsonPath.replace(/\.json$/, '.perf') : '';
-  const nice = opt.nice !== '' ? ['nice', '-n', String(Number(opt.nice))] : [];
   let res;
   for (let attempt = 0; attempt < 2; attempt++) {
     res = spawnSync(withJanus, [...janusOpts, '--', 'sh', '-c', PROBE_SH, 'probe', errPath, perfPath,
-      String(Math.max(1, opt.seconds - 0.5)), ...nice, 'taskset', '-c', opt.botCpu, bot, ...botOpts],
+      String(Math.max(1, opt.seconds - 0.5)), 'taskset', '-c', opt.botCpu, bot, ...botOpts],
     { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: (opt.seconds + 180) * 1000,
       env: { ...env, SFU_PLUGIN_SO: env.SFU_PLUGIN_SO ?? join(top, 'plugins/.libs/libjanus_sfu.so') } });
     if (existsSync(jsonPath)) break;
@@ -339,7 +337,7 @@ const predictRooms = (r) => {
 };
 
 const f1 = (v) => Number(v).toFixed(0);
-// CPU of Janus's core that Janus did not use: other processes (and the kernel on their behalf)
+// process time on Janus's core that was not Janus's: other processes
 const noiseOf = (r) => Math.max(0, (r.load?.janus_core_busy_pct ?? 0) - (r.janus_cpu_pct ?? 0));
 
 // What stopped it: read from the first failing probe above the limit.

@@ -111,7 +111,7 @@ if (cap?.searches?.length) {
   const o = cap.options ?? {};
   out.push('');
   out.push(`Capacity (bench/capacity.mjs; ${o.audioPps}+${o.videoPps} packets/s per publisher, ${o.seconds} s window after ${o.settle} s of settling, ` +
-    `Janus on core ${o.janusCpu}, sfu-bot on core ${o.botCpu}${o.nice ? ` (both at nice ${o.nice})` : ''}; a size passes when every peer is up, delivered >= ${cap.criteria?.min_delivered_pct}% ` +
+    `Janus on core ${o.janusCpu}, sfu-bot on core ${o.botCpu}; a size passes when every peer is up, delivered >= ${cap.criteria?.min_delivered_pct}% ` +
     `and p99 one-way delay < ${cap.criteria?.max_p99_ms} ms; ${cap.probes ?? '?'} probes in ${fmt((cap.wall_s ?? 0) / 60, 1)} min):`);
   out.push('');
   out.push('Largest full-mesh room (every participant publishes and subscribes to all others):');

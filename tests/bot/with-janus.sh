@@ -26,7 +26,6 @@
 #   --general-conf TEXT  extra lines for the general: block of janus.jcfg
 #                    (default: $JANUS_GENERAL_CONF)
 #   --debug N        Janus debug_level (default 3)
-#   --nice N         run Janus at this nice level (e.g. -10 on a shared machine)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +38,7 @@ if ! ip link show v0 >/dev/null 2>&1; then
 		ip link set v0 up && ip link set v1 up && exec "$@"' ns "$0" "$@"
 fi
 
-loops=${JANUS_EVENT_LOOPS:-auto} nice= cpu= auth_key= sfu_conf= nat_conf= debug=3 general_conf=${JANUS_GENERAL_CONF:-}
+loops=${JANUS_EVENT_LOOPS:-auto} cpu= auth_key= sfu_conf= nat_conf= debug=3 general_conf=${JANUS_GENERAL_CONF:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--cpu) cpu=$2; shift 2 ;;
@@ -49,7 +48,6 @@ while [ $# -gt 0 ]; do
 		--general-conf) general_conf=$2; shift 2 ;;
 		--event-loops) loops=$2; shift 2 ;;
 		--debug) debug=$2; shift 2 ;;
-		--nice) nice=$2; shift 2 ;;
 		--) shift; break ;;
 		*) echo "with-janus.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -115,7 +113,6 @@ printf 'general: {\n}\n' >"$dir/janus.plugin.videoroom.jcfg"
 
 pin=
 [ -n "$cpu" ] && pin="taskset -c $cpu"
-[ -n "$nice" ] && pin="nice -n $nice $pin"
 $pin janus -F "$dir" -C "$dir/janus.jcfg" -P "$dir/plugins" -o >"$dir/janus.log" 2>&1 &
 JANUS_PID=$!
 i=0

@@ -29,7 +29,7 @@ typedef struct thread_sample {
 } thread_sample;
 
 typedef struct cpu_sample {
-	guint64 busy, steal, total;
+	guint64 busy, irq, steal, total;
 } cpu_sample;
 
 typedef struct proc_snapshot {
@@ -148,6 +148,7 @@ static void read_cpus(proc_snapshot *s) {
 		/* user nice system idle iowait irq softirq steal */
 		cpu_sample *c = &s->cpu[id];
 		c->busy = v[0] + v[1] + v[2] + v[5] + v[6];
+		c->irq = v[5] + v[6]; /* interrupts and softirqs: not charged to any process */
 		c->steal = v[7];
 		c->total = c->busy + v[3] + v[4] + v[7];
 		s->ncpu = MAX(s->ncpu, id + 1);
@@ -358,15 +359,18 @@ static json_t *machine_json(double win_s) {
 	guint64 busy_all = 0;
 	for(int i = 0; i < snap_end.ncpu; i++) {
 		cpu_sample *a = &snap_start.cpu[i], *b = &snap_end.cpu[i];
-		guint64 total = b->total - a->total, busy = b->busy - a->busy, steal = b->steal - a->steal;
-		busy_all += busy;
+		guint64 total = b->total - a->total, busy = b->busy - a->busy, steal = b->steal - a->steal,
+				irq = b->irq - a->irq;
+		busy_all += busy - irq;
 		json_array_append_new(cpus,
-			json_pack("{sisfsf}", "cpu", i, "busy_pct", total ? 100.0 * (double)busy / (double)total : 0.0,
-				"steal_pct", total ? 100.0 * (double)steal / (double)total : 0.0));
+			json_pack("{sisfsfsf}", "cpu", i, "busy_pct", total ? 100.0 * (double)busy / (double)total : 0.0,
+				"irq_pct", total ? 100.0 * (double)irq / (double)total : 0.0, "steal_pct",
+				total ? 100.0 * (double)steal / (double)total : 0.0));
 	}
-	/* other processes: all the CPU time of the machine in the window but Janus's
-	 * and ours (this counts processes that started or ended within the window,
-	 * and the kernel's work); the named ones are those alive all along */
+	/* other processes: all the CPU time of the machine in the window but Janus's,
+	 * ours and interrupts/softirqs (the network stack's work for our packets is
+	 * there); this counts processes that started or ended within the window;
+	 * the named ones are those alive all along */
 	int self = (int)getpid();
 	guint64 ours = 0;
 	for(int k = 0; k < 2; k++) {
@@ -399,8 +403,8 @@ static json_t *machine_json(double win_s) {
 	}
 	g_array_free(others, TRUE);
 	return json_pack("{sfsfsososfsf}", "loadavg_start", snap_start.loadavg, "loadavg_end", snap_end.loadavg,
-		"cpus", cpus, "other_processes", top, "other_processes_cpu_pct", others_pct, "busy_all_cpus_pct",
-		pct(busy_all, win_s));
+		"cpus", cpus, "other_processes", top, "other_processes_cpu_pct", others_pct,
+		"process_cpu_all_cpus_pct", pct(busy_all, win_s));
 }
 
 void bot_proc_summary(json_t *out) {
