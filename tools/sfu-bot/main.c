@@ -521,9 +521,9 @@ static gboolean parse_options(int argc, char **argv) {
 		{"room-size", 0, 0, G_OPTION_ARG_INT, &bot_opt.room_size,
 			"join-only participants per room (0: one room)", "N"},
 		{"mesh", 0, 0, G_OPTION_ARG_INT, &bot_opt.mesh,
-			"full-mesh rooms of N participants: the P publishers fill P/N rooms and each subscribes to the "
-			"N-1 "
-			"others of its room under its own user id, as naf-janus-adapter does (-S is then N-1)",
+			"full-mesh rooms of N participants: the P publishers fill P/N rooms and each subscribes "
+			"to the N-1 others of its room under its own user id, as naf-janus-adapter does "
+			"(-S is then N-1)",
 			"N"},
 		{"audio-pps", 0, 0, G_OPTION_ARG_INT, &bot_opt.audio_pps, "audio packets/s per publisher (50)", "N"},
 		{"video-pps", 0, 0, G_OPTION_ARG_INT, &bot_opt.video_pps, "video packets/s per publisher (50)", "N"},
@@ -532,17 +532,16 @@ static gboolean parse_options(int argc, char **argv) {
 		{"video-codec", 0, 0, G_OPTION_ARG_STRING, &vcodec, "h264 (default) or vp8", "C"},
 		{"srtp", 0, 0, G_OPTION_ARG_STRING, &srtp, "preferred SRTP profile: cm (default) or gcm", "P"},
 		{"srtp-only", 0, 0, G_OPTION_ARG_NONE, &bot_opt.srtp_only,
-			"offer only the --srtp profile, so that every leg uses it (by default the legs where Janus is "
-			"the "
-			"DTLS server get Janus's choice, GCM)",
+			"offer only the --srtp profile, so that every leg uses it (by default the legs "
+			"where Janus is the DTLS server get Janus's choice, GCM)",
 			NULL},
 		{"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &bot_opt.duration_s, "measurement window, seconds (5)",
 			"S"},
 		{"ramp", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.ramp, "peer starts per second (0: no pacing)", "N"},
 		{"settle", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.settle_s,
-			"once every peer is up, let media flow S seconds before the window opens; delivery is then "
-			"counted "
-			"in the window only (0: open at once, delivery since each subscriber came up)",
+			"once every peer is up, let media flow S seconds before the window opens; delivery "
+			"is then counted in the window only (0: open at once, delivery since each "
+			"subscriber came up)",
 			"S"},
 		{"concurrency", 'c', 0, G_OPTION_ARG_INT, &bot_opt.concurrency, "peers in setup at once (20; 0: all)",
 			"N"},
