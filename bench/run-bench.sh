@@ -15,6 +15,12 @@
 #   (3) relay: $RELAY_P publishers x $RELAY_S subscribers each, $RELAY_S_SECONDS s
 #   (4) scaling: one publisher to S = $SCALING_S subscribers -> JSON + PNG (gnuplot)
 #   (5) Janus RSS per connected participant ($MEM_P publishers + 1 subscriber each)
+#   (6) capacity: the largest full-mesh room (and the most participants in rooms
+#       of 8) per Janus setting (default, event_loops) and SRTP profile, ours and
+#       VideoRoom, with the bottleneck of each limit (bench/capacity.mjs: its
+#       CAP_* variables; CAP_QUICK=1 for a short version, CAPACITY=0 to skip)
+# BENCH_ONLY="storm relay scaling memory capacity" runs only the scenarios named
+# (make bench-capacity: BENCH_ONLY=capacity).
 # Results: bench/results/<UTC date>/ (one JSON per run, summary.json, summary.md,
 # scaling.png) and bench/results/latest -> that folder. Not part of make check.
 set -eu
@@ -40,6 +46,14 @@ SCALING_SECONDS=${SCALING_SECONDS:-10}
 SCALING_VIDEO_PPS=${SCALING_VIDEO_PPS:-250}
 MEM_P=${MEM_P:-50}
 SRTP=${SRTP:-cm}
+CAPACITY=${CAPACITY:-1}
+BENCH_ONLY=${BENCH_ONLY:-}
+# want SCENARIO: whether BENCH_ONLY (empty: all) names it
+want() {
+	[ -z "$BENCH_ONLY" ] && return 0
+	case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 
 for f in "$bot" "$SFU_PLUGIN_SO"; do
 	[ -f "$f" ] || { echo "run-bench.sh: $f is missing (make sfu-bot all)" >&2; exit 1; }
@@ -66,6 +80,7 @@ echo "results in $out"
 	echo "  \"libnice\": \"$(pkg-config --modversion nice 2>/dev/null || echo unknown)\","
 	echo "  \"openssl\": \"$(openssl version | cut -d' ' -f2)\","
 	echo "  \"commit\": \"$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+	echo "  \"janus_event_loops\": \"${JANUS_EVENT_LOOPS:-1 (one per core: Janus is pinned to one)}\","
 	echo "  \"srtp\": \"$SRTP\""
 	echo "}"
 } >"$out/machine.json"
@@ -86,7 +101,9 @@ run() {
 }
 
 # --- (1) token verification -------------------------------------------------
-if make -C "$top" -n bench-verify >/dev/null 2>&1; then
+if ! want verify; then
+	:
+elif make -C "$top" -n bench-verify >/dev/null 2>&1; then
 	echo "== bench-verify" | tee -a "$log"
 	make -C "$top" -s bench-verify 2>&1 | tee "$out/bench-verify.txt"
 else
@@ -121,19 +138,24 @@ run_sfu() {
 
 # --- (2) join storm -----------------------------------------------------------
 storm="-P 0 -J $STORM_N --room-size $STORM_ROOM_SIZE -c $STORM_CONCURRENCY -d 1 --timeout 20"
-# shellcheck disable=SC2086
-run_sfu storm $storm
-# shellcheck disable=SC2086
-run videoroom storm -- $storm
+if want storm; then
+	# shellcheck disable=SC2086
+	run_sfu storm $storm
+	# shellcheck disable=SC2086
+	run videoroom storm -- $storm
+fi
 
 # --- (3) relay ----------------------------------------------------------------
 relay="-P $RELAY_P -S $RELAY_S --audio-pps $AUDIO_PPS --video-pps $VIDEO_PPS -d $RELAY_S_SECONDS"
-# shellcheck disable=SC2086
-run_sfu relay $relay
-# shellcheck disable=SC2086
-run videoroom relay -- $relay
+if want relay; then
+	# shellcheck disable=SC2086
+	run_sfu relay $relay
+	# shellcheck disable=SC2086
+	run videoroom relay -- $relay
+fi
 
 # --- (4) scaling --------------------------------------------------------------
+want scaling || SCALING_S=
 for s in $SCALING_S; do
 	sc="-P 1 -S $s --audio-pps $AUDIO_PPS --video-pps $SCALING_VIDEO_PPS -d $SCALING_SECONDS"
 	# shellcheck disable=SC2086
@@ -144,14 +166,25 @@ done
 
 # --- (5) memory ---------------------------------------------------------------
 mem="-P $MEM_P -S 1 --audio-pps 10 --video-pps 10 -d 2"
-# shellcheck disable=SC2086
-run_sfu memory $mem
-# shellcheck disable=SC2086
-run videoroom memory -- $mem
+if want memory; then
+	# shellcheck disable=SC2086
+	run_sfu memory $mem
+	# shellcheck disable=SC2086
+	run videoroom memory -- $mem
+fi
+
+# --- (6) capacity ---------------------------------------------------------------
+if [ "$CAPACITY" != 0 ] && want capacity; then
+	echo "== capacity (bench/capacity.mjs)" | tee -a "$log"
+	CAP_AUTH_KEY=${sfu_janus_opts#--auth-key } CAP_TOKEN_CMD=$sfu_bot_token JANUS_CPU=$JANUS_CPU BOT_CPU=$BOT_CPU \
+		AUDIO_PPS=$AUDIO_PPS VIDEO_PPS=$VIDEO_PPS top_builddir=$top SFU_BOT=$bot node "$here/capacity.mjs" "$out"
+fi
 
 # --- summary --------------------------------------------------------------------
 node "$here/summarize.mjs" "$out" | tee "$out/summary.md"
-if command -v gnuplot >/dev/null; then
+if [ -z "$(ls "$out"/scaling-*.json 2>/dev/null)" ]; then
+	:
+elif command -v gnuplot >/dev/null; then
 	sh "$here/plot.sh" "$out" && echo "plot: $out/scaling.png"
 else
 	echo "gnuplot is not installed (apt-get install gnuplot-nox): no PNG" >&2

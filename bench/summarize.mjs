@@ -77,11 +77,13 @@ writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n'
 const out = [];
 out.push(`Machine: ${machine.cpu ?? '?'}, ${machine.cores ?? '?'} cores, ${machine.os ?? '?'}, kernel ${machine.kernel ?? '?'}; ` +
   `Janus ${machine.janus ?? '?'}, libsrtp2 ${machine.libsrtp2 ?? '?'}, libnice ${machine.libnice ?? '?'}, OpenSSL ${machine.openssl ?? '?'}; ` +
-  `SRTP profile preferred by the bot: ${machine.srtp ?? '?'}; commit ${machine.commit ?? '?'}; ${machine.date ?? ''}`);
+  `SRTP profile preferred by the bot: ${machine.srtp ?? '?'}; Janus event_loops (but the capacity table's own settings): ${machine.janus_event_loops ?? 'default'}; commit ${machine.commit ?? '?'}; ${machine.date ?? ''}`);
 out.push('');
-out.push('| measure | unit | janus.plugin.sfu | VideoRoom | ratio sfu/VideoRoom |');
-out.push('|---|---|---:|---:|---:|');
-out.push(...rows);
+if (rows.length) {
+  out.push('| measure | unit | janus.plugin.sfu | VideoRoom | ratio sfu/VideoRoom |');
+  out.push('|---|---|---:|---:|---:|');
+  out.push(...rows);
+}
 if (scaling.length) {
   out.push('');
   out.push('| subscribers | sfu us/fwd | VideoRoom us/fwd | ratio | sfu delivered % | VideoRoom delivered % | sfu p99 ms | VideoRoom p99 ms |');
@@ -89,5 +91,41 @@ if (scaling.length) {
   for (const x of scaling)
     out.push(`| ${x.subscribers} | ${fmt(x.sfu?.us_per_fwd)} | ${fmt(x.videoroom?.us_per_fwd)} | ${ratio(x.sfu?.us_per_fwd, x.videoroom?.us_per_fwd)} | ` +
       `${fmt(x.sfu?.delivered_pct, 3)} | ${fmt(x.videoroom?.delivered_pct, 3)} | ${fmt(x.sfu?.p99_ms, 2)} | ${fmt(x.videoroom?.p99_ms, 2)} |`);
+}
+
+// capacity (bench/capacity.mjs): largest full-mesh room per Janus setting, ours next to VideoRoom
+const cap = load('capacity');
+if (cap?.searches?.length) {
+  summary.capacity = cap;
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  const setting = (l) => (l === 'default' ? 'default (loop per handle)' : `\`event_loops = ${l}\``);
+  const plugin = (p) => (p === 'sfu' ? 'janus.plugin.sfu' : 'VideoRoom');
+  const loadOf = (x) => (x ? `${fmt(x.loadavg_start, 1)} / ${fmt(x.others_cpu_pct, 0)}%` : 'n/a');
+  const line = (x, size) => `| ${setting(x.loops)} | ${x.srtp} | ${plugin(x.plugin)} | ${size} | ${fmt(x.forwarded_pps, 0)} | ` +
+    `${fmt(x.delivered_pct, 3)} | ${fmt(x.p99_ms, 1)} | ${fmt(x.janus_cpu_pct, 0)} | ${fmt(x.us_per_fwd, 1)} | ` +
+    `${x.first_fail ? `${x.first_fail.participants}: ${fmt(x.first_fail.delivered_pct, 2)}%, p99 ${fmt(x.first_fail.p99_ms, 0)} ms` : 'n/a'} | ` +
+    `${x.bottleneck} | ${loadOf(x.load_at_limit)} |`;
+  const head = ['| Janus setting | SRTP | plugin | %s | forwarded packets/s | delivered % | p99 ms | Janus CPU % | us per forwarded packet | ' +
+    'first failing size: delivered, p99 | what stops the next size | load avg / other processes\' CPU |',
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|'];
+  const o = cap.options ?? {};
+  out.push('');
+  out.push(`Capacity (bench/capacity.mjs; ${o.audioPps}+${o.videoPps} packets/s per publisher, ${o.seconds} s window after ${o.settle} s of settling, ` +
+    `Janus on core ${o.janusCpu}, sfu-bot on core ${o.botCpu}; a size passes when every peer is up, delivered >= ${cap.criteria?.min_delivered_pct}% ` +
+    `and p99 one-way delay < ${cap.criteria?.max_p99_ms} ms; ${cap.probes ?? '?'} probes in ${fmt((cap.wall_s ?? 0) / 60, 1)} min):`);
+  out.push('');
+  out.push('Largest full-mesh room (every participant publishes and subscribes to all others):');
+  out.push('');
+  out.push(head[0].replace('%s', 'largest room'), head[1]);
+  for (const x of cap.searches.filter((x) => x.kind === 'mesh')) out.push(line(x, x.largest));
+  const rooms = cap.searches.filter((x) => x.kind === 'rooms');
+  if (rooms.length) {
+    out.push('');
+    out.push(`Most participants in full-mesh rooms of ${rooms[0].room_size}:`);
+    out.push('');
+    out.push(head[0].replace('%s', 'participants (rooms)'), head[1]);
+    for (const x of rooms) out.push(line(x, `${x.largest} (${x.rooms})`));
+  }
+  if (cap.recommended_loops) out.push('', `Best setting for janus.plugin.sfu in this run: \`event_loops = ${cap.recommended_loops}\`.`);
 }
 console.log(out.join('\n'));

@@ -12,7 +12,9 @@
 # Janus runs in the foreground of this script, in the host's network namespace (a browser on this machine
 # reaches Janus's ICE candidates on the LAN address; Janus never gathers on loopback): WebSockets on
 # 127.0.0.1:8188, HTTP on 127.0.0.1:8088, ICE restricted to the interface of the default route (DEMO_IFACE to
-# choose another). Ctrl-C (or SIGTERM) stops Janus and the web server. Files live in .run/demo/.
+# choose another), one media loop thread per core (event_loops, the measured recommendation of
+# docs/PERFORMANCE.md; DEMO_EVENT_LOOPS=0 for Janus's default of a thread per handle). Ctrl-C (or SIGTERM)
+# stops Janus and the web server. Files live in .run/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -42,6 +44,10 @@ else
 	echo "demo: no default route; Janus gathers ICE candidates on every non-loopback interface"
 fi
 
+# Media loop threads: the recommended setting (docs/PERFORMANCE.md, "Janus settings") is a fixed pool of one
+# loop per core instead of Janus's default thread per handle; DEMO_EVENT_LOOPS=0 restores the default.
+loops=${DEMO_EVENT_LOOPS:-$(nproc)}
+
 cat >"$run/janus.jcfg" <<JCFG
 general: {
 	configs_folder = "$run"
@@ -52,6 +58,7 @@ general: {
 	debug_level = ${DEMO_DEBUG_LEVEL:-4}
 	session_timeout = 38
 	admin_secret = "demo-admin"
+	event_loops = $loops
 }
 media: {
 	rtp_port_range = "20000-40000"

@@ -108,3 +108,57 @@ test('janus.plugin.sfu with RS512 tokens minted by tools/sfu-token', {
   assert.equal(refused.summary.roles.publishers.bad_answer, 1);
   assert.equal(refused.status, 1);
 });
+
+// Full mesh as naf-janus-adapter builds it (sfu-bot --mesh, used by bench/capacity.mjs): 6 participants in two
+// rooms of 3, each publishing and subscribing to the 2 others of its room. With --srtp-only every leg uses the
+// one profile offered, --settle opens the window 1 s after the last peer is up (delivery is then counted in the
+// window only), and the summary carries Janus's threads (one "hloop" per event loop), the UDP drops and the
+// machine's load.
+function assertMesh({ status, summary, stderr }, { loopThreads, profile }) {
+  const { roles, media, delivery, config } = summary;
+  assert.equal(status, 0, stderr);
+  assert.equal(config.mesh, 3);
+  assert.equal(config.rooms, 2);
+  assert.equal(roles.publishers.up, 6, JSON.stringify(roles));
+  assert.equal(roles.subscribers.started, 12);
+  assert.equal(roles.subscribers.up, 12, JSON.stringify(roles));
+  assert.equal(delivery.lost, 0, JSON.stringify(delivery));
+  assert.ok(delivery.expected >= 12 * 2 * 25 * 2, `too few packets expected: ${delivery.expected}`);
+  assert.equal(media.rx_foreign, 0);
+  assert.equal(media.srtp_unprotect_failures, 0);
+  assert.deepEqual(summary.bot.srtp_profiles, profile === 'gcm'
+    ? { aes_cm_sha1_80: 0, aead_aes_128_gcm: 18 } : { aes_cm_sha1_80: 18, aead_aes_128_gcm: 0 });
+  const loops = summary.janus_threads.classes.find((c) => c.name === 'hloop');
+  assert.ok(loops, JSON.stringify(summary.janus_threads));
+  if (loopThreads) assert.equal(loops.threads, loopThreads);
+  else assert.ok(loops.threads >= 18, `one loop per handle: ${loops.threads}`);
+  assert.equal(summary.net.janus_socket_drops, 0);
+  assert.ok(summary.machine_load.cpus.length >= 1);
+}
+
+const meshArgs = ['-P', '6', '--mesh', '3', '--settle', '1', '--duration', '3', '--srtp-only'];
+
+// runBot with --watch-pid (Janus's pid is known inside with-janus.sh only)
+function runMesh(plugin, janusArgs, botArgs) {
+  const r = spawnSync(withJanus, [...janusArgs, '--', 'sh', '-c', 'exec "$@" --watch-pid "$JANUS_PID"', 'sh', bot,
+    '--url', 'http://127.0.0.1:8088/janus', '--plugin', plugin, '--audio-pps', '25', '--video-pps', '25',
+    '--timeout', '10', '--ramp-timeout', '30', ...meshArgs, ...botArgs],
+  { encoding: 'utf8', timeout: 90_000, env: { ...process.env, SFU_PLUGIN_SO: pluginSo } });
+  assert.equal(r.error, undefined, `spawn failed: ${r.error}`);
+  let summary;
+  try {
+    summary = JSON.parse(r.stdout);
+  } catch {
+    assert.fail(`no JSON summary (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { status: r.status, summary, stderr: r.stderr };
+}
+
+test('full mesh through janus.plugin.sfu, event_loops = 2, AES-CM on every leg', { skip: whyNot(true) ?? false }, () => {
+  assertMesh(runMesh('sfu', ['--event-loops', '2'], ['--srtp', 'cm']),
+    { loopThreads: 2, profile: 'cm' });
+});
+
+test('full mesh through janus.plugin.videoroom, a loop per handle, GCM on every leg', { skip: whyNot(false) ?? false }, () => {
+  assertMesh(runMesh('videoroom', ['--event-loops', '0'], ['--srtp', 'gcm']), { loopThreads: 0, profile: 'gcm' });
+});

@@ -19,6 +19,12 @@
 #   --sfu-conf TEXT  extra lines for the general: block of janus.plugin.sfu.jcfg
 #   --nat-conf TEXT  extra lines for the nat: block of janus.jcfg
 #                    (e.g. "ice_keepalive_conncheck = true")
+#   --event-loops N  janus.jcfg event_loops: N shared media loop threads; 0 = Janus's
+#                    default (a loop thread per handle); default: the recommended
+#                    setting (docs/PERFORMANCE.md), one loop per core Janus may run
+#                    on (1 with --cpu, else nproc), or $JANUS_EVENT_LOOPS
+#   --general-conf TEXT  extra lines for the general: block of janus.jcfg
+#                    (default: $JANUS_GENERAL_CONF)
 #   --debug N        Janus debug_level (default 3)
 set -eu
 
@@ -32,13 +38,15 @@ if ! ip link show v0 >/dev/null 2>&1; then
 		ip link set v0 up && ip link set v1 up && exec "$@"' ns "$0" "$@"
 fi
 
-cpu= auth_key= sfu_conf= nat_conf= debug=3
+loops=${JANUS_EVENT_LOOPS:-auto} cpu= auth_key= sfu_conf= nat_conf= debug=3 general_conf=${JANUS_GENERAL_CONF:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--cpu) cpu=$2; shift 2 ;;
 		--auth-key) auth_key=$2; shift 2 ;;
 		--sfu-conf) sfu_conf=$2; shift 2 ;;
 		--nat-conf) nat_conf=$2; shift 2 ;;
+		--general-conf) general_conf=$2; shift 2 ;;
+		--event-loops) loops=$2; shift 2 ;;
 		--debug) debug=$2; shift 2 ;;
 		--) shift; break ;;
 		*) echo "with-janus.sh: unknown option $1" >&2; exit 2 ;;
@@ -48,6 +56,10 @@ done
 plugin_so=${SFU_PLUGIN_SO:-$top/plugins/.libs/libjanus_sfu.so}
 sysplugins=/usr/lib/x86_64-linux-gnu/janus
 [ -d "$sysplugins" ] || sysplugins=$(dirname "$(find /usr/lib -name libjanus_videoroom.so -print -quit)")/..
+
+if [ "$loops" = auto ]; then
+	if [ -n "$cpu" ]; then loops=1; else loops=$(nproc); fi
+fi
 
 dir=$(mktemp -d /tmp/sfu-bot-janus.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
@@ -66,6 +78,8 @@ general: {
 	debug_level = $debug
 	session_timeout = 60
 	admin_secret = "botadmin"
+	event_loops = $loops
+	$general_conf
 }
 media: {
 	rtp_port_range = "20000-40000"

@@ -27,6 +27,13 @@ test('Janus answers info on HTTP and WebSockets', async () => {
   }
 });
 
+test('Janus runs with the recommended event_loops of the template (docs/PERFORMANCE.md)', async () => {
+  const info = await (await fetch(`${janus.httpUrl}/info`)).json();
+  assert.equal(info['static-event-loops'], 2, JSON.stringify(info));
+  const loops = await adminClient(janus).post('', { janus: 'loops_info' });
+  assert.equal(loops.loops?.length, 2, JSON.stringify(loops));
+});
+
 test('a JSEP offer through echotest gets an answer, exactly once', async () => {
   const conn = await connect(janus.wsUrl);
   try {

@@ -35,11 +35,15 @@ typedef struct bot_options {
 	int subscribers; /* S per publisher */
 	int join_only;   /* participants that only join (no media): join storm */
 	int room_size;   /* join storm: participants per room (0 = one room) */
+	int mesh;        /* full-mesh rooms of this many participants (0 = off): each publisher
+	                  * subscribes to the others of its room, naf-style; S = mesh - 1 */
 	int audio_pps, video_pps;
 	int audio_size, video_size; /* RTP payload bytes */
 	gboolean vp8;               /* video codec VP8 instead of H.264 */
 	gboolean gcm;               /* offer AEAD_AES_128_GCM first */
+	gboolean srtp_only;         /* offer only the preferred SRTP profile */
 	double duration_s;          /* measurement window once everybody is up */
+	double settle_s;            /* media before the window opens, once everybody is up */
 	double ramp;                /* peer starts per second (0 = no pacing) */
 	int concurrency;            /* peers being set up at once (0 = unlimited) */
 	double timeout_s;           /* per request and per ICE/DTLS phase */
@@ -163,6 +167,7 @@ typedef struct bot_latency {
 	GArray *ms; /* doubles */
 } bot_latency;
 
+#define BOT_LATE_SECONDS 120
 typedef struct bot_stats {
 	/* peers */
 	int started[3], up[3], failed_signalling[3], failed_ice[3], failed_dtls[3], bad_answer[3], timeouts[3];
@@ -177,6 +182,8 @@ typedef struct bot_stats {
 	int srtp_cm, srtp_gcm;                                    /* PeerConnections per SRTP profile */
 	guint32 delay_hist[20001];                                /* 10 us buckets up to 200 ms, then overflow */
 	guint64 delay_n, delay_max_us;
+	gint64 win_start_us;                  /* when the window opened (bot_stats_reset_window) */
+	guint32 late_per_s[BOT_LATE_SECONDS]; /* packets delayed > 50 ms, per second of the window */
 } bot_stats;
 
 enum { ROLE_PUB = 0, ROLE_SUB = 1, ROLE_JOIN = 2 };
@@ -193,6 +200,15 @@ void bot_stats_reset_window(void);
 /*! \brief Builds the summary; expected_fn gives a track's expected packet count. */
 json_t *bot_stats_summary(json_t *extra);
 double bot_cpu_us(void);
+
+/* =============================================================================
+ * Janus threads, network drops and machine load over the window (procstat.c)
+ * ==========================================================================*/
+
+void bot_proc_window_start(void);
+void bot_proc_window_end(void);
+/*! \brief Adds "janus_threads", "net" (with --watch-pid) and "machine_load" to out. */
+void bot_proc_summary(json_t *out);
 
 /* =============================================================================
  * Peers and flows (flows.c)

@@ -3,8 +3,10 @@
  * \details Timeline: (1) for VideoRoom, create the rooms; (2) start peers
  * (publishers and join-only participants first, each publisher's subscribers
  * once it is up) at --ramp per second with at most --concurrency in setup;
- * (3) once every peer is up or failed (or --ramp-timeout), open the window:
- * reset delay/CPU counters, read Janus's CPU and RSS (--watch-pid);
+ * (3) once every peer is up or failed (or --ramp-timeout), and --settle
+ * seconds later, open the window: reset delay/CPU counters (and with --settle
+ * the delivery counts), read Janus's CPU and RSS, threads, UDP drops and the
+ * machine's load (--watch-pid; procstat.c);
  * (4) after --duration, stop sending, drain 0.5 s, close the window, print the
  * summary on stdout (and --json), destroy the sessions and exit.
  * Exit status: 0 when every peer came up, 1 otherwise, 2 on bad usage.
@@ -191,6 +193,13 @@ static void print_summary(void) {
 			bot_opt.subscribers, "join_only", bot_opt.join_only, "audio_pps", bot_opt.audio_pps, "video_pps",
 			bot_opt.video_pps, "audio_size", bot_opt.audio_size, "video_size", bot_opt.video_size,
 			"duration_s", bot_opt.duration_s, "ramp", bot_opt.ramp));
+	json_object_set_new(json_object_get(extra, "config"), "settle_s", json_real(bot_opt.settle_s));
+	if(bot_opt.mesh > 0) {
+		json_t *c = json_object_get(extra, "config");
+		json_object_set_new(c, "mesh", json_integer(bot_opt.mesh));
+		json_object_set_new(c, "rooms", json_integer(bot_opt.publishers / bot_opt.mesh));
+	}
+	json_object_set_new(json_object_get(extra, "config"), "srtp_only", json_boolean(bot_opt.srtp_only));
 	json_object_set_new(extra, "window_s", json_real(win_s));
 	json_object_set_new(extra, "delivery", delivery_json());
 	double setup_s = (double)(bot_st.last_join_us - bot_st.first_start_us) / 1e6;
@@ -228,6 +237,7 @@ static void print_summary(void) {
 				(int)rss_ready_kb, "rss_end_kb", (int)rss_end_kb, "rss_per_participant_kb",
 				ups ? (double)(rss_ready_kb - rss_before_kb) / ups : 0.0));
 	}
+	bot_proc_summary(extra);
 	json_t *out = bot_stats_summary(extra);
 	json_decref(extra);
 	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -256,6 +266,7 @@ static gboolean on_drained(gpointer data) {
 	cpu_end = bot_cpu_us();
 	janus_ticks_end = janus_ticks();
 	rss_end_kb = janus_rss_kb();
+	bot_proc_window_end();
 	window_closed = TRUE;
 	print_summary();
 	bot_pc_rx_unlock();
@@ -287,6 +298,20 @@ static gboolean on_window_end(gpointer data) {
 	return G_SOURCE_REMOVE;
 }
 
+/* --settle: delivery counts from the window's start, not from each
+ * subscriber's first packet (rx lock held). */
+static void restart_delivery(void) {
+	for(int i = 0; i < bot_opt.publishers * bot_opt.subscribers; i++) {
+		bot_peer *s = &subs[i];
+		if(!s->is_up)
+			continue;
+		for(int st = 0; st < BOT_STREAMS; st++) {
+			memset(&s->track[st], 0, sizeof(s->track[st]));
+			s->seq[st] = (guint32)pubs[s->pub].sent[st];
+		}
+	}
+}
+
 static void open_window(void) {
 	if(window_open)
 		return;
@@ -299,11 +324,14 @@ static void open_window(void) {
 	rss_ready_kb = janus_rss_kb();
 	bot_pc_rx_lock();
 	bot_stats_reset_window();
+	if(bot_opt.settle_s > 0)
+		restart_delivery();
 	win_tx_start = 0;
 	win_start_us = bot_now_us();
 	cpu_start = bot_cpu_us();
 	janus_ticks_start = janus_ticks();
 	bot_pc_rx_unlock();
+	bot_proc_window_start();
 	if(bot_opt.duration_s > 0)
 		window_timer = g_timeout_add((guint)(bot_opt.duration_s * 1000), on_window_end, NULL);
 }
@@ -370,6 +398,25 @@ static gboolean on_progress(gpointer data) {
 	return G_SOURCE_CONTINUE;
 }
 
+static gboolean on_settled(gpointer data) {
+	(void)data;
+	open_window();
+	return G_SOURCE_REMOVE;
+}
+
+/* --settle S: media flows S seconds before the window opens, so that it
+ * measures the steady state, not the backlog of the setup. */
+static void settle_then_open_window(void) {
+	static gboolean settling;
+	if(bot_opt.settle_s <= 0) {
+		open_window();
+	} else if(!settling) {
+		settling = TRUE;
+		g_printerr("sfu-bot: every peer finished setup; settling for %.1f s\n", bot_opt.settle_s);
+		g_timeout_add((guint)(bot_opt.settle_s * 1000), on_settled, NULL);
+	}
+}
+
 void bot_flow_finished(bot_peer *p) {
 	finished++;
 	in_setup--;
@@ -384,7 +431,7 @@ void bot_flow_finished(bot_peer *p) {
 			p->seq[st] = (guint32)pub->sent[st]; /* first packet it may expect */
 	}
 	if(finished >= total_peers)
-		open_window();
+		settle_then_open_window();
 }
 
 static gboolean on_pump(gpointer data) {
@@ -402,7 +449,7 @@ static gboolean on_pump(gpointer data) {
 	}
 	if(!window_open && (now - ramp_start_us) / 1e6 > bot_opt.ramp_timeout_s) {
 		g_printerr("sfu-bot: ramp timeout, %d peers never finished setup\n", total_peers - finished);
-		open_window();
+		settle_then_open_window();
 	}
 	if(window_open || window_closed) {
 		pump_timer = 0;
@@ -459,6 +506,32 @@ static int joiner_rooms(void) {
 	if(bot_opt.join_only == 0)
 		return 0;
 	return bot_opt.room_size > 0 ? (bot_opt.join_only + bot_opt.room_size - 1) / bot_opt.room_size : 1;
+}
+
+/* --mesh N: publisher i is participant i of room i / N. Its N-1 subscribers
+ * are the other participants of that room, each joining under its own user id
+ * (the publisher's user id and token are shared by all handles of one
+ * participant, as naf-janus-adapter does). */
+static void init_mesh(void) {
+	int N = bot_opt.mesh, S = bot_opt.subscribers;
+	for(int i = 0; i < bot_opt.publishers; i++) {
+		char *room = room_of(i / N), *user = g_strdup_printf("%spub-%d", bot_opt.user_prefix, i);
+		init_peer(&pubs[i], ROLE_PUB, i, room, user);
+		g_free(user);
+		g_free(room);
+	}
+	for(int i = 0; i < bot_opt.publishers; i++) {
+		int first = i / N * N;
+		for(int j = 0; j < S; j++) {
+			bot_peer *s = &subs[i * S + j], *who = &pubs[first + (first + j < i ? j : j + 1)];
+			s->role = ROLE_SUB;
+			s->index = i * S + j;
+			s->pub = i;
+			s->room = g_strdup(pubs[i].room);
+			s->user = g_strdup(who->user);
+			s->token = g_strdup(who->token);
+		}
+	}
 }
 
 static void start_all(void) {
@@ -528,15 +601,29 @@ static gboolean parse_options(int argc, char **argv) {
 			"participants that only join (join storm)", "N"},
 		{"room-size", 0, 0, G_OPTION_ARG_INT, &bot_opt.room_size,
 			"join-only participants per room (0: one room)", "N"},
+		{"mesh", 0, 0, G_OPTION_ARG_INT, &bot_opt.mesh,
+			"full-mesh rooms of N participants: the P publishers fill P/N rooms and each subscribes "
+			"to the N-1 others of its room under its own user id, as naf-janus-adapter does "
+			"(-S is then N-1)",
+			"N"},
 		{"audio-pps", 0, 0, G_OPTION_ARG_INT, &bot_opt.audio_pps, "audio packets/s per publisher (50)", "N"},
 		{"video-pps", 0, 0, G_OPTION_ARG_INT, &bot_opt.video_pps, "video packets/s per publisher (50)", "N"},
 		{"audio-size", 0, 0, G_OPTION_ARG_INT, &bot_opt.audio_size, "audio payload bytes (160)", "B"},
 		{"video-size", 0, 0, G_OPTION_ARG_INT, &bot_opt.video_size, "video payload bytes (1000)", "B"},
 		{"video-codec", 0, 0, G_OPTION_ARG_STRING, &vcodec, "h264 (default) or vp8", "C"},
 		{"srtp", 0, 0, G_OPTION_ARG_STRING, &srtp, "preferred SRTP profile: cm (default) or gcm", "P"},
+		{"srtp-only", 0, 0, G_OPTION_ARG_NONE, &bot_opt.srtp_only,
+			"offer only the --srtp profile, so that every leg uses it (by default the legs "
+			"where Janus is the DTLS server get Janus's choice, GCM)",
+			NULL},
 		{"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &bot_opt.duration_s,
 			"measurement window, seconds (5; 0: until SIGINT/SIGTERM)", "S"},
 		{"ramp", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.ramp, "peer starts per second (0: no pacing)", "N"},
+		{"settle", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.settle_s,
+			"once every peer is up, let media flow S seconds before the window opens; delivery "
+			"is then counted in the window only (0: open at once, delivery since each "
+			"subscriber came up)",
+			"S"},
 		{"concurrency", 'c', 0, G_OPTION_ARG_INT, &bot_opt.concurrency, "peers in setup at once (20; 0: all)",
 			"N"},
 		{"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &bot_opt.timeout_s, "per request / per ICE+DTLS phase (10)",
@@ -604,6 +691,13 @@ static gboolean parse_options(int argc, char **argv) {
 		g_printerr("sfu-bot: payload sizes must be %d..1400 bytes, counts >= 0, tick >= 1\n", BOT_HDR_LEN);
 		return FALSE;
 	}
+	if(bot_opt.mesh != 0) {
+		if(bot_opt.mesh < 2 || bot_opt.publishers % bot_opt.mesh != 0) {
+			g_printerr("sfu-bot: --mesh N needs N >= 2 and -P a multiple of N\n");
+			return FALSE;
+		}
+		bot_opt.subscribers = bot_opt.mesh - 1;
+	}
 	g_free(plugin);
 	g_free(srtp);
 	g_free(vcodec);
@@ -625,7 +719,7 @@ int main(int argc, char **argv) {
 	subs = g_new0(bot_peer, MAX(P * S, 1));
 	joiners = g_new0(bot_peer, MAX(J, 1));
 	char *room0 = room_of(0);
-	for(int i = 0; i < P; i++) {
+	for(int i = 0; i < P && bot_opt.mesh == 0; i++) {
 		char *user = g_strdup_printf("%spub-%d", bot_opt.user_prefix, i);
 		init_peer(&pubs[i], ROLE_PUB, i, room0, user);
 		g_free(user);
@@ -637,8 +731,11 @@ int main(int argc, char **argv) {
 			g_free(user);
 		}
 	}
+	if(bot_opt.mesh > 0)
+		init_mesh();
+	int mesh_rooms = bot_opt.mesh > 0 ? P / bot_opt.mesh : 1;
 	for(int i = 0; i < J; i++) {
-		char *room = room_of(bot_opt.room_size > 0 ? 1 + i / bot_opt.room_size : 1);
+		char *room = room_of(mesh_rooms + (bot_opt.room_size > 0 ? i / bot_opt.room_size : 0));
 		char *user = g_strdup_printf("%sjoin-%d", bot_opt.user_prefix, i);
 		init_peer(&joiners[i], ROLE_JOIN, i, room, user);
 		g_free(room);
@@ -648,8 +745,9 @@ int main(int argc, char **argv) {
 	total_peers = P * (1 + S) + J;
 
 	if(bot_opt.plugin == BOT_PLUGIN_VIDEOROOM) {
-		int max_pub = MAX(P, bot_opt.room_size > 0 ? bot_opt.room_size : J) + 1;
-		bot_videoroom_setup(1 + joiner_rooms(), max_pub, on_rooms, NULL);
+		int max_pub =
+			MAX(bot_opt.mesh > 0 ? bot_opt.mesh : P, bot_opt.room_size > 0 ? bot_opt.room_size : J) + 1;
+		bot_videoroom_setup(mesh_rooms + joiner_rooms(), max_pub, on_rooms, NULL);
 	} else {
 		start_all();
 	}

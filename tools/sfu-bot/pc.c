@@ -82,8 +82,13 @@ void bot_pc_global_init(void) {
 	SSL_CTX_use_PrivateKey(ssl_ctx, key);
 	SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_any);
 	SSL_CTX_set_read_ahead(ssl_ctx, 1);
-	SSL_CTX_set_tlsext_use_srtp(ssl_ctx, bot_opt.gcm ? "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
-													 : "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM");
+	/* --srtp-only: also the legs where Janus is the DTLS server (and picks) use the profile */
+	if(bot_opt.srtp_only)
+		SSL_CTX_set_tlsext_use_srtp(
+			ssl_ctx, bot_opt.gcm ? "SRTP_AEAD_AES_128_GCM" : "SRTP_AES128_CM_SHA1_80");
+	else
+		SSL_CTX_set_tlsext_use_srtp(ssl_ctx, bot_opt.gcm ? "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+														 : "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM");
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	srtp_init();

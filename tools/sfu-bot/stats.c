@@ -116,6 +116,10 @@ void bot_delay_add(gint64 us) {
 	bot_st.delay_n++;
 	if((guint64)us > bot_st.delay_max_us)
 		bot_st.delay_max_us = (guint64)us;
+	if(us > 50000 && bot_st.win_start_us > 0) {
+		gint64 sec = (bot_now_us() - bot_st.win_start_us) / 1000000;
+		bot_st.late_per_s[CLAMP(sec, 0, BOT_LATE_SECONDS - 1)]++;
+	}
 }
 
 static double delay_pct(double q) {
@@ -167,6 +171,8 @@ void bot_stats_reset_window(void) {
 	bot_st.win_rx_wakeups = bot_st.rx_wakeups;
 	bot_st.win_rx_syscalls = bot_st.rx_syscalls;
 	bot_st.win_tx_syscalls = bot_st.tx_syscalls;
+	bot_st.win_start_us = bot_now_us();
+	memset(bot_st.late_per_s, 0, sizeof(bot_st.late_per_s));
 }
 
 json_t *bot_stats_summary(json_t *extra) {
@@ -190,6 +196,15 @@ json_t *bot_stats_summary(json_t *extra) {
 		(json_int_t)bot_st.rx_foreign, "srtp_unprotect_failures", (json_int_t)bot_st.unprotect_fail,
 		"delay_p50_ms", delay_pct(0.50), "delay_p99_ms", delay_pct(0.99), "delay_max_ms",
 		(double)bot_st.delay_max_us / 1000.0);
+	/* when the late packets came: spread over the window (saturation) or in one burst (a stall) */
+	int last = -1;
+	for(int i = 0; i < BOT_LATE_SECONDS; i++)
+		if(bot_st.late_per_s[i] != 0)
+			last = i;
+	json_t *late = json_array();
+	for(int i = 0; i <= last; i++)
+		json_array_append_new(late, json_integer(bot_st.late_per_s[i]));
+	json_object_set_new(media, "late_50ms_per_s", late);
 	json_t *out = json_pack("{soso}", "roles", roles, "media", media);
 	if(extra != NULL)
 		json_object_update(out, extra);
