@@ -5,16 +5,15 @@
 // Results (samples.csv, soak.json, summary.md, rss-handles.png) stay in .run/soak-test/. About 2.5 minutes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { pluginBuilt, topBuildDir } from '../e2e/lib/janus.mjs';
+import { janusNetns, pluginBuilt, topBuildDir } from '../e2e/lib/janus.mjs';
 import { botBuilt } from './lib.mjs';
 import { runSoak, summaryMd } from './soak.mjs';
 
 function whyNot() {
   if (!pluginBuilt()) return 'plugin not built';
   if (!botBuilt()) return 'sfu-bot not built (make sfu-bot)';
-  if (spawnSync('ip', ['link', 'show', 'v0']).status !== 0) return 'not in the test network namespace (scripts/netns.sh)';
+  if (!janusNetns) return 'not in the test network (scripts/netns.sh)';
   return false;
 }
 
