@@ -363,55 +363,84 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 	return SFU_OK;
 }
 
-/* The second phase of a join, in turn \p t: the room told that replaced stale handles left and that the
- * user joined; then the stale handles ended. */
-static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *notify, GPtrArray *stale,
-	sfu_departure *stale_left, const sfu_turn *t) {
-	wait_turn(t);
-	push_departure(stale_left);
+/* What a join leaves for after its reply: its turn (so that the joiner hears about later arrivals and
+ * departures only after the reply listing the room's users), the replaced stale handles to end, the audit. */
+struct sfu_authz_pending {
+	sfu_handle *h; /* reference */
+	char *room_id, *user_id;
+	sfu_role role;
+	gboolean audit; /* announced: audit "joined" */
+	GPtrArray *stale;
+	sfu_departure stale_left;
+	sfu_turn turn;
+};
+
+/* The second phase of a join, in turn \p p->turn: the room told that replaced stale handles left and that the
+ * user joined. The turn stays taken until sfu_authz_join_finish. */
+static void announce_join(sfu_authz_pending *p, GPtrArray *notify) {
+	wait_turn(&p->turn);
+	push_departure(&p->stale_left);
 	if(notify != NULL) {
-		json_t *ev = sfu_event_join(r->user_id, r->room_id);
+		json_t *ev = sfu_event_join(p->user_id, p->room_id);
 		sfu_events_push_all(notify, ev, NULL);
 		json_decref(ev);
 	}
-	end_turn(t);
-	if(stale != NULL) {
-		if(stale->len > 0) {
-			__atomic_fetch_add(&n_replaced, stale->len, __ATOMIC_RELAXED);
+}
+
+void sfu_authz_join_finish(sfu_authz_pending *p) {
+	if(p == NULL)
+		return;
+	end_turn(&p->turn);
+	if(p->stale != NULL) {
+		if(p->stale->len > 0) {
+			__atomic_fetch_add(&n_replaced, p->stale->len, __ATOMIC_RELAXED);
 			char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
-			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", stale->len,
-				sfu_log_id(r->user_id, user), sfu_log_id(r->room_id, room));
+			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n",
+				p->stale->len, sfu_log_id(p->user_id, user), sfu_log_id(p->room_id, room));
 		}
-		for(guint i = 0; i < stale->len; i++)
-			sfu_core_end_session(((sfu_handle *)stale->pdata[i])->jh);
-		g_ptr_array_unref(stale);
+		for(guint i = 0; i < p->stale->len; i++)
+			sfu_core_end_session(((sfu_handle *)p->stale->pdata[i])->jh);
+		g_ptr_array_unref(p->stale);
 	}
-	departure_done(stale_left);
-	if(notify != NULL) {
-		sfu_events_audit(h->jh, "joined", r->room_id, r->user_id,
-			json_pack("{ss}", "role", r->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
+	departure_done(&p->stale_left);
+	if(p->audit) {
+		sfu_events_audit(p->h->jh, "joined", p->room_id, p->user_id,
+			json_pack("{ss}", "role", p->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
 	}
+	sfu_handle_unref(p->h);
+	g_free(p->room_id);
+	g_free(p->user_id);
+	g_free(p);
 }
 
 /* Join under the registry lock, then announce. \p request names it in reports; \p forbidden is the request
  * family's refusal error. */
 static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_grant *grant,
-	const char *request, sfu_err forbidden, json_t **users, char **offer, const char **reason) {
+	const char *request, sfu_err forbidden, json_t **users, char **offer, const char **reason,
+	sfu_authz_pending **pending) {
 	sfu_join_result res;
 	memset(&res, 0, sizeof(res));
-	GPtrArray *stale = NULL;
-	sfu_departure stale_left;
-	memset(&stale_left, 0, sizeof(stale_left));
+	sfu_authz_pending *p = g_new0(sfu_authz_pending, 1);
 	sfu_registry_lock();
-	sfu_err err = join_locked(h, r, grant, forbidden, &res, &stale, &stale_left, reason);
-	sfu_turn turn = take_turn_locked(res.notify != NULL || announces(&stale_left));
+	sfu_err err = join_locked(h, r, grant, forbidden, &res, &p->stale, &p->stale_left, reason);
+	p->turn = take_turn_locked(res.notify != NULL || announces(&p->stale_left));
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
 		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
 	if(err == SFU_OK && config->one_user_per_jti && grant->jti != NULL && listener && listener->jti)
 		listener->jti(grant->jti, r->user_id, grant->exp + (gint64)config->clock_leeway_s);
-	announce_join(h, r, res.notify, stale, &stale_left, &turn);
+	sfu_handle_ref(h);
+	p->h = h;
+	p->room_id = g_strdup(r->room_id);
+	p->user_id = g_strdup(r->user_id);
+	p->role = r->role;
+	p->audit = res.notify != NULL;
+	announce_join(p, res.notify);
 	res.notify = NULL;
+	if(pending != NULL)
+		*pending = p;
+	else
+		sfu_authz_join_finish(p);
 	if(users != NULL) {
 		*users = res.users;
 		res.users = NULL;
@@ -425,10 +454,10 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 }
 
 sfu_err sfu_authz_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
-	char **offer, const char **reason) {
+	char **offer, const char **reason, sfu_authz_pending **pending) {
 	*users = NULL;
 	*offer = NULL;
-	return join_step(h, join, grant, "join", SFU_ERR_JOIN_FORBIDDEN, users, offer, reason);
+	return join_step(h, join, grant, "join", SFU_ERR_JOIN_FORBIDDEN, users, offer, reason, pending);
 }
 
 static gboolean grant_allows(const char *room_id, gpointer grant) {
@@ -463,7 +492,7 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 			.notifications = notifications,
 			.data = data,
 			.media = media};
-		err = join_step(h, &r, grant, "subscribe", SFU_ERR_SUB_FORBIDDEN, NULL, offer, reason);
+		err = join_step(h, &r, grant, "subscribe", SFU_ERR_SUB_FORBIDDEN, NULL, offer, reason, NULL);
 		g_free(room);
 		g_free(who);
 		return err == SFU_ERR_HANDLE_SUBSCRIBED ? SFU_ERR_USER_SUBSCRIBED : err;

@@ -42,14 +42,25 @@ typedef struct sfu_join_request {
 	const char *media;                       /*!< subscribe to this user's audio/video, or NULL */
 } sfu_join_request;
 
+/*! \brief What a join still holds until its reply is pushed (sfu_authz_join_finish). */
+typedef struct sfu_authz_pending sfu_authz_pending;
+
 /*! \brief Join \p h with the verified \p grant as one atomic step (see the file comment), then send \c join
- * to the room and end replaced stale handles.
+ * to the room.
  * @param[out] users The room's publisher users before this join (new array), on success
  * @param[out] offer The publisher's subscriber offer when \c media was given (new string), on success
  * @param[out] reason Set on a refusal decided here (static string): banned, user_bound, token_in_use, server_busy
+ * @param[out] pending When not NULL, receives what the join still holds: the caller pushes the join's reply,
+ *   then calls sfu_authz_join_finish, so that no \c join or \c leave decided after this join reaches the
+ *   joiner before its reply (which lists the room's users). Until then, other membership announcements
+ *   wait: push the reply promptly, and wait for nothing that may wait for them. NULL: finished at once.
  * @returns SFU_OK or the error to answer (nothing changed) */
 sfu_err sfu_authz_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
-	char **offer, const char **reason);
+	char **offer, const char **reason, sfu_authz_pending **pending);
+
+/*! \brief Let later membership announcements go, end the stale handles the join replaced, audit it.
+ * NULL does nothing. */
+void sfu_authz_join_finish(sfu_authz_pending *pending);
 
 /*! \brief A \c subscribe request with the verified \p grant (checked for its purpose, not yet for a room). A
  * handle that has not joined and asks for media enters the publisher's room as a subscriber under the token's

@@ -29,6 +29,7 @@ typedef struct sfu_outcome {
 	char detail[SFU_DETAIL_LEN]; /* one-line explanation for the client */
 	json_t *response;            /* success payload (reference) */
 	json_t *jsep;                /* JSEP to attach (reference) */
+	sfu_authz_pending *pending;  /* a join's hold on membership announcements, released after its reply */
 } sfu_outcome;
 
 static const sfu_config *config = NULL;
@@ -196,7 +197,7 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	};
 	json_t *users = NULL;
 	char *offer = NULL;
-	out->err = sfu_authz_join(h, &join, &grant, &users, &offer, &out->reason);
+	out->err = sfu_authz_join(h, &join, &grant, &users, &offer, &out->reason, &out->pending);
 	sfu_grant_clear(&grant);
 	if(out->err != SFU_OK) {
 		refused_after_token(out);
@@ -559,7 +560,9 @@ static void outcome_init(sfu_outcome *o) {
 	memset(o, 0, sizeof(*o));
 }
 
+/* After the reply is pushed: a join lets later membership announcements go (sfu_authz_join_finish). */
 static void outcome_clear(sfu_outcome *o) {
+	sfu_authz_join_finish(o->pending);
 	json_decref(o->response);
 	json_decref(o->jsep);
 	memset(o, 0, sizeof(*o));

@@ -96,7 +96,7 @@ static sfu_err join_as(sfu_handle *h, const char *room, const char *user, gboole
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *why = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &why);
+	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &why, NULL);
 	json_decref(users);
 	g_free(offer);
 	if(reason != NULL)

@@ -148,7 +148,7 @@ static void op_join(slot *s, GRand *rnd, int serial, gboolean publisher) {
 		.data = publisher,
 		.media = media};
 	json_t *users = NULL;
-	err = sfu_authz_join(s->h, &r, &s->grant, &users, &offer, &reason);
+	err = sfu_authz_join(s->h, &r, &s->grant, &users, &offer, &reason, NULL);
 	g_free(offer);
 	if(err != SFU_OK)
 		return;

@@ -99,7 +99,7 @@ static sfu_err join_full(sfu_handle *h, const char *room, const char *user, gboo
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *reason = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &reason);
+	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &reason, NULL);
 	if(err == SFU_OK) {
 		g_assert_nonnull(users);
 		g_assert_null(reason);
@@ -896,6 +896,63 @@ static void test_stale_replacement(void) {
 	teardown(v0);
 }
 
+/* A departure decided after a join reaches the joiner after the join's reply (which lists the departed user),
+ * not before: otherwise naf-janus-adapter would subscribe to someone who has gone. */
+typedef struct {
+	sfu_handle *h;
+	gboolean done;
+} detach_job;
+
+static gpointer detach_thread(gpointer data) {
+	detach_job *job = data;
+	g_assert_true(sfu_authz_detach(job->h->jh));
+	g_atomic_int_set(&job->done, TRUE);
+	return NULL;
+}
+
+static void test_leave_after_join_reply(void) {
+	guint v0 = setup();
+	sfu_handle *bob = add(0), *alice = add(1);
+	sfu_grant gb, ga;
+	grant_init(&gb, "bob", NULL, NULL, 0);
+	grant_init(&ga, "alice", NULL, NULL, 0);
+	g_assert_cmpint(join_pub(bob, "r", "bob", &gb), ==, SFU_OK);
+	sfu_join_request r = {.room_id = "r",
+		.user_id = "alice",
+		.role = SFU_ROLE_PUBLISHER,
+		.subscribe = TRUE,
+		.notifications = TRUE,
+		.data = TRUE};
+	json_t *users = NULL;
+	char *offer = NULL;
+	const char *reason = NULL;
+	sfu_authz_pending *pending = NULL;
+	g_assert_cmpint(sfu_authz_join(alice, &r, &ga, &users, &offer, &reason, &pending), ==, SFU_OK);
+	g_assert_nonnull(pending);
+	g_assert_cmpuint(json_array_size(users), ==, 1); /* bob */
+	/* Bob leaves now: his departure is decided, but alice must not hear it before her reply. */
+	detach_job job = {.h = bob, .done = FALSE};
+	GThread *t = g_thread_new("detach", detach_thread, &job);
+	g_usleep(100 * 1000);
+	g_assert_false(g_atomic_int_get(&job.done));
+	g_assert_cmpuint(pushes_to(alice, "\"event\":\"leave\""), ==, 0);
+	json_t *reply = json_pack("{ss}", "reply", "users");
+	sfu_core_push_event(alice->jh, "tx", reply, NULL); /* what sfu_signal pushes before finishing */
+	json_decref(reply);
+	sfu_authz_join_finish(pending);
+	g_thread_join(t);
+	g_assert_true(g_atomic_int_get(&job.done));
+	char *last = fake_core_last_push(alice->jh);
+	g_assert_nonnull(strstr(last, "\"event\":\"leave\""));
+	g_free(last);
+	g_assert_cmpuint(pushes_to(alice, "\"reply\""), ==, 1);
+	json_decref(users);
+	g_free(offer);
+	sfu_grant_clear(&gb);
+	sfu_grant_clear(&ga);
+	teardown(v0);
+}
+
 /* =============================================================================
  * Logs (issue 10, defect 6)
  * ==========================================================================*/
@@ -938,6 +995,7 @@ int main(int argc, char **argv) {
 	g_test_add_func("/authz/expiry/keep", test_expiry_keep);
 	g_test_add_func("/authz/detach", test_detach);
 	g_test_add_func("/authz/stale-replacement", test_stale_replacement);
+	g_test_add_func("/authz/leave-after-join-reply", test_leave_after_join_reply);
 	g_test_add_func("/authz/log-sanitized", test_log_sanitized);
 	return g_test_run();
 }

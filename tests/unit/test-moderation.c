@@ -139,7 +139,7 @@ static sfu_err join(int i, const char *room, const char *user, gboolean publishe
 	json_t *users = NULL;
 	char *offer = NULL;
 	*reason = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, reason);
+	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, reason, NULL);
 	json_decref(users);
 	g_free(offer);
 	if(out != NULL)
