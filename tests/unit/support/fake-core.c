@@ -22,6 +22,7 @@ static counters totals;
 static gboolean events_enabled = TRUE;
 static void (*end_session_hook)(janus_plugin_session *handle) = NULL;
 static void (*push_hook)(janus_plugin_session *handle, const char *message) = NULL;
+static void (*notify_hook)(janus_plugin_session *handle, const char *event) = NULL;
 static __thread int lock_depth = 0; /* per thread: fake_core_lock_enter() depth */
 
 /* =============================================================================
@@ -150,7 +151,12 @@ static void fake_notify_event(janus_plugin *plugin, janus_plugin_session *handle
 	sfu_mutex_lock(&rec_mutex);
 	count_locked(FAKE_NOTIFY_EVENT, handle);
 	g_ptr_array_add(notifies, text);
+	void (*hook)(janus_plugin_session *, const char *) = notify_hook;
+	char *copy = hook != NULL ? g_strdup(text) : NULL;
 	sfu_mutex_unlock(&rec_mutex);
+	if(hook != NULL)
+		hook(handle, copy);
+	g_free(copy);
 }
 
 static gboolean fake_auth_is_signed(void) {
@@ -221,6 +227,7 @@ void fake_core_reset(void) {
 	events_enabled = TRUE;
 	end_session_hook = NULL;
 	push_hook = NULL;
+	notify_hook = NULL;
 	ensure_tables();
 	sfu_mutex_unlock(&rec_mutex);
 }
@@ -241,6 +248,7 @@ void fake_core_uninstall(void) {
 	memset(&totals, 0, sizeof(totals));
 	end_session_hook = NULL;
 	push_hook = NULL;
+	notify_hook = NULL;
 	sfu_mutex_unlock(&rec_mutex);
 }
 
@@ -253,6 +261,12 @@ void fake_core_set_events_enabled(gboolean enabled) {
 void fake_core_set_end_session_hook(void (*hook)(janus_plugin_session *handle)) {
 	sfu_mutex_lock(&rec_mutex);
 	end_session_hook = hook;
+	sfu_mutex_unlock(&rec_mutex);
+}
+
+void fake_core_set_notify_hook(void (*hook)(janus_plugin_session *handle, const char *event)) {
+	sfu_mutex_lock(&rec_mutex);
+	notify_hook = hook;
 	sfu_mutex_unlock(&rec_mutex);
 }
 

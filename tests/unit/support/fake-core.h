@@ -65,6 +65,10 @@ void fake_core_set_end_session_hook(void (*hook)(janus_plugin_session *handle));
  * none), e.g. to check what holds at the moment of a push. */
 void fake_core_set_push_hook(void (*hook)(janus_plugin_session *handle, const char *message));
 
+/*! \brief Called after each notify_event (audit event) is recorded (no fake lock held), with the event dump,
+ * e.g. to act at a given point of a step's second phase. */
+void fake_core_set_notify_hook(void (*hook)(janus_plugin_session *handle, const char *event));
+
 /*! \brief Number of calls of \p what to \p handle (NULL: to any handle). */
 guint fake_core_count(fake_call what, janus_plugin_session *handle);
 
