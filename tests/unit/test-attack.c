@@ -488,6 +488,34 @@ static void test_leave_before_join_reply(void) {
 	teardown();
 }
 
+static void tune_mutes(sfu_config *c) {
+	c->max_mutes = 8;
+}
+
+/* The mute table is bounded server-wide (max_mutes) and, when full, gives up the mute expiring soonest,
+ * whatever its room: the ban table's defect (/attack/kicks-never-flush-other-rooms-bans), fixed there with a
+ * per-room quota, is still in the mute table. A mute needs no member: the owner of room "mine" (a mute_users
+ * token for its own hub) mutes made-up user ids, one request each, and the record of the troll muted in room
+ * "y" is dropped: its live handle stays muted, but it reconnects unmuted (the mute held across reconnects).
+ * Fails on a905977 (sfu_bans_set_mute, sfu_bans.c). */
+static void test_mutes_in_one_room_flush_other_rooms_mutes(void) {
+	setup_with(tune_mutes);
+	sfu_handle *troll = add(0);
+	sfu_grant v = grant(600, TRUE, NULL, NULL, NULL);
+	g_assert_cmpint(join_as(troll, "y", "troll", TRUE, NULL, &v, NULL), ==, SFU_OK);
+	sfu_authz_mute("y", "troll", SFU_MUTE_ALL, TRUE, "owner-y");
+	g_assert_cmpuint(sfu_bans_mute_of("y", "troll", now_s()), ==, SFU_MUTE_ALL);
+	g_usleep(1100 * 1000); /* later mutes expire later: "y"'s is now the soonest */
+	for(int i = 0; i < 8; i++) {
+		char user[32];
+		g_snprintf(user, sizeof(user), "nobody-%d", i);
+		sfu_authz_mute("mine", user, SFU_MUTE_AUDIO, TRUE, "me");
+	}
+	g_assert_cmpuint(sfu_bans_mute_of("y", "troll", now_s()), ==, SFU_MUTE_ALL);
+	g_assert_cmpint(g_atomic_int_get(&troll->muted), ==, (gint)SFU_MUTE_ALL);
+	teardown();
+}
+
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/attack/sound/bound-user-not-taken-over", test_bound_user_not_taken_over);
@@ -511,5 +539,7 @@ int main(int argc, char **argv) {
 	g_test_add_func("/attack/shared-grant-brings-token-id", test_shared_grant_brings_token_id);
 	g_test_add_func("/attack/block-from-another-room", test_block_from_another_room);
 	g_test_add_func("/attack/leave-before-join-reply", test_leave_before_join_reply);
+	g_test_add_func(
+		"/attack/mutes-in-one-room-flush-other-rooms-mutes", test_mutes_in_one_room_flush_other_rooms_mutes);
 	return g_test_run();
 }
