@@ -516,6 +516,43 @@ static void test_mutes_in_one_room_flush_other_rooms_mutes(void) {
 	teardown();
 }
 
+/* one_user_per_jti across nodes: a join tells the listener (sfu_state: SET NX in Redis, first writer wins, a
+ * later claimer is evicted everywhere with token_in_use), a refresh does not. Bob refreshes on node 1 with his
+ * new token T; T's claim stays local. Whoever joins with T (leaked) on node 2 then wins the Redis claim, and
+ * node 1 evicts Bob (sfu_authz_apply_jti) while the thief keeps the seat; with a join in Bob's place it is the
+ * thief who would go. Fails on a905977 (sfu_authz_refresh never calls listener->jti, sfu_authz.c). */
+static guint jti_told = 0;
+static char *jti_last = NULL;
+
+static void count_jti(const char *jti, const char *user_id, gint64 exp) {
+	(void)user_id;
+	(void)exp;
+	jti_told++;
+	g_free(jti_last);
+	jti_last = g_strdup(jti);
+}
+
+static const sfu_authz_listener jti_listener = {.jti = count_jti};
+
+static void test_refresh_tells_jti_claim(void) {
+	setup_with(tune_jti);
+	sfu_authz_set_listener(&jti_listener);
+	jti_told = 0;
+	sfu_handle *bob = add(0);
+	sfu_grant first = grant(600, TRUE, NULL, NULL, "jti-1");
+	g_assert_cmpint(join_as(bob, "r", "bob", TRUE, NULL, &first, NULL), ==, SFU_OK);
+	g_assert_cmpuint(jti_told, ==, 1);
+	sfu_grant second = grant(900, TRUE, NULL, NULL, "jti-2");
+	const char *reason = NULL;
+	g_assert_cmpint(sfu_authz_refresh(bob, &second, &reason), ==, SFU_OK);
+	g_assert_true(sfu_bans_jti_peek("jti-2", "thief", now_s() + 900, now_s()) == SFU_JTI_TAKEN); /* local */
+	g_assert_cmpuint(jti_told, ==, 2); /* ... and told to the other nodes */
+	g_assert_cmpstr(jti_last, ==, "jti-2");
+	sfu_authz_set_listener(NULL);
+	g_clear_pointer(&jti_last, g_free);
+	teardown();
+}
+
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/attack/sound/bound-user-not-taken-over", test_bound_user_not_taken_over);
@@ -541,5 +578,6 @@ int main(int argc, char **argv) {
 	g_test_add_func("/attack/leave-before-join-reply", test_leave_before_join_reply);
 	g_test_add_func(
 		"/attack/mutes-in-one-room-flush-other-rooms-mutes", test_mutes_in_one_room_flush_other_rooms_mutes);
+	g_test_add_func("/attack/refresh-tells-jti-claim", test_refresh_tells_jti_claim);
 	return g_test_run();
 }
