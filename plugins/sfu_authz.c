@@ -79,13 +79,20 @@ static gboolean same_identity(const sfu_handle *o, const char *bound, const char
 	return g_strcmp0(o->auth.sub, sub) == 0;
 }
 
-/* Whether \p grant takes nothing away from handle \p o: no earlier expiry, no permission less. A grant is
- * shared with another handle only so: under tokens that bind no user_id anyone may join under anyone's id, and
- * must not be able to mute, restrict or expire someone else that way (attacker review). */
-static gboolean not_weaker(const sfu_handle *o, const sfu_grant *grant) {
-	return grant->exp >= o->auth.exp && (grant->publish_media || !g_atomic_int_get(&o->auth.publish_media)) &&
-		   (grant->send_data || !g_atomic_int_get(&o->auth.send_data)) &&
-		   (grant->kick_users || !o->auth.kick_users);
+/* Whether deadline \p next (µs, 0: never) comes no earlier than \p current (0: never). */
+static gboolean no_earlier(gint64 next, gint64 current) {
+	return next == 0 || (current != 0 && next >= current);
+}
+
+/* Whether \p a, the share of a grant with handle \p o, takes nothing away from it: no earlier expiry,
+ * ejection or session end, no permission less. A grant is shared with another handle only so: under tokens
+ * that bind no user_id anyone may join under anyone's id, and must not be able to mute, restrict or expire
+ * someone else that way (attacker reviews). */
+static gboolean not_weaker(const sfu_handle *o, const sfu_handle_auth *a) {
+	return a->exp >= o->auth.exp && no_earlier(a->eject_at, o->auth.eject_at) &&
+		   no_earlier(a->session_end, o->auth.session_end) &&
+		   (a->publish_media || !g_atomic_int_get(&o->auth.publish_media)) &&
+		   (a->send_data || !g_atomic_int_get(&o->auth.send_data)) && (a->kick_users || !o->auth.kick_users);
 }
 
 /* A live handle of the user is bound to an identity \p grant does not bind. */
@@ -134,11 +141,19 @@ static gboolean share_grant_locked(
 		GPtrArray *mine = sfu_registry_user_handles_locked(h->room_id, h->user_id);
 		for(guint i = 0; i < mine->len; i++) {
 			sfu_handle *o = mine->pdata[i];
-			if(o == h || !same_identity(o, bound, sub) || !not_weaker(o, grant))
-				continue;
-			if(!refresh && grant->exp <= o->auth.exp)
+			if(o == h || !same_identity(o, bound, sub))
 				continue;
 			sfu_handle_auth a = auth_of(grant, o->joined_at);
+			if(!not_weaker(o, &a) || (!refresh && grant->exp <= o->auth.exp))
+				continue;
+			/* Unbound, the identity is only a shared sub (Reticulum gives every anonymous visitor of a hub
+			 * the same one): what identifies a token stays the handle's own, so that revoking one token
+			 * finds the handles that presented it, not another visitor's. */
+			if(bound == NULL) {
+				a.kid = o->auth.kid;
+				a.jti = o->auth.jti;
+				a.sub = o->auth.sub;
+			}
 			sfu_handle_set_auth_locked(o, &a);
 			shared = TRUE;
 		}
@@ -363,6 +378,12 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 	return SFU_OK;
 }
 
+/* one_user_per_jti: tell the other nodes (the state backend) that \p user_id now holds the grant's jti. */
+static void tell_jti_claim(const sfu_grant *grant, const char *user_id) {
+	if(config->one_user_per_jti && grant->jti != NULL && listener && listener->jti)
+		listener->jti(grant->jti, user_id, grant->exp + (gint64)config->clock_leeway_s);
+}
+
 /* What a join leaves for after its reply: its turn (so that the joiner hears about later arrivals and
  * departures only after the reply listing the room's users), the replaced stale handles to end, the audit. */
 struct sfu_authz_pending {
@@ -427,8 +448,8 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
 		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
-	if(err == SFU_OK && config->one_user_per_jti && grant->jti != NULL && listener && listener->jti)
-		listener->jti(grant->jti, r->user_id, grant->exp + (gint64)config->clock_leeway_s);
+	if(err == SFU_OK)
+		tell_jti_claim(grant, r->user_id);
 	sfu_handle_ref(h);
 	p->h = h;
 	p->room_id = g_strdup(r->room_id);
@@ -560,6 +581,7 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 	}
 	if(err == SFU_OK) {
 		bump(&n_refreshes);
+		tell_jti_claim(grant, h->user_id);
 		sfu_events_audit(h->jh, "refreshed", h->room_id, h->user_id,
 			json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
 	}

@@ -18,25 +18,25 @@ typedef struct entry {
 	gint64 until;
 	guint64 seq;
 	GSequenceIter *pos;       /* in its table's by_until */
-	GSequenceIter *scope_pos; /* bans only: in its room's by_until */
+	GSequenceIter *scope_pos; /* tables counted per room (bans, mutes): in its room's by_until */
 } entry;
 
-/* One room's kick bans, for its quota (bans only). */
-typedef struct room_bans {
+/* One room's entries in a table counted per room (kick bans, mutes). */
+typedef struct room_entries {
 	GSequence *by_until; /* entry*, ordered by (until, seq) */
 	guint count;
-} room_bans;
+} room_entries;
 
 /* A bounded table: lookups by identity, pruning and making room by expiry. */
 typedef struct table {
 	GHashTable *hash;    /* entry* -> entry* (the key is the entry) */
 	GSequence *by_until; /* entry*, ordered by (until, seq) */
 	guint max;
+	GHashTable *rooms; /* room_id -> room_entries*, for tables counted per room (bans, mutes); else NULL */
 } table;
 
 static sfu_mutex lock = SFU_MUTEX_INIT;
 static table bans, jtis, revocations, mutes;
-static GHashTable *ban_rooms = NULL; /* room_id -> room_bans* */
 static guint max_bans_per_room = 1;
 static gboolean ready = FALSE;
 static guint64 next_seq = 0;
@@ -80,23 +80,31 @@ static void table_init(table *t, guint max) {
 	}
 }
 
-static void table_clear(table *t) {
-	g_clear_pointer(&t->by_until, g_sequence_free);
-	g_clear_pointer(&t->hash, g_hash_table_destroy);
-}
-
-static void room_bans_free(gpointer data) {
-	room_bans *r = data;
+static void room_entries_free(gpointer data) {
+	room_entries *r = data;
 	g_sequence_free(r->by_until);
 	g_free(r);
 }
 
+/* A table whose entries are also counted per room (scope). */
+static void table_init_per_room(table *t, guint max) {
+	table_init(t, max);
+	if(t->rooms == NULL)
+		t->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, room_entries_free);
+}
+
+static void table_clear(table *t) {
+	g_clear_pointer(&t->rooms, g_hash_table_destroy);
+	g_clear_pointer(&t->by_until, g_sequence_free);
+	g_clear_pointer(&t->hash, g_hash_table_destroy);
+}
+
 static void entry_drop(table *t, entry *e) {
 	if(e->scope_pos != NULL) {
-		room_bans *r = g_hash_table_lookup(ban_rooms, e->scope);
+		room_entries *r = g_hash_table_lookup(t->rooms, e->scope);
 		g_sequence_remove(e->scope_pos);
 		if(--r->count == 0)
-			g_hash_table_remove(ban_rooms, e->scope);
+			g_hash_table_remove(t->rooms, e->scope);
 	}
 	g_sequence_remove(e->pos);
 	g_hash_table_remove(t->hash, e); /* frees it */
@@ -153,21 +161,57 @@ static void table_drop_soonest(table *t) {
 	entry_drop(t, g_sequence_get(g_sequence_get_begin_iter(t->by_until)));
 }
 
+/* The room holding the most entries of a table counted per room. */
+static room_entries *biggest_room(table *t) {
+	room_entries *biggest = NULL;
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, t->rooms);
+	while(g_hash_table_iter_next(&iter, NULL, &value)) {
+		room_entries *r = value;
+		if(biggest == NULL || r->count > biggest->count)
+			biggest = r;
+	}
+	return biggest;
+}
+
+/* A table counted per room is full of live entries: the room holding the most gives up its soonest one, so
+ * a room flooding the table pays for it itself, never a room with fewer entries.
+ * @returns TRUE when the entry given up was \p room_id's own */
+static gboolean give_up_biggest_rooms(table *t, const char *room_id) {
+	room_entries *biggest = biggest_room(t), *mine = g_hash_table_lookup(t->rooms, room_id);
+	entry_drop(t, g_sequence_get(g_sequence_get_begin_iter(biggest->by_until)));
+	return biggest == mine;
+}
+
+/* table_insert into a table counted per room (\p room_id is the scope). */
+static entry *room_insert(table *t, int kind, const char *room_id, const char *value, const char *user_id,
+	const char *by, gint64 until_s) {
+	room_entries *r = g_hash_table_lookup(t->rooms, room_id);
+	if(r == NULL) {
+		r = g_new0(room_entries, 1);
+		r->by_until = g_sequence_new(NULL);
+		g_hash_table_insert(t->rooms, g_strdup(room_id), r);
+	}
+	entry *e = table_insert(t, kind, room_id, value, user_id, by, until_s);
+	e->scope_pos = g_sequence_insert_sorted(r->by_until, e, by_until, NULL);
+	r->count++;
+	return e;
+}
+
 /* =============================================================================
  * Life
  * ==========================================================================*/
 
 void sfu_bans_init(guint bans_bound, guint per_room_bound, guint jtis_bound) {
 	sfu_mutex_lock(&lock);
-	table_init(&bans, bans_bound);
+	table_init_per_room(&bans, bans_bound);
 	max_bans_per_room = MAX(per_room_bound, 1);
-	if(ban_rooms == NULL)
-		ban_rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, room_bans_free);
 	table_init(&jtis, jtis_bound);
 	if(revocations.hash == NULL)
 		table_init(&revocations, 100000);
 	if(mutes.hash == NULL)
-		table_init(&mutes, 100000);
+		table_init_per_room(&mutes, 100000);
 	ready = TRUE;
 	sfu_mutex_unlock(&lock);
 }
@@ -175,14 +219,13 @@ void sfu_bans_init(guint bans_bound, guint per_room_bound, guint jtis_bound) {
 void sfu_bans_init_moderation(guint revocations_bound, guint mutes_bound) {
 	sfu_mutex_lock(&lock);
 	table_init(&revocations, revocations_bound);
-	table_init(&mutes, mutes_bound);
+	table_init_per_room(&mutes, mutes_bound);
 	sfu_mutex_unlock(&lock);
 }
 
 void sfu_bans_shutdown(void) {
 	sfu_mutex_lock(&lock);
 	table_clear(&bans);
-	g_clear_pointer(&ban_rooms, g_hash_table_destroy);
 	table_clear(&jtis);
 	table_clear(&revocations);
 	table_clear(&mutes);
@@ -193,20 +236,6 @@ void sfu_bans_shutdown(void) {
 /* =============================================================================
  * Kick bans
  * ==========================================================================*/
-
-/* The room holding the most bans (the table is full). */
-static room_bans *biggest_room(void) {
-	room_bans *biggest = NULL;
-	GHashTableIter iter;
-	gpointer value;
-	g_hash_table_iter_init(&iter, ban_rooms);
-	while(g_hash_table_iter_next(&iter, NULL, &value)) {
-		room_bans *r = value;
-		if(biggest == NULL || r->count > biggest->count)
-			biggest = r;
-	}
-	return biggest;
-}
 
 sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
 	gint64 until_s, const char *by, gint64 now_s) {
@@ -224,7 +253,7 @@ sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *v
 		sfu_mutex_unlock(&lock);
 		return SFU_BAN_ADDED;
 	}
-	room_bans *r = g_hash_table_lookup(ban_rooms, room_id);
+	room_entries *r = g_hash_table_lookup(bans.rooms, room_id);
 	if(b != NULL) {
 		entry_drop(&bans, b);
 	} else if(r != NULL && r->count >= max_bans_per_room) {
@@ -232,21 +261,9 @@ sfu_ban_added sfu_bans_add(const char *room_id, sfu_ban_kind kind, const char *v
 		entry_drop(&bans, g_sequence_get(g_sequence_get_begin_iter(r->by_until)));
 		out = SFU_BAN_REPLACED_OWN;
 	} else if(g_hash_table_size(bans.hash) >= bans.max) {
-		/* Full of live bans: the room holding the most gives up its soonest one, so a room flooding the table
-		 * with its own kicks pays for them itself, never a room with fewer bans. */
-		room_bans *biggest = biggest_room();
-		out = biggest == r ? SFU_BAN_REPLACED_OWN : SFU_BAN_REPLACED_OTHER;
-		entry_drop(&bans, g_sequence_get(g_sequence_get_begin_iter(biggest->by_until)));
+		out = give_up_biggest_rooms(&bans, room_id) ? SFU_BAN_REPLACED_OWN : SFU_BAN_REPLACED_OTHER;
 	}
-	r = g_hash_table_lookup(ban_rooms, room_id); /* entry_drop may have freed it */
-	if(r == NULL) {
-		r = g_new0(room_bans, 1);
-		r->by_until = g_sequence_new(NULL);
-		g_hash_table_insert(ban_rooms, g_strdup(room_id), r);
-	}
-	b = table_insert(&bans, kind, room_id, value, user_id, by, until_s);
-	b->scope_pos = g_sequence_insert_sorted(r->by_until, b, by_until, NULL);
-	r->count++;
+	room_insert(&bans, kind, room_id, value, user_id, by, until_s);
 	sfu_mutex_unlock(&lock);
 	return out;
 }
@@ -467,10 +484,10 @@ gboolean sfu_bans_set_mute(
 		entry_drop(&mutes, e);
 	if(mask != 0 && until_s > now_s) {
 		if(g_hash_table_size(mutes.hash) >= mutes.max) {
-			table_drop_soonest(&mutes);
+			give_up_biggest_rooms(&mutes, room_id);
 			kept_all = FALSE;
 		}
-		e = table_insert(&mutes, 0, room_id, user_id, user_id, by, until_s);
+		e = room_insert(&mutes, 0, room_id, user_id, user_id, by, until_s);
 		e->mask = mask & 3u;
 	}
 	sfu_mutex_unlock(&lock);

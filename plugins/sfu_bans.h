@@ -105,7 +105,8 @@ guint sfu_bans_revocations_count(void);
  * ==========================================================================*/
 
 /*! \brief Set the mute of (\p room_id, \p user_id) to \p mask (bit 1 audio, bit 2 video: sfu_registry.h's SFU_MUTE_*) until \p until_s; mask 0 removes it.
- * @returns FALSE when the table was full and the mute expiring soonest was dropped to make room */
+ * @returns FALSE when the table was full and a mute was dropped to make room: the soonest expiring one of the
+ *   room holding the most (so one room's mutes never push out another's while it holds fewer) */
 gboolean sfu_bans_set_mute(
 	const char *room_id, const char *user_id, guint mask, gint64 until_s, const char *by, gint64 now_s);
 /*! \brief The live mute mask of (\p room_id, \p user_id), 0 when none. */

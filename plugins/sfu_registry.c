@@ -35,7 +35,7 @@ static guint max_blocks = 1000;
 
 /* Blocks: written under the registry lock and blocks_lock, read by the data path under blocks_lock only. */
 static sfu_rwlock blocks_lock = SFU_RWLOCK_INIT;
-static GHashTable *blocks = NULL;      /* blocker user_id -> (blocked user_id -> 1) */
+static GHashTable *blocks = NULL;      /* room_id -> (blocker user_id -> (blocked user_id -> 1)) */
 static volatile gint blocks_count = 0; /* entries in \c blocks: 0 lets the data path skip the lock */
 
 /* =============================================================================
@@ -330,12 +330,20 @@ static json_t *room_users(sfu_room *room, const char *except) {
 	return list;
 }
 
-/* Either user blocks the other (blocks_lock held, or registry lock held: writers hold both). */
-static gboolean blocked_pair(const char *a, const char *b) {
-	if(blocks == NULL || a == NULL || b == NULL)
+/* The block sets of room \p room_id by blocker, or NULL (blocks_lock or registry lock held). */
+static GHashTable *room_blocks(const char *room_id) {
+	return blocks != NULL && room_id != NULL ? g_hash_table_lookup(blocks, room_id) : NULL;
+}
+
+/* Either user blocks the other in room \p room_id (blocks_lock held, or registry lock held: writers hold
+ * both). A block is a member's wish about that room: a handle in another room, even under the same user_id,
+ * neither sees nor changes it. */
+static gboolean blocked_pair(const char *room_id, const char *a, const char *b) {
+	GHashTable *in_room = room_blocks(room_id);
+	if(in_room == NULL || a == NULL || b == NULL)
 		return FALSE;
-	GHashTable *of_a = g_hash_table_lookup(blocks, a);
-	GHashTable *of_b = g_hash_table_lookup(blocks, b);
+	GHashTable *of_a = g_hash_table_lookup(in_room, a);
+	GHashTable *of_b = g_hash_table_lookup(in_room, b);
 	return (of_a != NULL && g_hash_table_contains(of_a, b)) ||
 		   (of_b != NULL && g_hash_table_contains(of_b, a));
 }
@@ -343,7 +351,7 @@ static gboolean blocked_pair(const char *a, const char *b) {
 /* Subscribe \p h to \p pub (both live; registry lock held). */
 static void attach_subscriber(sfu_handle *h, sfu_handle *pub) {
 	sfu_handle_ref(pub);
-	g_atomic_int_set(&h->blocked, blocked_pair(pub->user_id, h->user_id));
+	g_atomic_int_set(&h->blocked, blocked_pair(h->room_id, pub->user_id, h->user_id));
 	sfu_mutex_lock(&h->mutex);
 	h->publisher = pub;
 	sfu_mutex_unlock(&h->mutex);
@@ -561,13 +569,16 @@ GPtrArray *sfu_registry_handles_locked(const char *room_id) {
 	return out;
 }
 
-/* A user with no membership left anywhere takes its blocks with it (blocks are bounded per user). */
-static void drop_blocks_of(const char *user_id) {
+/* A user with no membership left in a room takes its blocks there with it (blocks are bounded per user). */
+static void drop_blocks_of(const char *room_id, const char *user_id) {
 	sfu_rwlock_writer_lock(&blocks_lock);
-	GHashTable *mine = blocks ? g_hash_table_lookup(blocks, user_id) : NULL;
+	GHashTable *in_room = room_blocks(room_id);
+	GHashTable *mine = in_room ? g_hash_table_lookup(in_room, user_id) : NULL;
 	if(mine != NULL) {
 		g_atomic_int_add(&blocks_count, -(gint)g_hash_table_size(mine));
-		g_hash_table_remove(blocks, user_id);
+		g_hash_table_remove(in_room, user_id);
+		if(g_hash_table_size(in_room) == 0)
+			g_hash_table_remove(blocks, room_id);
 	}
 	sfu_rwlock_unlock(&blocks_lock);
 }
@@ -639,8 +650,8 @@ static void detach_locked(sfu_handle *h, sfu_departure *out) {
 		g_hash_table_remove(room->members, h->user_id);
 		out->user_left = TRUE;
 		out->notify = room_targets(room, FALSE, NULL, h->user_id);
-		if(user_room_remove(h->user_id, room) == 0)
-			drop_blocks_of(h->user_id);
+		user_room_remove(h->user_id, room);
+		drop_blocks_of(room->id, h->user_id);
 	}
 	if(g_hash_table_size(room->members) == 0)
 		g_hash_table_remove(rooms, room->id);
@@ -707,23 +718,20 @@ void sfu_departure_clear(sfu_departure *d) {
  * Blocks
  * ==========================================================================*/
 
-/* Recompute the block flag of every subscription between \p a and \p b (registry lock held). The media
- * path reads only these flags, never the block table. */
-static void refresh_block_flags(const char *a, const char *b) {
-	gboolean on = blocked_pair(a, b);
+/* Recompute the block flag of every subscription between \p a and \p b in \p room (registry lock held). The
+ * media path reads only these flags, never the block table. */
+static void refresh_block_flags(sfu_room *room, const char *a, const char *b) {
+	gboolean on = blocked_pair(room->id, a, b);
 	for(int side = 0; side < 2; side++) {
 		const char *self = side ? b : a, *other = side ? a : b;
-		GPtrArray *mine = user_rooms(self);
-		for(guint i = 0; mine != NULL && i < mine->len; i++) {
-			sfu_member *m = member_get(mine->pdata[i], self);
-			for(GList *l = m ? m->subscribers : NULL; l != NULL; l = l->next) {
-				sfu_handle *s = l->data;
-				sfu_mutex_lock(&s->mutex);
-				gboolean match = s->publisher != NULL && !strcmp(s->publisher->user_id, other);
-				sfu_mutex_unlock(&s->mutex);
-				if(match)
-					g_atomic_int_set(&s->blocked, on);
-			}
+		sfu_member *m = member_get(room, self);
+		for(GList *l = m ? m->subscribers : NULL; l != NULL; l = l->next) {
+			sfu_handle *s = l->data;
+			sfu_mutex_lock(&s->mutex);
+			gboolean match = s->publisher != NULL && !strcmp(s->publisher->user_id, other);
+			sfu_mutex_unlock(&s->mutex);
+			if(match)
+				g_atomic_int_set(&s->blocked, on);
 		}
 	}
 }
@@ -737,10 +745,16 @@ sfu_err sfu_registry_block(sfu_handle *h, const char *whom, GPtrArray **targets)
 		return SFU_ERR_BLOCK_NOT_JOINED;
 	}
 	sfu_rwlock_writer_lock(&blocks_lock);
-	GHashTable *mine = g_hash_table_lookup(blocks, h->user_id);
+	GHashTable *in_room = room_blocks(h->room_id);
+	if(in_room == NULL) {
+		in_room =
+			g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_destroy);
+		g_hash_table_insert(blocks, g_strdup(h->room_id), in_room);
+	}
+	GHashTable *mine = g_hash_table_lookup(in_room, h->user_id);
 	if(mine == NULL) {
 		mine = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-		g_hash_table_insert(blocks, g_strdup(h->user_id), mine);
+		g_hash_table_insert(in_room, g_strdup(h->user_id), mine);
 	}
 	if(!g_hash_table_contains(mine, whom)) {
 		if(g_hash_table_size(mine) >= max_blocks) {
@@ -750,9 +764,13 @@ sfu_err sfu_registry_block(sfu_handle *h, const char *whom, GPtrArray **targets)
 			g_atomic_int_inc(&blocks_count);
 		}
 	}
+	if(g_hash_table_size(mine) == 0) /* refused first block: keep no empty sets */
+		g_hash_table_remove(in_room, h->user_id);
+	if(g_hash_table_size(in_room) == 0)
+		g_hash_table_remove(blocks, h->room_id);
 	sfu_rwlock_unlock(&blocks_lock);
 	if(err == SFU_OK) {
-		refresh_block_flags(h->user_id, whom);
+		refresh_block_flags(h->room, h->user_id, whom);
 		*targets = room_targets(h->room, FALSE, whom, NULL);
 	}
 	sfu_registry_unlock();
@@ -768,14 +786,17 @@ sfu_err sfu_registry_unblock(sfu_handle *h, const char *whom, GPtrArray **target
 		return SFU_ERR_UNBLOCK_NOT_JOINED;
 	}
 	sfu_rwlock_writer_lock(&blocks_lock);
-	GHashTable *mine = g_hash_table_lookup(blocks, h->user_id);
+	GHashTable *in_room = room_blocks(h->room_id);
+	GHashTable *mine = in_room ? g_hash_table_lookup(in_room, h->user_id) : NULL;
 	if(mine != NULL && g_hash_table_remove(mine, whom)) {
 		g_atomic_int_add(&blocks_count, -1);
 		if(g_hash_table_size(mine) == 0)
-			g_hash_table_remove(blocks, h->user_id);
+			g_hash_table_remove(in_room, h->user_id);
+		if(g_hash_table_size(in_room) == 0)
+			g_hash_table_remove(blocks, h->room_id);
 	}
 	sfu_rwlock_unlock(&blocks_lock);
-	refresh_block_flags(h->user_id, whom);
+	refresh_block_flags(h->room, h->user_id, whom);
 	*targets = room_targets(h->room, FALSE, whom, NULL);
 	sfu_handle *p = registered_publisher(h->room, whom);
 	if(p != NULL)
@@ -785,11 +806,11 @@ sfu_err sfu_registry_unblock(sfu_handle *h, const char *whom, GPtrArray **target
 	return SFU_OK;
 }
 
-gboolean sfu_registry_is_blocked(const char *a, const char *b) {
-	if(g_atomic_int_get(&blocks_count) == 0 || a == NULL || b == NULL)
+gboolean sfu_registry_is_blocked(const char *room_id, const char *a, const char *b) {
+	if(g_atomic_int_get(&blocks_count) == 0 || room_id == NULL || a == NULL || b == NULL)
 		return FALSE;
 	sfu_rwlock_reader_lock(&blocks_lock);
-	gboolean blocked = blocked_pair(a, b);
+	gboolean blocked = blocked_pair(room_id, a, b);
 	sfu_rwlock_unlock(&blocks_lock);
 	return blocked;
 }

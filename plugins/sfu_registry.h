@@ -221,8 +221,9 @@ sfu_err sfu_registry_block(sfu_handle *h, const char *whom, GPtrArray **targets)
  * @param[out] fir_target \p whom's registered publisher in the room (reference) or NULL
  * @returns SFU_OK or SFU_ERR_UNBLOCK_NOT_JOINED */
 sfu_err sfu_registry_unblock(sfu_handle *h, const char *whom, GPtrArray **targets, sfu_handle **fir_target);
-/*! \brief TRUE when either user blocks the other. Data path: no registry lock, no allocation. */
-gboolean sfu_registry_is_blocked(const char *a, const char *b);
+/*! \brief TRUE when either user blocks the other in room \p room_id (blocks belong to a room: a handle of
+ * the same user_id in another room neither sees nor changes them). Data path: no registry lock, no allocation. */
+gboolean sfu_registry_is_blocked(const char *room_id, const char *a, const char *b);
 /*! \brief Number of block entries (stats, tests). */
 guint sfu_registry_blocks_count(void);
 

@@ -84,7 +84,8 @@ void sfu_relay_data(sfu_handle *h, janus_plugin_data *packet) {
 	guint sent = 0;
 	for(guint i = 0; i < pubs->len; i++) {
 		sfu_handle *p = pubs->pdata[i];
-		if(p == h || g_atomic_int_get(&p->destroyed) || sfu_registry_is_blocked(h->user_id, p->user_id))
+		if(p == h || g_atomic_int_get(&p->destroyed) ||
+			sfu_registry_is_blocked(h->room_id, h->user_id, p->user_id))
 			continue;
 		sfu_core_relay_data(p->jh, packet);
 		sent++;

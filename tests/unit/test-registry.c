@@ -740,26 +740,26 @@ static void test_blocks(void) {
 	join_ok(b, "r", "b", TRUE);
 	join_ok(b_sub, "r", "b", FALSE);
 	join_ok(c, "r", "c", FALSE);
-	g_assert_false(sfu_registry_is_blocked("a", "b"));
+	g_assert_false(sfu_registry_is_blocked("r", "a", "b"));
 
 	GPtrArray *targets = block(a, "b");
 	g_assert_cmpuint(targets->len, ==, 1); /* b's publisher handle (with notifications) */
 	g_assert_true(targets->pdata[0] == b);
 	g_ptr_array_unref(targets);
 	/* Both directions, and only that pair. */
-	g_assert_true(sfu_registry_is_blocked("a", "b"));
-	g_assert_true(sfu_registry_is_blocked("b", "a"));
-	g_assert_false(sfu_registry_is_blocked("a", "c"));
-	g_assert_false(sfu_registry_is_blocked("c", "b"));
-	g_assert_false(sfu_registry_is_blocked(NULL, "b"));
-	g_assert_false(sfu_registry_is_blocked("a", NULL));
+	g_assert_true(sfu_registry_is_blocked("r", "a", "b"));
+	g_assert_true(sfu_registry_is_blocked("r", "b", "a"));
+	g_assert_false(sfu_registry_is_blocked("r", "a", "c"));
+	g_assert_false(sfu_registry_is_blocked("r", "c", "b"));
+	g_assert_false(sfu_registry_is_blocked("r", NULL, "b"));
+	g_assert_false(sfu_registry_is_blocked("r", "a", NULL));
 	/* Duplicates are counted, but one unblock removes them all. */
 	g_ptr_array_unref(block(a, "b"));
 	/* Blocking someone without a handle in the room works and notifies nobody. */
 	targets = block(c, "ghost");
 	g_assert_cmpuint(targets->len, ==, 0);
 	g_ptr_array_unref(targets);
-	g_assert_true(sfu_registry_is_blocked("ghost", "c"));
+	g_assert_true(sfu_registry_is_blocked("r", "ghost", "c"));
 
 	sfu_handle *fir = NULL;
 	targets = unblock(a, "b", &fir);
@@ -768,8 +768,8 @@ static void test_blocks(void) {
 	g_assert_true(fir == b); /* b's registered publisher gets a FIR */
 	sfu_handle_unref(fir);
 	g_ptr_array_unref(targets);
-	g_assert_false(sfu_registry_is_blocked("a", "b"));
-	g_assert_false(sfu_registry_is_blocked("b", "a"));
+	g_assert_false(sfu_registry_is_blocked("r", "a", "b"));
+	g_assert_false(sfu_registry_is_blocked("r", "b", "a"));
 
 	/* Unblocking what was never blocked, or a user without publisher: no FIR target. */
 	targets = unblock(a, "c", &fir);
@@ -782,17 +782,17 @@ static void test_blocks(void) {
 	targets = unblock(a, "b", &fir);
 	sfu_handle_unref(fir);
 	g_ptr_array_unref(targets);
-	g_assert_true(sfu_registry_is_blocked("a", "b"));
+	g_assert_true(sfu_registry_is_blocked("r", "a", "b"));
 	/* A user's blocks go with its last handle (issue 11: bounded state); the other side's stay. */
 	g_ptr_array_unref(block(a, "b"));
 	sfu_departure d;
 	sfu_handle_ref(b); /* keep b readable after its removal */
 	removed(1, &d);
 	sfu_departure_clear(&d);
-	g_assert_true(sfu_registry_is_blocked("a", "b")); /* b still has b_sub */
+	g_assert_true(sfu_registry_is_blocked("r", "a", "b")); /* b still has b_sub */
 	removed(2, &d);
 	sfu_departure_clear(&d);
-	g_assert_true(sfu_registry_is_blocked("a", "b")); /* a's own block on b */
+	g_assert_true(sfu_registry_is_blocked("r", "a", "b")); /* a's own block on b */
 	GPtrArray *none = NULL;
 	sfu_handle *no_fir = NULL;
 	g_assert_cmpint(sfu_registry_unblock(b, "a", &none, &no_fir), ==, SFU_ERR_UNBLOCK_NOT_JOINED);
@@ -801,13 +801,13 @@ static void test_blocks(void) {
 	targets = unblock(a, "b", &fir);
 	sfu_handle_unref(fir);
 	g_ptr_array_unref(targets);
-	g_assert_false(sfu_registry_is_blocked("a", "b"));
+	g_assert_false(sfu_registry_is_blocked("r", "a", "b"));
 	sfu_handle_unref(b);
 	/* c leaves: its block on "ghost" goes with it. */
-	g_assert_true(sfu_registry_is_blocked("ghost", "c"));
+	g_assert_true(sfu_registry_is_blocked("r", "ghost", "c"));
 	removed(3, &d);
 	sfu_departure_clear(&d);
-	g_assert_false(sfu_registry_is_blocked("ghost", "c"));
+	g_assert_false(sfu_registry_is_blocked("r", "ghost", "c"));
 	sfu_registry_counts counts;
 	sfu_registry_counts_get(&counts);
 	g_assert_cmpuint(counts.blocks, ==, 0);
@@ -829,12 +829,12 @@ static void test_blocks_bounded(void) {
 	GPtrArray *t = NULL;
 	g_assert_cmpint(sfu_registry_block(a, "u4", &t), ==, SFU_ERR_TOO_MANY_BLOCKS);
 	g_assert_null(t);
-	g_assert_false(sfu_registry_is_blocked("a", "u4"));
+	g_assert_false(sfu_registry_is_blocked("r", "a", "u4"));
 	g_assert_cmpuint(sfu_registry_blocks_count(), ==, 3);
 	sfu_handle *fir = NULL;
 	g_ptr_array_unref(unblock(a, "u1", &fir));
 	g_ptr_array_unref(block(a, "u4"));
-	g_assert_true(sfu_registry_is_blocked("u4", "a"));
+	g_assert_true(sfu_registry_is_blocked("r", "u4", "a"));
 	teardown(v0);
 }
 
@@ -1117,19 +1117,19 @@ static gpointer stress_reader(gpointer data) {
 		GPtrArray *subs = sfu_handle_subscribers(h);
 		for(guint i = 0; i < subs->len; i++) {
 			sfu_handle *s = subs->pdata[i];
-			(void)sfu_registry_is_blocked(h->user_id, s->user_id);
+			(void)sfu_registry_is_blocked(h->room_id, h->user_id, s->user_id);
 		}
 		sfu_snapshot_release(subs);
 		GPtrArray *pubs = sfu_room_publishers(h);
 		for(guint i = 0; pubs != NULL && i < pubs->len; i++) {
 			sfu_handle *p = pubs->pdata[i];
 			if(p != h && !g_atomic_int_get(&p->destroyed))
-				(void)sfu_registry_is_blocked(h->user_id, p->user_id);
+				(void)sfu_registry_is_blocked(h->room_id, h->user_id, p->user_id);
 		}
 		sfu_snapshot_release(pubs);
 		sfu_handle *src = sfu_handle_publisher(h);
 		if(src != NULL) {
-			(void)sfu_registry_is_blocked(src->user_id, h->user_id);
+			(void)sfu_registry_is_blocked(h->room_id, src->user_id, h->user_id);
 			sfu_handle_unref(src);
 		}
 		sfu_handle_unref(h);
