@@ -91,10 +91,11 @@ typedef struct sfu_config {
 	guint max_jti_claims;      /*!< token ids remembered for one_user_per_jti (default 1000000) */
 	guint max_queued_requests; /*!< requests waiting per handle before new ones are refused (default 64) */
 	guint max_publishers_per_user; /*!< publisher handles per user_id and room (default 8) */
-	guint data_msgs_per_s;  /*!< websocket data messages per second per handle (bursts of twice; 100) */
-	guint data_bytes_per_s; /*!< websocket data bytes per second per handle (bursts of twice; 262144) */
-	guint max_revocations;  /*!< token revocations kept; a new one is refused when full (100000) */
-	guint max_mutes;        /*!< room mutes kept; the soonest to expire goes first when full (100000) */
+	guint data_msgs_per_s; /*!< websocket data messages per second per user and room (bursts of twice; 100) */
+	guint
+		data_bytes_per_s;  /*!< websocket data bytes per second per user and room (bursts of twice; 262144) */
+	guint max_revocations; /*!< token revocations kept; a new one is refused when full (100000) */
+	guint max_mutes;       /*!< room mutes kept; the soonest to expire goes first when full (100000) */
 	/* Moderation */
 	guint
 		max_token_lifetime_s; /*!< the longest token lifetime accepted: default length of a revocation (86400) */

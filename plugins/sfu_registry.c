@@ -10,7 +10,8 @@ typedef struct sfu_member {
 	char *user_id;
 	GList
 		*publishers; /* sfu_handle* (borrowed: the handles table owns them), join order; head = registered */
-	GList *subscribers; /* sfu_handle* (borrowed) */
+	GList *subscribers;   /* sfu_handle* (borrowed) */
+	sfu_data_bucket data; /* the user's websocket data rate in this room */
 } sfu_member;
 
 struct sfu_room {
@@ -833,10 +834,15 @@ GPtrArray *sfu_registry_set_offer(sfu_handle *pub, char *offer, int audio_pt, in
 	return sfu_handle_subscribers(pub);
 }
 
-GPtrArray *sfu_registry_data_targets(sfu_handle *h, const char *whom) {
+GPtrArray *sfu_registry_data_targets(
+	sfu_handle *h, const char *whom, sfu_data_allow allow, gpointer user_data) {
+	GPtrArray *targets = NULL;
 	sfu_registry_lock();
-	GPtrArray *targets =
-		h->detached ? handle_array() : room_targets(h->room, TRUE, whom, whom ? NULL : h->user_id);
+	sfu_member *m = h->detached ? NULL : member_get(h->room, h->user_id);
+	if(m == NULL)
+		targets = handle_array();
+	else if(allow == NULL || allow(&m->data, user_data))
+		targets = room_targets(h->room, TRUE, whom, whom ? NULL : h->user_id);
 	sfu_registry_unlock();
 	return targets;
 }

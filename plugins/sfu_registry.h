@@ -100,10 +100,17 @@ typedef struct sfu_handle {
 	sfu_mutex queue_mutex; /*!< guards the [q] fields */
 	GQueue *pending;       /*!< [q] queued requests */
 	gboolean scheduled;    /*!< [q] the handle is on the ready queue or being processed */
-	/* Signalling state: only the worker processing this handle's request touches it (one at a time) */
-	double data_msgs, data_bytes; /*!< websocket data token buckets (messages, bytes) */
-	gint64 data_refill_us;        /*!< monotonic time of their last refill, 0: never */
 } sfu_handle;
+
+/*! \brief Token buckets of one user's websocket data in one room (messages, bytes), kept with its membership so
+ * that many handles of one user share them. */
+typedef struct sfu_data_bucket {
+	double msgs, bytes;
+	gint64 refill_us; /*!< monotonic time of their last refill, 0: never */
+} sfu_data_bucket;
+
+/*! \brief Takes what one data message costs from \p bucket (registry lock held). @returns FALSE: over the rate */
+typedef gboolean (*sfu_data_allow)(sfu_data_bucket *bucket, gpointer user_data);
 
 /*! \brief Membership limits checked on publisher joins (0 = unlimited). */
 typedef struct sfu_limits {
@@ -243,8 +250,11 @@ int sfu_registry_room_video(sfu_handle *h, int initial);
 GPtrArray *sfu_registry_room_video_switch(sfu_handle *h, int from, int to);
 
 /*! \brief Publisher handles of \p h's room with data events wanted, to which a websocket \c data from \p h goes.
- * @param[in] whom Only that user's handles when set, else everyone but the sender's user */
-GPtrArray *sfu_registry_data_targets(sfu_handle *h, const char *whom);
+ * @param[in] whom Only that user's handles when set, else everyone but the sender's user
+ * @param[in] allow When set, charged to the (room, user) bucket of \p h's user first
+ * @returns the targets (references), or NULL when \p allow refused */
+GPtrArray *sfu_registry_data_targets(
+	sfu_handle *h, const char *whom, sfu_data_allow allow, gpointer user_data);
 
 /*! \brief Snapshot of a publisher's subscribers (media path). Free with g_ptr_array_unref. */
 GPtrArray *sfu_handle_subscribers(sfu_handle *pub);

@@ -296,24 +296,26 @@ static void handle_block(sfu_handle *h, const sfu_request *req, sfu_outcome *out
 	out->response = json_object();
 }
 
-/* Token buckets of a handle's websocket data (messages and bytes per second, bursts of twice that). Only the
- * worker processing this handle's request runs here. @returns FALSE when over the rate */
-static gboolean data_allowed(sfu_handle *h, size_t bytes) {
+/* Token buckets of one user's websocket data in a room, shared by all its handles (messages and bytes per
+ * second, bursts of twice that); \p data points at the message's size. Registry lock held.
+ * @returns FALSE when over the rate */
+static gboolean data_allowed(sfu_data_bucket *b, gpointer data) {
+	size_t bytes = *(const size_t *)data;
 	gint64 now = g_get_monotonic_time();
 	double msgs_rate = config->data_msgs_per_s, bytes_rate = config->data_bytes_per_s;
-	if(h->data_refill_us == 0) {
-		h->data_msgs = 2 * msgs_rate;
-		h->data_bytes = 2 * bytes_rate;
+	if(b->refill_us == 0) {
+		b->msgs = 2 * msgs_rate;
+		b->bytes = 2 * bytes_rate;
 	} else {
-		double s = (double)(now - h->data_refill_us) / G_USEC_PER_SEC;
-		h->data_msgs = MIN(2 * msgs_rate, h->data_msgs + s * msgs_rate);
-		h->data_bytes = MIN(2 * bytes_rate, h->data_bytes + s * bytes_rate);
+		double s = (double)(now - b->refill_us) / G_USEC_PER_SEC;
+		b->msgs = MIN(2 * msgs_rate, b->msgs + s * msgs_rate);
+		b->bytes = MIN(2 * bytes_rate, b->bytes + s * bytes_rate);
 	}
-	h->data_refill_us = now;
-	if(h->data_msgs < 1 || h->data_bytes < (double)bytes)
+	b->refill_us = now;
+	if(b->msgs < 1 || b->bytes < (double)bytes)
 		return FALSE;
-	h->data_msgs -= 1;
-	h->data_bytes -= (double)bytes;
+	b->msgs -= 1;
+	b->bytes -= (double)bytes;
 	return TRUE;
 }
 
@@ -326,13 +328,16 @@ static void handle_data(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		out->err = SFU_ERR_DATA_FORBIDDEN;
 		return;
 	}
-	/* Each message is queued by Janus for every receiver: one sender must not fill Janus's memory with them. */
-	if(!data_allowed(h, strlen(req->body))) {
+	/* Each message is queued by Janus for every receiver: one sender (one user, however many handles it
+	 * opens) must not fill Janus's memory with them. */
+	size_t bytes = strlen(req->body);
+	GPtrArray *targets = sfu_registry_data_targets(h, req->whom, data_allowed, &bytes);
+	if(targets == NULL) {
 		out->err = SFU_ERR_DATA_RATE;
 		return;
 	}
 	json_t *ev = sfu_event_data(req->body);
-	sfu_events_push_all(sfu_registry_data_targets(h, req->whom), ev, NULL);
+	sfu_events_push_all(targets, ev, NULL);
 	json_decref(ev);
 	out->response = json_object();
 }

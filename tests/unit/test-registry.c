@@ -313,7 +313,7 @@ static void test_lock_probe(void) {
 	join_ok(a, "r", "a", TRUE);
 	GPtrArray *targets = NULL;
 	fake_core_lock_enter();
-	targets = sfu_registry_data_targets(a, "a"); /* registry calls never reach the core */
+	targets = sfu_registry_data_targets(a, "a", NULL, NULL); /* registry calls never reach the core */
 	fake_core_lock_leave();
 	g_assert_cmpuint(sfu_core_lock_violations(), ==, v0);
 	fake_core_lock_enter();
@@ -871,6 +871,17 @@ static void test_block_flags(void) {
 	teardown(v0);
 }
 
+static gboolean remember_bucket(sfu_data_bucket *bucket, gpointer data) {
+	*(sfu_data_bucket **)data = bucket;
+	return TRUE;
+}
+
+static gboolean refuse_bucket(sfu_data_bucket *bucket, gpointer data) {
+	(void)bucket;
+	(void)data;
+	return FALSE;
+}
+
 static void test_data_targets(void) {
 	setup();
 	guint v0 = sfu_core_lock_violations();
@@ -882,34 +893,47 @@ static void test_data_targets(void) {
 	join_ok(s, "r", "s", FALSE); /* subscribers never receive data events */
 	join_ok(a2, "r", "a", TRUE);
 
-	GPtrArray *t = sfu_registry_data_targets(a, NULL); /* everyone but the sender's user */
+	GPtrArray *t = sfu_registry_data_targets(a, NULL, NULL, NULL); /* everyone but the sender's user */
 	g_assert_cmpuint(t->len, ==, 2);
 	g_assert_true(array_has(t, b) && array_has(t, c));
 	g_ptr_array_unref(t);
-	t = sfu_registry_data_targets(a, "b");
+	t = sfu_registry_data_targets(a, "b", NULL, NULL);
 	g_assert_cmpuint(t->len, ==, 1);
 	g_assert_true(t->pdata[0] == b);
 	g_ptr_array_unref(t);
-	t = sfu_registry_data_targets(a, "a"); /* whom = yourself includes your own handles */
+	t = sfu_registry_data_targets(a, "a", NULL, NULL); /* whom = yourself includes your own handles */
 	g_assert_cmpuint(t->len, ==, 2);
 	g_assert_true(array_has(t, a) && array_has(t, a2));
 	g_ptr_array_unref(t);
-	t = sfu_registry_data_targets(a, "s");
+	t = sfu_registry_data_targets(a, "s", NULL, NULL);
 	g_assert_cmpuint(t->len, ==, 0);
 	g_ptr_array_unref(t);
-	t = sfu_registry_data_targets(s, NULL); /* a subscriber may send */
+	t = sfu_registry_data_targets(s, NULL, NULL, NULL); /* a subscriber may send */
 	g_assert_cmpuint(t->len, ==, 4);
 	g_ptr_array_unref(t);
+	/* The rate is the user's in the room: all of a's handles charge one bucket, b's another; a refusal sends
+	 * nothing. */
+	sfu_data_bucket *seen[3] = {NULL, NULL, NULL};
+	t = sfu_registry_data_targets(a, NULL, remember_bucket, &seen[0]);
+	g_ptr_array_unref(t);
+	t = sfu_registry_data_targets(a2, NULL, remember_bucket, &seen[1]);
+	g_ptr_array_unref(t);
+	t = sfu_registry_data_targets(b, NULL, remember_bucket, &seen[2]);
+	g_ptr_array_unref(t);
+	g_assert_nonnull(seen[0]);
+	g_assert_true(seen[0] == seen[1]);
+	g_assert_true(seen[0] != seen[2]);
+	g_assert_null(sfu_registry_data_targets(a, NULL, refuse_bucket, NULL));
 	/* Blocks do not apply to websocket data (upstream). */
 	g_ptr_array_unref(block(c, "a"));
-	t = sfu_registry_data_targets(a, "c");
+	t = sfu_registry_data_targets(a, "c", NULL, NULL);
 	g_assert_cmpuint(t->len, ==, 1);
 	g_ptr_array_unref(t);
 	/* A departed handle is no longer a target. */
 	sfu_departure d;
 	removed(3, &d);
 	sfu_departure_clear(&d);
-	t = sfu_registry_data_targets(a, "c");
+	t = sfu_registry_data_targets(a, "c", NULL, NULL);
 	g_assert_cmpuint(t->len, ==, 0);
 	g_ptr_array_unref(t);
 	teardown(v0);
@@ -1075,7 +1099,7 @@ static gpointer stress_worker(gpointer data) {
 					break;
 				}
 				case 2:
-					t = sfu_registry_data_targets(h, g_rand_boolean(rnd) ? whom : NULL);
+					t = sfu_registry_data_targets(h, g_rand_boolean(rnd) ? whom : NULL, NULL, NULL);
 					break;
 				case 3: {
 					/* Evict someone (maybe another thread's handle); its owner still removes it later. */
