@@ -190,6 +190,35 @@ void sfu_sdp_result_clear(sfu_sdp_result *r) {
 	r->audio_pt = r->video_pt = -1;
 }
 
+/* The next line of \p p that is not an o= line, or NULL at the end; \p len receives its length. */
+static const char *next_line(const char *p, size_t *len) {
+	while(p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+		const char *line = p;
+		p = p[n] ? p + n + 1 : p + n;
+		if(strncmp(line, "o=", 2) != 0) {
+			*len = n;
+			return line;
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
+gboolean sfu_sdp_same_but_origin(const char *a, const char *b) {
+	if(a == NULL || b == NULL)
+		return FALSE;
+	size_t na, nb;
+	const char *la = next_line(a, &na), *lb = next_line(b, &nb);
+	while(la != NULL && lb != NULL) {
+		if(na != nb || memcmp(la, lb, na) != 0)
+			return FALSE;
+		la = next_line(la + na, &na);
+		lb = next_line(lb + nb, &nb);
+	}
+	return la == NULL && lb == NULL;
+}
+
 gboolean sfu_sdp_check(const char *sdp, char *error, size_t error_len) {
 	janus_sdp *parsed = janus_sdp_parse(sdp, error, error_len);
 	if(parsed == NULL)

@@ -65,6 +65,10 @@ gboolean sfu_sdp_publisher_reoffer(const char *offer_sdp, sfu_vcodec codec, cons
 
 void sfu_sdp_result_clear(sfu_sdp_result *r);
 
+/*! \brief TRUE when two SDPs the plugin generated say the same thing but for their o= line (a new session id
+ * and version each time): offering the second after the first would change nothing. NULL differs. */
+gboolean sfu_sdp_same_but_origin(const char *a, const char *b);
+
 /*! \brief TRUE when \p answer_sdp parses (a subscriber's answer). */
 gboolean sfu_sdp_check(const char *sdp, char *error, size_t error_len);
 

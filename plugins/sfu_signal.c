@@ -381,8 +381,16 @@ static const request_handler handlers[] = {
  * ==========================================================================*/
 
 /* Store what negotiating \p h's media produced and offer it to \p h's current subscribers (body {}, no
- * transaction: a renegotiation). */
+ * transaction: a renegotiation), unless it changes nothing for them. naf-janus-adapter always follows its
+ * publisher's first offer with a second, identical one (negotiationneeded fires after the join's offer); a
+ * re-offer for it would reach a subscriber that has just subscribed while its first negotiation is in flight. */
 static void publish_media(sfu_handle *h, const sfu_sdp_result *r) {
+	sfu_mutex_lock(&h->mutex);
+	gboolean same = sfu_sdp_same_but_origin(h->subscriber_offer, r->subscriber_offer) &&
+					h->audio_pt == r->audio_pt && h->video_pt == r->video_pt;
+	sfu_mutex_unlock(&h->mutex);
+	if(same)
+		return;
 	GPtrArray *subs = sfu_registry_set_offer(h, g_strdup(r->subscriber_offer), r->audio_pt, r->video_pt);
 	json_t *reoffer = json_pack("{ssss}", "type", "offer", "sdp", r->subscriber_offer);
 	json_t *empty = json_object();
