@@ -58,11 +58,11 @@ static redisReply *run(const char *fmt, ...) {
 }
 
 static gboolean redis_start(void) {
-	char *argv[] = {REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
-		"--dir", dir, "--loglevel", "warning", NULL};
+	const char *argv[] = {REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly",
+		"no", "--dir", dir, "--loglevel", "warning", NULL};
 	GError *error = NULL;
-	if(!g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-		   &redis_pid, &error)) {
+	if(!g_spawn_async(NULL, (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+		   NULL, NULL, &redis_pid, &error)) {
 		g_test_message("redis-server: %s", error->message);
 		g_error_free(error);
 		return FALSE;
