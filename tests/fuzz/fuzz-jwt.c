@@ -68,8 +68,9 @@ static void check_claims(const sfu_jwt_claims *c) {
 
 static void fuzz_verify(const char *token, size_t size) {
 	static const char *const algs_wide[] = {"RS512", "PS512", NULL};
-	const sfu_jwt_options narrow = {NULL, NULL, NULL, 0};
-	const sfu_jwt_options wide = {algs_wide, "sfu", "issuer", 30};
+	const sfu_jwt_options narrow = {.algorithms = NULL};
+	const sfu_jwt_options wide = {
+		.algorithms = algs_wide, .audience = "sfu", .issuer = "issuer", .leeway_s = 30};
 	sfu_jwt_keyset *sets[] = {default_keys, kid_keys};
 	const sfu_jwt_options *opts[] = {&narrow, &wide};
 	for(int k = 0; k < 2; k++) {
@@ -87,7 +88,7 @@ static void fuzz_verify(const char *token, size_t size) {
 
 static void fuzz_claims(const char *text, size_t size) {
 	sfu_jwt_claims c;
-	const sfu_jwt_options opts = {NULL, "sfu", NULL, 0};
+	const sfu_jwt_options opts = {.audience = "sfu"};
 	if(sfu_jwt_parse_claims(NULL, text, size, &c) == SFU_JWT_OK) {
 		check_claims(&c);
 		if(sfu_jwt_check_time(&c, 60, 1700000000) == SFU_JWT_OK && c.exp + 60 <= 1700000000)

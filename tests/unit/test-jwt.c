@@ -173,7 +173,7 @@ static void test_jwks(void) {
 	assert_result(verify_with(ks, NULL, nokid, NULL), SFU_JWT_ERR_UNKNOWN_KID);
 	/* key-b pins RS512: a PS512 token under key-b is refused even when PS512 is allowed */
 	static const char *const both[] = {"RS512", "PS512", NULL};
-	sfu_jwt_options opts = {both, NULL, NULL, 0};
+	sfu_jwt_options opts = {.algorithms = both};
 	char *ps = mint_token_ex(
 		key_b, "PS512", NULL, 0, "{\"alg\":\"PS512\",\"kid\":\"key-b\"}", "{\"exp\":1700000100}");
 	assert_result(verify_with(ks, &opts, ps, NULL), SFU_JWT_ERR_ALG);
@@ -347,7 +347,7 @@ static void test_header_case(gconstpointer data) {
 	assert_result(verify_with(ks, NULL, token, NULL), tc->want);
 	/* also with every algorithm this module knows allowed, except the ones named above */
 	static const char *const all_rsa[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", NULL};
-	sfu_jwt_options wide = {all_rsa, NULL, NULL, 0};
+	sfu_jwt_options wide = {.algorithms = all_rsa};
 	sfu_jwt_result r = verify_with(ks, &wide, token, NULL);
 	if(!strcmp(tc->how, "HS512") || !strcmp(tc->how, "none") || !strcmp(tc->name, "es256"))
 		g_assert_true(r != SFU_JWT_OK);
@@ -358,7 +358,7 @@ static void test_header_case(gconstpointer data) {
 
 static void test_allowed_rs256(void) {
 	static const char *const rs256[] = {"RS256", NULL};
-	sfu_jwt_options opts = {rs256, NULL, NULL, 0};
+	sfu_jwt_options opts = {.algorithms = rs256};
 	sfu_jwt_keyset *ks = keyset_default(key_a);
 	char *token = mint_token_ex(key_a, "RS256", NULL, 0, "{\"alg\":\"RS256\"}", "{\"exp\":1700000100}");
 	assert_result(verify_with(ks, &opts, token, NULL), SFU_JWT_OK);
@@ -578,7 +578,7 @@ static void test_time(void) {
 	sfu_jwt_keyset *ks = keyset_default(key_a);
 	for(size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_test_message("time case %zu: %s leeway %u", i, cases[i].payload, cases[i].leeway);
-		sfu_jwt_options opts = {NULL, NULL, NULL, cases[i].leeway};
+		sfu_jwt_options opts = {.leeway_s = cases[i].leeway};
 		char *token = mint_token(key_a, NULL, cases[i].payload);
 		sfu_jwt_claims c;
 		assert_result(verify_with(ks, &opts, token, &c), cases[i].want);
@@ -625,7 +625,7 @@ static void test_audience_issuer(void) {
 	};
 	sfu_jwt_keyset *ks = keyset_default(key_a);
 	for(size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		sfu_jwt_options opts = {NULL, cases[i].aud, cases[i].iss, 0};
+		sfu_jwt_options opts = {.audience = cases[i].aud, .issuer = cases[i].iss};
 		char *token = mint_token(key_a, NULL, cases[i].payload);
 		assert_result(verify_with(ks, &opts, token, NULL), cases[i].want);
 		g_free(token);
