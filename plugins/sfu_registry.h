@@ -4,7 +4,7 @@
  * registry lock) guards the tables and every membership change. A change that
  * must be decided together with other state (the ban check and the grant of a
  * join, a kick and its ban, a refresh, a departure and its deadlines) is made by
- * sfu_authz as one atomic step: it takes the lock with sfu_registry_lock(),
+ * sfu_access as one atomic step: it takes the lock with sfu_registry_lock(),
  * calls the \c _locked functions below and the leaf modules (bans, expiry),
  * then unlocks; so no request can observe a half-joined handle or slip between
  * a ban and an eviction. The lock is never held across a call into the Janus
@@ -55,7 +55,7 @@ typedef struct sfu_handle_auth {
 	gint64 exp;                  /*!< token expiry (unix s), 0 when open/unknown */
 	gint64 eject_at;    /*!< real-time µs when this handle is ejected for its token's expiry, 0: never */
 	gint64 session_end; /*!< real-time µs when its max_session_s ends, 0: no limit */
-	gint64 warned_exp;  /*!< the exp its token_expiring warning was sent for (0: none yet; sfu_authz's) */
+	gint64 warned_exp;  /*!< the exp its token_expiring warning was sent for (0: none yet; sfu_access's) */
 	char *kid, *jti, *sub, *bound_user; /*!< owned, NULL when absent; bound_user: the token's user_id claim */
 } sfu_handle_auth;
 
@@ -116,7 +116,7 @@ void sfu_registry_init(guint max_blocks_per_user);
 /*! \brief Drop every handle, room and block (plugin destroy; no core calls). */
 void sfu_registry_shutdown(void);
 
-/*! \brief Take / release the registry lock (for sfu_authz's atomic steps). Not recursive. */
+/*! \brief Take / release the registry lock (for sfu_access's atomic steps). Not recursive. */
 void sfu_registry_lock(void);
 void sfu_registry_unlock(void);
 /*! \brief TRUE when the calling thread holds the registry lock (any thread; for checks and probes). */

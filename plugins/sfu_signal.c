@@ -5,7 +5,7 @@
 
 #include <debug.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_log.h"
@@ -32,7 +32,7 @@ typedef struct sfu_outcome {
 } sfu_outcome;
 
 static const sfu_config *config = NULL;
-static sfu_auth *auth = NULL;
+static sfu_token_verifier *verifier = NULL;
 static GThread **workers = NULL;
 static guint n_workers = 0;
 static volatile gint stopping = 0;
@@ -74,29 +74,30 @@ static gint64 now_s(void) {
 
 /* Verify \p token for \p purpose (\p room_id NULL: the room is checked later, by the caller). On failure
  * fills \p out with the error of the matching family and reports the refusal. */
-static gboolean authorize(const char *token, sfu_auth_purpose purpose, const char *room_id,
+static gboolean authorize(const char *token, sfu_token_purpose purpose, const char *room_id,
 	const char *user_id, sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant,
 	sfu_outcome *out) {
 	const char *reason = NULL;
-	sfu_auth_verdict v = sfu_auth_check(auth, token, purpose, room_id, user_id, now_s(), grant, &reason);
+	sfu_token_verdict v =
+		sfu_token_check(verifier, token, purpose, room_id, user_id, now_s(), grant, &reason);
 	switch(v) {
-		case SFU_AUTH_OK:
+		case SFU_TOKEN_OK:
 			return TRUE;
-		case SFU_AUTH_MISSING:
+		case SFU_TOKEN_MISSING:
 			out->err = anonymous;
 			break;
-		case SFU_AUTH_INVALID:
+		case SFU_TOKEN_INVALID:
 			out->err = invalid;
 			break;
-		case SFU_AUTH_FORBIDDEN:
+		case SFU_TOKEN_FORBIDDEN:
 		default:
 			out->err = forbidden;
 			break;
 	}
 	out->reason = reason;
 	stat_inc(&stat_rejections);
-	sfu_authz_rejected(
-		room_id, user_id, sfu_auth_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
+	sfu_access_rejected(
+		room_id, user_id, sfu_token_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
 	return FALSE;
 }
 
@@ -180,7 +181,7 @@ static json_t *jsep_offer(char *sdp) {
 static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
+	if(!authorize(req->token, SFU_TOKEN_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
 		   SFU_ERR_JOIN_INVALID_TOKEN, SFU_ERR_JOIN_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
@@ -196,7 +197,7 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	};
 	json_t *users = NULL;
 	char *offer = NULL;
-	out->err = sfu_authz_join(h, &join, &grant, &users, &offer, &out->reason);
+	out->err = sfu_access_join(h, &join, &grant, &users, &offer, &out->reason);
 	sfu_grant_clear(&grant);
 	if(out->err != SFU_OK) {
 		refused_after_token(out);
@@ -220,14 +221,14 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	/* The token first: without a valid one, nothing about publishers is revealed. */
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
+	if(!authorize(req->token, SFU_TOKEN_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
 		   SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
 	}
 	char *offer = NULL;
-	out->err = sfu_authz_subscribe(h, req->subscribe.notifications, req->subscribe.data, req->subscribe.media,
-		&grant, &offer, &out->reason);
+	out->err = sfu_access_subscribe(h, req->subscribe.notifications, req->subscribe.data,
+		req->subscribe.media, &grant, &offer, &out->reason);
 	sfu_grant_clear(&grant);
 	if(out->err != SFU_OK) {
 		refused_after_token(out);
@@ -239,7 +240,7 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 }
 
 static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
-	if(sfu_auth_is_open(auth)) {
+	if(sfu_token_is_open(verifier)) {
 		/* Legacy: without auth_key nobody can kick. */
 		out->err = SFU_ERR_KICK_FORBIDDEN;
 		out->reason = "auth_disabled";
@@ -247,33 +248,33 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	gboolean ok = authorize(req->token, SFU_AUTH_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
+	gboolean ok = authorize(req->token, SFU_TOKEN_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
 		SFU_ERR_KICK_FORBIDDEN, SFU_ERR_KICK_FORBIDDEN, &grant, out);
 	sfu_grant_clear(&grant);
 	if(!ok)
 		return;
-	guint n = sfu_authz_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
+	guint n = sfu_access_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
 	stat_inc(&stat_kicks);
-	sfu_authz_count_kick();
+	sfu_access_count_kick();
 	out->response = json_pack("{si}", "kicked", n);
 }
 
 /* An owner's mute or unmute (token with mute_users for the room): the relay stops / resumes the user's media. */
 static void handle_mute(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
-	if(sfu_auth_is_open(auth)) {
+	if(sfu_token_is_open(verifier)) {
 		out->err = SFU_ERR_MUTE_FORBIDDEN;
 		out->reason = "auth_disabled";
 		return;
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	gboolean ok = authorize(req->token, SFU_AUTH_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
+	gboolean ok = authorize(req->token, SFU_TOKEN_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
 		SFU_ERR_MUTE_FORBIDDEN, SFU_ERR_MUTE_FORBIDDEN, &grant, out);
 	sfu_grant_clear(&grant);
 	if(!ok)
 		return;
 	gboolean mute = req->kind == SFU_REQ_MUTE;
-	guint mask = sfu_authz_mute(req->room_id, req->user_id, (guint)req->mute, mute, h->user_id);
+	guint mask = sfu_access_mute(req->room_id, req->user_id, (guint)req->mute, mute, h->user_id);
 	out->response = json_pack("{so}", "muted", sfu_event_mute_list(mask));
 }
 
@@ -343,12 +344,12 @@ static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *o
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
+	if(!authorize(req->token, SFU_TOKEN_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
 		   SFU_ERR_REFRESH_INVALID_TOKEN, SFU_ERR_REFRESH_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
 	}
-	out->err = sfu_authz_refresh(h, &grant, &out->reason);
+	out->err = sfu_access_refresh(h, &grant, &out->reason);
 	if(out->err == SFU_OK)
 		out->response = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
 	else
@@ -687,9 +688,9 @@ static gpointer worker(gpointer data) {
 	return NULL;
 }
 
-int sfu_signal_start(const sfu_config *cfg, sfu_auth *a) {
+int sfu_signal_start(const sfu_config *cfg, sfu_token_verifier *a) {
 	config = cfg;
-	auth = a;
+	verifier = a;
 	g_atomic_int_set(&stopping, 0);
 	sfu_cond_init(&ready_cond);
 	n_workers = cfg->message_threads ? cfg->message_threads : (guint)g_get_num_processors();

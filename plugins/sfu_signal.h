@@ -13,12 +13,12 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_config.h"
 #include "sfu_registry.h"
 
 /*! \brief Start the workers. \p config and \p auth must outlive sfu_signal_stop(). @returns 0 or -1 */
-int sfu_signal_start(const sfu_config *config, sfu_auth *auth);
+int sfu_signal_start(const sfu_config *config, sfu_token_verifier *auth);
 /*! \brief Stop the workers (pending requests are dropped without a response) and join them. */
 void sfu_signal_stop(void);
 

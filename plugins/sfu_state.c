@@ -20,7 +20,7 @@
 
 #include <debug.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_lock.h"
 #include "sfu_log.h"
@@ -275,7 +275,7 @@ static void on_jti(const char *jti, const char *user_id, gint64 exp) {
 	enqueue(json_pack("{sssssssI}", "type", "jti", "jti", jti, "user_id", user_id, "exp", (json_int_t)exp));
 }
 
-static const sfu_authz_listener listener = {
+static const sfu_access_listener listener = {
 	.kick = on_kick,
 	.ban = on_ban,
 	.unban = on_unban,
@@ -301,7 +301,7 @@ static gint64 int_field(json_t *msg, const char *name) {
 	return json_is_integer(v) ? (gint64)json_integer_value(v) : -1;
 }
 
-/* Apply a message (or a stored entry) of another node through sfu_authz. FALSE when it is not valid. */
+/* Apply a message (or a stored entry) of another node through sfu_access. FALSE when it is not valid. */
 static gboolean apply(json_t *msg) {
 	const char *type = field(msg, "type", 16);
 	const char *room = field(msg, "room_id", SFU_MAX_ID_LEN), *user = field(msg, "user_id", SFU_MAX_ID_LEN);
@@ -314,35 +314,35 @@ static gboolean apply(json_t *msg) {
 		const char *reason = field(msg, "reason", 32);
 		if(room == NULL || user == NULL)
 			return FALSE;
-		sfu_authz_eject_remote(room, user, reason && !strcmp(reason, "admin") ? "admin" : "kicked", by);
+		sfu_access_eject_remote(room, user, reason && !strcmp(reason, "admin") ? "admin" : "kicked", by);
 	} else if(!strcmp(type, "ban")) {
 		sfu_ban_kind k;
 		if(room == NULL || user == NULL || value == NULL || until < 0 || !sfu_ban_kind_parse(kind, &k))
 			return FALSE;
-		sfu_authz_apply_ban(room, k, value, user, until, by);
+		sfu_access_apply_ban(room, k, value, user, until, by);
 	} else if(!strcmp(type, "unban")) {
 		if(room == NULL || user == NULL)
 			return FALSE;
-		sfu_authz_unban(room, user, FALSE);
+		sfu_access_unban(room, user, FALSE);
 	} else if(!strcmp(type, "revoke") || !strcmp(type, "unrevoke")) {
 		sfu_revoke_kind k;
 		if(value == NULL || !sfu_revoke_kind_parse(kind, &k))
 			return FALSE;
 		if(type[0] == 'u')
-			sfu_authz_unrevoke(k, value, FALSE);
+			sfu_access_unrevoke(k, value, FALSE);
 		else if(until > now_s())
-			sfu_authz_revoke(k, value, until, by, FALSE, NULL);
+			sfu_access_revoke(k, value, until, by, FALSE, NULL);
 	} else if(!strcmp(type, "mute")) {
 		gint64 mask = int_field(msg, "mask");
 		if(room == NULL || user == NULL || mask < 0 || mask > SFU_MUTE_ALL || until < 0)
 			return FALSE;
-		sfu_authz_apply_mute(room, user, (guint)mask, until, by);
+		sfu_access_apply_mute(room, user, (guint)mask, until, by);
 	} else if(!strcmp(type, "jti")) {
 		const char *jti = field(msg, "jti", MAX_VALUE_LEN);
 		gint64 exp = int_field(msg, "exp");
 		if(jti == NULL || user == NULL || exp < 0)
 			return FALSE;
-		sfu_authz_apply_jti(jti, user, exp);
+		sfu_access_apply_jti(jti, user, exp);
 	} else {
 		return FALSE;
 	}
@@ -477,7 +477,7 @@ static gboolean write_jti(json_t *msg) {
 		ok = g != NULL;
 		if(g && g->type == REDIS_REPLY_STRING && strcmp(g->str, user) != 0) {
 			char *owner = g_strndup(g->str, g->len);
-			sfu_authz_apply_jti(jti, owner, exp); /* another user holds it: ours goes (token_in_use) */
+			sfu_access_apply_jti(jti, owner, exp); /* another user holds it: ours goes (token_in_use) */
 			g_free(owner);
 		}
 		if(g)
@@ -538,7 +538,7 @@ static gboolean write_change(json_t *msg) {
 static void set_current(gboolean yes) {
 	g_atomic_int_set(&current, yes);
 	if(config->on_unavailable == SFU_UNAVAILABLE_REFUSE)
-		sfu_authz_set_state_available(yes);
+		sfu_access_set_state_available(yes);
 }
 
 static void disconnect(const char *why) {
@@ -862,7 +862,7 @@ static char *read_password_file(const char *path, GError **error) {
 int sfu_state_start(const sfu_config *cfg, GError **error) {
 	config = cfg;
 	if(cfg->state_backend != SFU_STATE_REDIS) {
-		sfu_authz_set_listener(NULL);
+		sfu_access_set_listener(NULL);
 		return 0;
 	}
 	sfu_redis_address a;
@@ -891,7 +891,7 @@ int sfu_state_start(const sfu_config *cfg, GError **error) {
 	g_atomic_int_set(&stopping, 0);
 	/* Not current until the first catch-up: with "refuse", no admission before the node knows the state. */
 	set_current(FALSE);
-	sfu_authz_set_listener(&listener);
+	sfu_access_set_listener(&listener);
 	thread = g_thread_new("sfu-state", state_thread, NULL);
 	return 0;
 }
@@ -904,8 +904,8 @@ void sfu_state_stop(void) {
 	(void)w;
 	g_thread_join(thread);
 	thread = NULL;
-	sfu_authz_set_listener(NULL);
-	sfu_authz_set_state_available(TRUE);
+	sfu_access_set_listener(NULL);
+	sfu_access_set_state_available(TRUE);
 	close(wake[0]);
 	close(wake[1]);
 	wake[0] = wake[1] = -1;

@@ -85,9 +85,9 @@ closure() {
 	echo $seen
 }
 off=$(for h in $(closure sfu_relay.c sfu_relay.h); do
-	case $h in sfu_auth.h | sfu_jwt.h | sfu_signal.h | sfu_config.h) echo "sfu_relay: $h" ;; esac
+	case $h in sfu_token.h | sfu_jwt.h | sfu_signal.h | sfu_config.h) echo "sfu_relay: $h" ;; esac
 done)
-ok_if "sfu_relay does not include sfu_auth.h, sfu_jwt.h, sfu_signal.h or sfu_config.h" "$off"
+ok_if "sfu_relay does not include sfu_token.h, sfu_jwt.h, sfu_signal.h or sfu_config.h" "$off"
 
 # 4. sfu_jwt: libc, OpenSSL and jansson only (no GLib, no Janus, no other module).
 if [ -f "$p/sfu_jwt.c" ]; then

@@ -1,7 +1,7 @@
 /*! \file    test-attack.c
- * \brief    Hostile-client tests of sfu_authz (an attacker's review of main at eb803f7), with the fake core.
- * \details  Each test drives the real sfu_authz / sfu_registry / sfu_bans / sfu_expiry code with grants as
- *           sfu_auth would produce them for tokens an attacker can hold (a valid token of its own for the
+ * \brief    Hostile-client tests of sfu_access (an attacker's review of main at eb803f7), with the fake core.
+ * \details  Each test drives the real sfu_access / sfu_registry / sfu_bans / sfu_expiry code with grants as
+ *           sfu_token would produce them for tokens an attacker can hold (a valid token of its own for the
  *           room: no user_id claim, maybe no sub), and asserts what the victim must keep. Each test not
  *           under /attack/sound/ reproduced a defect of eb803f7 (it failed there) and passes since its fix.
  */
@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_config.h"
 #include "sfu_core.h"
@@ -29,14 +29,14 @@ static void jh_free(const janus_refcount *ref) {
 
 /* The core destroys a handle it was asked to end (asynchronously in Janus; here at once, no lock held). */
 static void emulate_destroy(janus_plugin_session *jh) {
-	sfu_authz_detach(jh);
+	sfu_access_detach(jh);
 }
 
 static void setup_with(void (*tune)(sfu_config *)) {
 	for(int i = 0; i < MAX_JH; i++)
 		janus_refcount_init(&jhs[i].ref, jh_free);
 	config = sfu_config_new_defaults();
-	config->auth_key = g_strdup("unused"); /* not open mode (authz does not read it) */
+	config->auth_key = g_strdup("unused"); /* not open mode (sfu_access does not read it) */
 	config->clock_leeway_s = 0;
 	config->expiry_warning_s = 0;
 	if(tune != NULL)
@@ -45,12 +45,12 @@ static void setup_with(void (*tune)(sfu_config *)) {
 	fake_core_install();
 	fake_core_set_end_session_hook(emulate_destroy);
 	sfu_registry_init(config->max_blocks_per_user);
-	g_assert_cmpint(sfu_authz_start(config), ==, 0);
+	g_assert_cmpint(sfu_access_start(config), ==, 0);
 }
 
 static void teardown(void) {
 	g_clear_pointer(&held, g_ptr_array_unref);
-	sfu_authz_stop();
+	sfu_access_stop();
 	sfu_registry_shutdown();
 	g_assert_cmpuint(sfu_core_lock_violations(), ==, 0);
 	fake_core_uninstall();
@@ -61,7 +61,7 @@ static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-/* A verified grant for any room, as sfu_auth produces it (strings borrowed: authz copies what it keeps). */
+/* A verified grant for any room, as sfu_token produces it (strings borrowed: sfu_access copies what it keeps). */
 static sfu_grant grant(gint64 ttl, gboolean publish, const char *user_id, const char *sub, const char *jti) {
 	sfu_grant g;
 	memset(&g, 0, sizeof(g));
@@ -96,7 +96,7 @@ static sfu_err join_as(sfu_handle *h, const char *room, const char *user, gboole
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *why = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &why);
+	sfu_err err = sfu_access_join(h, &r, g, &users, &offer, &why);
 	json_decref(users);
 	g_free(offer);
 	if(reason != NULL)
@@ -162,7 +162,7 @@ static void test_impersonator_refresh_ejects_victim(void) {
 	sfu_grant shortlived = grant(1, FALSE, NULL, NULL, NULL);
 	const char *reason = NULL;
 	/* Mallory's own refresh may succeed; it must not touch Alice. */
-	(void)sfu_authz_refresh(mallory, &shortlived, &reason);
+	(void)sfu_access_refresh(mallory, &shortlived, &reason);
 	g_assert_cmpint(alice->auth.exp, ==, a.exp);
 	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
 	g_assert_false(wait_destroyed(alice, 2500));
@@ -245,7 +245,7 @@ static void test_refresh_respects_jti_binding(void) {
 	g_assert_cmpstr(reason, ==, "token_in_use");
 	/* The refresh must be refused the same way. */
 	reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(bob, &a, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
+	g_assert_cmpint(sfu_access_refresh(bob, &a, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "token_in_use");
 	g_assert_cmpint(g_atomic_int_get(&bob->auth.publish_media), ==, 0);
 	teardown();
@@ -268,7 +268,7 @@ static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
 	sfu_handle *victim = add(0);
 	sfu_grant v = grant(600, TRUE, NULL, NULL, NULL);
 	g_assert_cmpint(join_as(victim, "y", "troll", TRUE, NULL, &v, NULL), ==, SFU_OK);
-	g_assert_cmpuint(sfu_authz_eject("y", "troll", "kicked", "owner-y", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("y", "troll", "kicked", "owner-y", TRUE), ==, 1);
 	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
 	g_usleep(1100 * 1000); /* later bans expire later: "y"'s is now the soonest to expire */
 	for(int i = 0; i < 8; i++) {
@@ -276,7 +276,7 @@ static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
 		char user[32];
 		g_snprintf(user, sizeof(user), "puppet-%d", i);
 		g_assert_cmpint(join_as(puppet, "mine", user, TRUE, NULL, &v, NULL), ==, SFU_OK);
-		g_assert_cmpuint(sfu_authz_eject("mine", user, "kicked", "me", TRUE), ==, 1);
+		g_assert_cmpuint(sfu_access_eject("mine", user, "kicked", "me", TRUE), ==, 1);
 	}
 	/* Room "y"'s ban must still be there. */
 	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
@@ -329,7 +329,7 @@ static void test_kick_races_join(void) {
 		g_assert_cmpint(join_as(first, "k", user, TRUE, NULL, &g, NULL), ==, SFU_OK);
 		race r = {.h = second, .user = user};
 		GThread *t = g_thread_new("join", race_join, &r);
-		sfu_authz_eject("k", user, "kicked", "owner", TRUE);
+		sfu_access_eject("k", user, "kicked", "owner", TRUE);
 		g_thread_join(t);
 		GPtrArray *left;
 		sfu_registry_lock();
@@ -338,8 +338,8 @@ static void test_kick_races_join(void) {
 		/* Either the join came first (and was evicted) or it was refused as banned. */
 		g_assert_cmpuint(left->len, ==, 0);
 		g_ptr_array_unref(left);
-		sfu_authz_detach(first->jh);
-		sfu_authz_detach(second->jh);
+		sfu_access_detach(first->jh);
+		sfu_access_detach(second->jh);
 	}
 	teardown();
 }
@@ -348,7 +348,7 @@ int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/attack/sound/bound-user-not-taken-over", test_bound_user_not_taken_over);
 	g_test_add_func("/attack/sound/kick-races-join", test_kick_races_join);
-	/* Failed on main eb803f7 (a refresh claimed no jti); fixed in sfu_authz_refresh. */
+	/* Failed on main eb803f7 (a refresh claimed no jti); fixed in sfu_access_refresh. */
 	g_test_add_func("/attack/refresh-respects-jti-binding", test_refresh_respects_jti_binding);
 	/* Defects of eb803f7 found by the attacker review, fixed since. */
 	g_test_add_func("/attack/impersonator-join-mutes-victim", test_impersonator_join_mutes_victim);

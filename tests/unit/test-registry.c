@@ -70,7 +70,7 @@ static char *users_of(json_t *users) {
 	return joined;
 }
 
-/* One join step under the registry lock, as sfu_authz makes it (flags, grant, optional media at once). */
+/* One join step under the registry lock, as sfu_access makes it (flags, grant, optional media at once). */
 static sfu_err join_step(sfu_handle *h, const char *room, const char *user, gboolean publisher,
 	gboolean subscribe, gboolean notifications, const char *media, const sfu_limits *lim, json_t **users,
 	GPtrArray **notify, char **offer) {
@@ -575,7 +575,7 @@ static void test_subscribe_errors(void) {
 	g_ptr_array_unref(subs);
 	g_assert_cmpint(p->audio_pt, ==, 111);
 	g_assert_cmpint(p->video_pt, ==, 96);
-	/* A non-joined handle: media needs a room (sfu_authz enters it into one); flags alone are stored. */
+	/* A non-joined handle: media needs a room (sfu_access enters it into one); flags alone are stored. */
 	g_assert_cmpint(subscribe(loose, FALSE, FALSE, "p", &offer), ==, SFU_ERR_NO_PUBLISHER);
 	g_assert_cmpint(subscribe(loose, TRUE, TRUE, NULL, &offer), ==, SFU_OK);
 	g_assert_true(loose->subscribed && loose->notifications);

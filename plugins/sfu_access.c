@@ -1,5 +1,5 @@
-/*! \file    sfu_authz.c
- * \brief    janus-sfu: session authorization, expiry, refresh, ejection, bans (see sfu_authz.h)
+/*! \file    sfu_access.c
+ * \brief    janus-sfu: session authorization, expiry, refresh, ejection, bans (see sfu_access.h)
  * \details  Each public function is one step under the registry lock (phase 1:
  * decide and change state, leaf locks of sfu_bans and sfu_expiry allowed) and,
  * when someone must be told, a second phase without any lock (events,
@@ -9,7 +9,7 @@
 
 #include <debug.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
@@ -17,8 +17,8 @@
 #include "sfu_log.h"
 
 static const sfu_config *config = NULL;
-static const sfu_authz_listener *listener = NULL; /* set once at start, before any request */
-static volatile gint state_available = 1;         /* the shared state is current (sfu_state) */
+static const sfu_access_listener *listener = NULL; /* set once at start, before any request */
+static volatile gint state_available = 1;          /* the shared state is current (sfu_state) */
 
 static sfu_mutex stats_lock = SFU_MUTEX_INIT;
 static GHashTable *rejections = NULL; /* reason -> count (reasons are a small static set) */
@@ -407,7 +407,7 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	sfu_turn turn = take_turn_locked(res.notify != NULL || announces(&stale_left));
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
-		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
+		sfu_access_rejected(r->room_id, r->user_id, request, *reason);
 	if(err == SFU_OK && config->one_user_per_jti && grant->jti != NULL && listener && listener->jti)
 		listener->jti(grant->jti, r->user_id, grant->exp + (gint64)config->clock_leeway_s);
 	announce_join(h, r, res.notify, stale, &stale_left, &turn);
@@ -424,7 +424,7 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	return err;
 }
 
-sfu_err sfu_authz_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
+sfu_err sfu_access_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
 	char **offer, const char **reason) {
 	*users = NULL;
 	*offer = NULL;
@@ -435,7 +435,7 @@ static gboolean grant_allows(const char *room_id, gpointer grant) {
 	return sfu_grant_allows_room(grant, room_id);
 }
 
-sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data, const char *media,
+sfu_err sfu_access_subscribe(sfu_handle *h, gboolean notifications, gboolean data, const char *media,
 	const sfu_grant *grant, char **offer, const char **reason) {
 	*offer = NULL;
 	sfu_err err;
@@ -444,7 +444,7 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 	if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
 		sfu_registry_unlock();
 		*reason = "revoked";
-		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		sfu_access_rejected(h->room_id, h->user_id, "subscribe", *reason);
 		return SFU_ERR_SUB_REVOKED;
 	}
 	if(h->role == SFU_ROLE_NONE && media != NULL) {
@@ -484,7 +484,7 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 		g_ptr_array_unref(mine);
 	sfu_registry_unlock();
 	if(err == SFU_ERR_SUB_FORBIDDEN || err == SFU_ERR_SUB_REVOKED)
-		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		sfu_access_rejected(h->room_id, h->user_id, "subscribe", *reason);
 	if(err == SFU_ERR_NO_PUBLISHER && h->role != SFU_ROLE_NONE)
 		return SFU_ERR_SUB_NOT_IN_ROOM; /* a joined handle only receives publishers of its room */
 	return err == SFU_ERR_HANDLE_SUBSCRIBED ? SFU_ERR_USER_SUBSCRIBED : err;
@@ -494,7 +494,7 @@ static gboolean binds_differently(const char *current, const char *offered) {
 	return current != NULL && (offered == NULL || strcmp(current, offered) != 0);
 }
 
-sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason) {
+sfu_err sfu_access_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason) {
 	sfu_err err = SFU_OK;
 	sfu_registry_lock();
 	if(h->role == SFU_ROLE_NONE || h->detached) {
@@ -526,7 +526,7 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 	}
 	sfu_registry_unlock();
 	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY || err == SFU_ERR_REFRESH_REVOKED) {
-		sfu_authz_rejected(h->room_id, h->user_id, "refresh", *reason);
+		sfu_access_rejected(h->room_id, h->user_id, "refresh", *reason);
 		return err;
 	}
 	if(err == SFU_OK) {
@@ -541,7 +541,7 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
  * Leaving and ejection
  * ==========================================================================*/
 
-gboolean sfu_authz_detach(janus_plugin_session *jh) {
+gboolean sfu_access_detach(janus_plugin_session *jh) {
 	sfu_departure d;
 	sfu_registry_lock();
 	gboolean known = sfu_registry_remove_locked(jh, &d);
@@ -652,12 +652,12 @@ static guint eject_step(const char *room_id, const char *user_id, const char *re
 	return n;
 }
 
-guint sfu_authz_eject(
+guint sfu_access_eject(
 	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
 	return eject_step(room_id, user_id, reason, by, ban, ban);
 }
 
-guint sfu_authz_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by) {
+guint sfu_access_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by) {
 	return eject_step(room_id, user_id, reason, by, TRUE, FALSE);
 }
 
@@ -734,7 +734,7 @@ static gboolean matches_revocation(const sfu_handle *h, gconstpointer ud) {
 	return same_string(v, r->value);
 }
 
-guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by,
+guint sfu_access_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by,
 	gboolean local, gboolean *recorded) {
 	revoked_id r = {kind, value};
 	GPtrArray *evictions = g_ptr_array_new();
@@ -770,7 +770,7 @@ guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, 
 	return finish_evictions(evictions, "revoked", NULL);
 }
 
-gboolean sfu_authz_unrevoke(sfu_revoke_kind kind, const char *value, gboolean local) {
+gboolean sfu_access_unrevoke(sfu_revoke_kind kind, const char *value, gboolean local) {
 	gboolean was = sfu_bans_unrevoke(kind, value);
 	if(was)
 		sfu_events_audit(NULL, "unrevoked", NULL, NULL,
@@ -791,7 +791,7 @@ static gboolean matches_ban(const sfu_handle *h, gconstpointer ud) {
 	return same_string(v, b->value);
 }
 
-guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+guint sfu_access_apply_ban(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
 	gint64 until_s, const char *by) {
 	banned_id b = {kind, value};
 	GPtrArray *evictions = g_ptr_array_new();
@@ -807,7 +807,7 @@ guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *va
 	return finish_evictions(evictions, "kicked", by);
 }
 
-guint sfu_authz_unban(const char *room_id, const char *user_id, gboolean local) {
+guint sfu_access_unban(const char *room_id, const char *user_id, gboolean local) {
 	guint n = sfu_bans_remove(room_id, user_id);
 	if(n > 0)
 		sfu_events_audit(NULL, "unbanned", room_id, user_id, NULL);
@@ -825,7 +825,7 @@ static gboolean holds_jti_of_other(const sfu_handle *h, gconstpointer ud) {
 	return same_string(h->auth.jti, j->jti) && !same_string(h->user_id, j->owner);
 }
 
-guint sfu_authz_apply_jti(const char *jti, const char *user_id, gint64 exp_s) {
+guint sfu_access_apply_jti(const char *jti, const char *user_id, gint64 exp_s) {
 	if(!config->one_user_per_jti)
 		return 0;
 	jti_holder j = {jti, user_id};
@@ -899,7 +899,7 @@ static void announce_mute(const char *room_id, const char *user_id, guint before
 	sfu_handle_unref(pub);
 }
 
-guint sfu_authz_mute(const char *room_id, const char *user_id, guint bits, gboolean mute, const char *by) {
+guint sfu_access_mute(const char *room_id, const char *user_id, guint bits, gboolean mute, const char *by) {
 	gint64 until = now_s() + config->mute_s;
 	GPtrArray *targets = NULL;
 	sfu_handle *pub = NULL;
@@ -915,7 +915,7 @@ guint sfu_authz_mute(const char *room_id, const char *user_id, guint bits, gbool
 	return after;
 }
 
-void sfu_authz_apply_mute(
+void sfu_access_apply_mute(
 	const char *room_id, const char *user_id, guint mask, gint64 until_s, const char *by) {
 	GPtrArray *targets = NULL;
 	sfu_handle *pub = NULL;
@@ -1027,7 +1027,7 @@ static void on_deadline(
  * Lifecycle and stats
  * ==========================================================================*/
 
-int sfu_authz_start(const sfu_config *cfg) {
+int sfu_access_start(const sfu_config *cfg) {
 	config = cfg;
 	sfu_mutex_lock(&stats_lock);
 	if(rejections == NULL)
@@ -1039,7 +1039,7 @@ int sfu_authz_start(const sfu_config *cfg) {
 	return sfu_expiry_start(on_deadline);
 }
 
-void sfu_authz_stop(void) {
+void sfu_access_stop(void) {
 	sfu_expiry_stop();
 	sfu_bans_shutdown();
 	sfu_mutex_lock(&stats_lock);
@@ -1047,7 +1047,7 @@ void sfu_authz_stop(void) {
 	sfu_mutex_unlock(&stats_lock);
 }
 
-void sfu_authz_rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
+void sfu_access_rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
 	if(reason == NULL)
 		return;
 	sfu_mutex_lock(&stats_lock);
@@ -1060,19 +1060,19 @@ void sfu_authz_rejected(const char *room_id, const char *user_id, const char *re
 		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
 }
 
-void sfu_authz_set_listener(const sfu_authz_listener *l) {
+void sfu_access_set_listener(const sfu_access_listener *l) {
 	listener = l;
 }
 
-void sfu_authz_set_state_available(gboolean available) {
+void sfu_access_set_state_available(gboolean available) {
 	g_atomic_int_set(&state_available, available ? 1 : 0);
 }
 
-gboolean sfu_authz_state_available(void) {
+gboolean sfu_access_state_available(void) {
 	return g_atomic_int_get(&state_available) != 0;
 }
 
-void sfu_authz_count_kick(void) {
+void sfu_access_count_kick(void) {
 	bump(&n_kicks);
 }
 
@@ -1080,7 +1080,7 @@ static json_int_t load(guint64 *counter) {
 	return (json_int_t)__atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-json_t *sfu_authz_stats(void) {
+json_t *sfu_access_stats(void) {
 	json_t *by_reason = json_object();
 	sfu_mutex_lock(&stats_lock);
 	if(rejections != NULL) {
