@@ -15,6 +15,7 @@
 #include "sfu_events.h"
 #include "sfu_expiry.h"
 #include "sfu_log.h"
+#include "sfu_stats.h"
 
 static const sfu_config *config = NULL;
 static const sfu_access_listener *listener = NULL; /* set once at start, before any request */
@@ -22,12 +23,6 @@ static volatile gint state_available = 1;          /* the shared state is curren
 
 static sfu_mutex stats_lock = SFU_MUTEX_INIT;
 static GHashTable *rejections = NULL; /* reason -> count (reasons are a small static set) */
-static guint64 n_refreshes, n_expiries, n_session_limits, n_kicks, n_bans, n_bans_dropped, n_warnings,
-	n_replaced, n_revoked_ejections, n_mutes;
-
-static void bump(guint64 *counter) {
-	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
 
 static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
@@ -359,7 +354,7 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 		depart_replaced(stale_left, *stale, r, out->notify);
 	}
 	if(share_grant_locked(h, grant, grant->user_id, grant->sub, FALSE))
-		bump(&n_refreshes);
+		sfu_stats_inc(SFU_STAT_REFRESHES);
 	return SFU_OK;
 }
 
@@ -377,7 +372,7 @@ static void announce_join(sfu_handle *h, const sfu_join_request *r, GPtrArray *n
 	end_turn(t);
 	if(stale != NULL) {
 		if(stale->len > 0) {
-			__atomic_fetch_add(&n_replaced, stale->len, __ATOMIC_RELAXED);
+			sfu_stats_add(SFU_STAT_REPLACED_HANDLES, stale->len);
 			char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
 			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n", stale->len,
 				sfu_log_id(r->user_id, user), sfu_log_id(r->room_id, room));
@@ -530,7 +525,7 @@ sfu_err sfu_access_refresh(sfu_handle *h, const sfu_grant *grant, const char **r
 		return err;
 	}
 	if(err == SFU_OK) {
-		bump(&n_refreshes);
+		sfu_stats_inc(SFU_STAT_REFRESHES);
 		sfu_events_audit(h->jh, "refreshed", h->room_id, h->user_id,
 			json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
 	}
@@ -590,10 +585,10 @@ static void ban_locked(const char *room_id, const char *user_id, GPtrArray *vict
 		ban_one_locked(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now, recs, &worst);
 		ban_one_locked(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now, recs, &worst);
 	}
-	bump(&n_bans);
+	sfu_stats_inc(SFU_STAT_BANS);
 	if(worst == SFU_BAN_ADDED)
 		return;
-	bump(&n_bans_dropped);
+	sfu_stats_inc(SFU_STAT_BANS_DROPPED);
 	char room[SFU_LOG_ID_LEN];
 	JANUS_LOG(LOG_WARN, "[sfu] room '%s': ban table full (max_bans_per_room / max_bans): %s\n",
 		sfu_log_id(room_id, room),
@@ -766,7 +761,7 @@ guint sfu_access_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s,
 	if(local && listener && listener->revoke)
 		listener->revoke(kind, value, until_s, by);
 	guint n = evictions->len;
-	__atomic_fetch_add(&n_revoked_ejections, n, __ATOMIC_RELAXED);
+	sfu_stats_add(SFU_STAT_REVOKED_EJECTIONS, n);
 	return finish_evictions(evictions, "revoked", NULL);
 }
 
@@ -803,7 +798,7 @@ guint sfu_access_apply_ban(const char *room_id, sfu_ban_kind kind, const char *v
 		evict_matching_locked(room_id, matches_ban, &b, evictions);
 	sfu_registry_unlock();
 	if(!kept)
-		bump(&n_bans_dropped);
+		sfu_stats_inc(SFU_STAT_BANS_DROPPED);
 	return finish_evictions(evictions, "kicked", by);
 }
 
@@ -908,7 +903,7 @@ guint sfu_access_mute(const char *room_id, const char *user_id, guint bits, gboo
 	guint after = mute ? (before | bits) : (before & ~bits);
 	set_mute_locked(room_id, user_id, after, until, by, &targets, &pub);
 	sfu_registry_unlock();
-	bump(&n_mutes);
+	sfu_stats_inc(SFU_STAT_MUTES);
 	if(listener && listener->mute)
 		listener->mute(room_id, user_id, after, until, by);
 	announce_mute(room_id, user_id, before, after, by, targets, pub);
@@ -986,7 +981,7 @@ static void on_deadline(
 		json_t *ev = sfu_event_token_expiring(room_id, p->auth.exp);
 		sfu_core_push_event(p->jh, NULL, ev, NULL);
 		json_decref(ev);
-		bump(&n_warnings);
+		sfu_stats_inc(SFU_STAT_EXPIRY_WARNINGS);
 		sfu_events_audit(
 			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)p->auth.exp));
 	}
@@ -1007,7 +1002,7 @@ static void on_deadline(
 			g_ptr_array_unref(victims);
 			continue;
 		}
-		bump(pass ? &n_expiries : &n_session_limits);
+		sfu_stats_inc(pass ? SFU_STAT_EXPIRIES : SFU_STAT_SESSION_LIMITS);
 		char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
 		JANUS_LOG(LOG_VERB, "[sfu] %s: user '%s' in room '%s' (%" G_GINT64_FORMAT " us late, %u handles)\n",
 			reason, sfu_log_id(user_id, user), sfu_log_id(room_id, room), lateness_us, n);
@@ -1072,12 +1067,8 @@ gboolean sfu_access_state_available(void) {
 	return g_atomic_int_get(&state_available) != 0;
 }
 
-void sfu_access_count_kick(void) {
-	bump(&n_kicks);
-}
-
-static json_int_t load(guint64 *counter) {
-	return (json_int_t)__atomic_load_n(counter, __ATOMIC_RELAXED);
+static json_int_t load(sfu_stat which) {
+	return (json_int_t)sfu_stats_get(which);
 }
 
 json_t *sfu_access_stats(void) {
@@ -1092,15 +1083,16 @@ json_t *sfu_access_stats(void) {
 	}
 	sfu_mutex_unlock(&stats_lock);
 	json_t *out = json_pack("{sosIsIsIsIsIsIsIsI}", "rejections_by_reason", by_reason, "refreshes",
-		load(&n_refreshes), "expiries", load(&n_expiries), "session_limits", load(&n_session_limits),
-		"expiry_warnings", load(&n_warnings), "kicks", load(&n_kicks), "bans", load(&n_bans), "bans_dropped",
-		load(&n_bans_dropped), "replaced_handles", load(&n_replaced));
+		load(SFU_STAT_REFRESHES), "expiries", load(SFU_STAT_EXPIRIES), "session_limits",
+		load(SFU_STAT_SESSION_LIMITS), "expiry_warnings", load(SFU_STAT_EXPIRY_WARNINGS), "kicks",
+		load(SFU_STAT_KICKS) + load(SFU_STAT_ADMIN_KICKS), "bans", load(SFU_STAT_BANS), "bans_dropped",
+		load(SFU_STAT_BANS_DROPPED), "replaced_handles", load(SFU_STAT_REPLACED_HANDLES));
 	json_object_set_new(out, "scheduled_deadlines", json_integer(sfu_expiry_count()));
 	json_object_set_new(out, "live_bans", json_integer(sfu_bans_count()));
 	json_object_set_new(out, "jti_claims", json_integer(sfu_bans_jti_count()));
 	json_object_set_new(out, "live_revocations", json_integer(sfu_bans_revocations_count()));
-	json_object_set_new(out, "revoked_ejections", json_integer(load(&n_revoked_ejections)));
+	json_object_set_new(out, "revoked_ejections", json_integer(load(SFU_STAT_REVOKED_EJECTIONS)));
 	json_object_set_new(out, "live_mutes", json_integer(sfu_bans_mutes_count()));
-	json_object_set_new(out, "mutes", json_integer(load(&n_mutes)));
+	json_object_set_new(out, "mutes", json_integer(load(SFU_STAT_MUTES)));
 	return out;
 }

@@ -126,8 +126,6 @@ gboolean sfu_access_detach(janus_plugin_session *jh);
 
 /*! \brief Count and report (audit event, never the token) a refused request. */
 void sfu_access_rejected(const char *room_id, const char *user_id, const char *request, const char *reason);
-/*! \brief Count a kick (admin stats). */
-void sfu_access_count_kick(void);
 /*! \brief Counters for the admin API (new JSON object). */
 json_t *sfu_access_stats(void);
 

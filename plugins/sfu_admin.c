@@ -12,10 +12,9 @@
 #include "sfu_events.h"
 #include "sfu_log.h"
 #include "sfu_registry.h"
-#include "sfu_relay.h"
 #include "sfu_request.h"
-#include "sfu_signal.h"
 #include "sfu_state.h"
+#include "sfu_stats.h"
 
 static const sfu_config *config = NULL;
 static sfu_token_verifier *verifier = NULL;
@@ -57,7 +56,7 @@ static json_t *kick(json_t *request) {
 	if(room == NULL || user == NULL)
 		return fail("room_id and user_id (strings) required");
 	guint n = sfu_access_eject(room, user, "admin", "admin", TRUE);
-	sfu_access_count_kick();
+	sfu_stats_inc(SFU_STAT_ADMIN_KICKS);
 	return json_pack("{sbsi}", "success", 1, "kicked", (int)n);
 }
 
@@ -185,26 +184,23 @@ static json_t *reload_keys(json_t *request) {
 	return json_pack("{sb}", "success", 1);
 }
 
+static json_int_t counter(sfu_stat which) {
+	return (json_int_t)sfu_stats_get(which);
+}
+
 static json_t *stats(json_t *request) {
 	(void)request;
-	sfu_signal_stats s;
-	sfu_relay_stats r;
 	sfu_registry_counts c;
-	sfu_signal_stats_get(&s);
-	sfu_relay_stats_get(&r);
 	sfu_registry_counts_get(&c);
-	json_t *out = json_pack("{s:{sIsIsIsIsI},s:{sIsIsIsI},s:{sisisisisi}}", "signalling", "requests",
-		(json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted, "rejections",
-		(json_int_t)s.rejections, "kicks", (json_int_t)s.kicks, "refused_queue_full",
-		(json_int_t)s.refused_queue_full, "relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes",
-		(json_int_t)r.rtp_bytes, "data_messages", (json_int_t)r.data_messages, "data_bytes",
-		(json_int_t)r.data_bytes, "registry", "handles", c.handles, "rooms", c.rooms, "publisher_users",
-		c.publisher_users, "users", c.users, "blocks", c.blocks);
+	json_t *out = json_pack("{s:{sIsIsIsIsI},s:{sIsIsIsIsIsI},s:{sisisisisi}}", "signalling", "requests",
+		counter(SFU_STAT_REQUESTS), "joins_accepted", counter(SFU_STAT_JOINS_ACCEPTED), "rejections",
+		counter(SFU_STAT_REJECTIONS), "kicks", counter(SFU_STAT_KICKS), "refused_queue_full",
+		counter(SFU_STAT_REFUSED_QUEUE_FULL), "relay", "rtp_packets", counter(SFU_STAT_RTP_PACKETS),
+		"rtp_bytes", counter(SFU_STAT_RTP_BYTES), "data_messages", counter(SFU_STAT_DATA_MESSAGES),
+		"data_bytes", counter(SFU_STAT_DATA_BYTES), "muted_rtp_packets", counter(SFU_STAT_MUTED_RTP_PACKETS),
+		"muted_rtp_bytes", counter(SFU_STAT_MUTED_RTP_BYTES), "registry", "handles", c.handles, "rooms",
+		c.rooms, "publisher_users", c.publisher_users, "users", c.users, "blocks", c.blocks);
 	json_object_set_new(out, "authorization", sfu_access_stats());
-	json_object_set_new(
-		json_object_get(out, "relay"), "muted_rtp_packets", json_integer((json_int_t)r.muted_packets));
-	json_object_set_new(
-		json_object_get(out, "relay"), "muted_rtp_bytes", json_integer((json_int_t)r.muted_bytes));
 	json_object_set_new(out, "state", sfu_state_stats());
 	/* Loud when open: an operator polling stats sees that anyone may join any room. */
 	json_object_set_new(out, "auth", json_string(sfu_token_is_open(verifier) ? "off" : "on"));

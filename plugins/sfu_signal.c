@@ -13,6 +13,7 @@
 #include "sfu_request.h"
 #include "sfu_sdp.h"
 #include "sfu_signal.h"
+#include "sfu_stats.h"
 
 /* One queued request. Holds a reference to its handle. */
 typedef struct sfu_message {
@@ -41,12 +42,6 @@ static volatile gint stopping = 0;
 static sfu_mutex ready_mutex = SFU_MUTEX_INIT;
 static sfu_cond ready_cond;
 static GQueue ready = G_QUEUE_INIT;
-
-static guint64 stat_requests, stat_joins, stat_rejections, stat_kicks, stat_queue_full;
-
-static void stat_inc(guint64 *counter) {
-	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
 
 static void ready_push(sfu_handle *h) {
 	sfu_mutex_lock(&ready_mutex);
@@ -95,7 +90,7 @@ static gboolean authorize(const char *token, sfu_token_purpose purpose, const ch
 			break;
 	}
 	out->reason = reason;
-	stat_inc(&stat_rejections);
+	sfu_stats_inc(SFU_STAT_REJECTIONS);
 	sfu_access_rejected(
 		room_id, user_id, sfu_token_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
 	return FALSE;
@@ -104,7 +99,7 @@ static gboolean authorize(const char *token, sfu_token_purpose purpose, const ch
 /* A refusal decided after the token verified (bans, bindings): counted like the others. */
 static void refused_after_token(sfu_outcome *out) {
 	if(out->reason != NULL)
-		stat_inc(&stat_rejections);
+		sfu_stats_inc(SFU_STAT_REJECTIONS);
 }
 
 static gboolean enqueue(sfu_message *msg, gboolean bounded);
@@ -169,7 +164,7 @@ static void joined_with_media(sfu_handle *h) {
 }
 
 static json_t *jsep_offer(char *sdp) {
-	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", sdp);
+	json_t *jsep = sfu_event_jsep("offer", sdp);
 	g_free(sdp);
 	return jsep;
 }
@@ -204,7 +199,7 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 		return;
 	}
 	/* Known from here: the handle is in the room, with its grant and subscription. */
-	stat_inc(&stat_joins);
+	sfu_stats_inc(SFU_STAT_JOINS_ACCEPTED);
 	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined as %s\n", h->id,
 		join.role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber");
 	if(join.role == SFU_ROLE_PUBLISHER)
@@ -254,8 +249,7 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	if(!ok)
 		return;
 	guint n = sfu_access_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
-	stat_inc(&stat_kicks);
-	sfu_access_count_kick();
+	sfu_stats_inc(SFU_STAT_KICKS);
 	out->response = json_pack("{si}", "kicked", n);
 }
 
@@ -379,7 +373,7 @@ static const request_handler handlers[] = {
  * transaction: a renegotiation). */
 static void publish_media(sfu_handle *h, const sfu_sdp_result *r) {
 	GPtrArray *subs = sfu_registry_set_offer(h, g_strdup(r->subscriber_offer), r->audio_pt, r->video_pt);
-	json_t *reoffer = json_pack("{ssss}", "type", "offer", "sdp", r->subscriber_offer);
+	json_t *reoffer = sfu_event_jsep("offer", r->subscriber_offer);
 	json_t *empty = json_object();
 	for(guint i = 0; i < subs->len; i++) {
 		sfu_handle *s = subs->pdata[i];
@@ -418,7 +412,7 @@ static void handle_offer(sfu_handle *h, const char *sdp, sfu_outcome *out) {
 		JANUS_LOG(LOG_INFO,
 			"[sfu] handle %" G_GUINT64_FORMAT ": video refused, the offer has no %s (video_codec)\n", h->id,
 			sfu_vcodec_name(room));
-	out->jsep = json_pack("{ssss}", "type", "answer", "sdp", r.answer);
+	out->jsep = sfu_event_jsep("answer", r.answer);
 	sfu_mutex_lock(&h->mutex);
 	g_free(h->publisher_offer);
 	h->publisher_offer = g_strdup(sdp);
@@ -467,9 +461,8 @@ static void renegotiate(sfu_handle *h) {
 	sfu_mutex_unlock(&h->mutex);
 	JANUS_LOG(
 		LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT ": offering video %s\n", h->id, sfu_vcodec_name(codec));
-	json_t *ev = json_pack("{ssssss}", "event", "video_codec", "room_id", h->room_id ? h->room_id : "",
-		"video_codec", sfu_vcodec_name(codec));
-	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", r.answer);
+	json_t *ev = sfu_event_video_codec(h->room_id ? h->room_id : "", sfu_vcodec_name(codec));
+	json_t *jsep = sfu_event_jsep("offer", r.answer);
 	if(!g_atomic_int_get(&h->destroyed))
 		sfu_core_push_event(h->jh, NULL, ev, jsep);
 	json_decref(ev);
@@ -572,7 +565,7 @@ static void process(sfu_message *msg) {
 		renegotiate(h);
 		return;
 	}
-	stat_inc(&stat_requests);
+	sfu_stats_inc(SFU_STAT_REQUESTS);
 	sfu_outcome body_out, jsep_out;
 	outcome_init(&body_out);
 	outcome_init(&jsep_out);
@@ -640,7 +633,7 @@ static gboolean enqueue(sfu_message *msg, gboolean bounded) {
 	}
 	sfu_mutex_unlock(&h->queue_mutex);
 	if(full) {
-		stat_inc(&stat_queue_full);
+		sfu_stats_inc(SFU_STAT_REFUSED_QUEUE_FULL);
 		message_free(msg); /* drops h's reference too */
 		return FALSE;
 	}
@@ -760,12 +753,4 @@ void sfu_signal_media_up(sfu_handle *h) {
 	if(!g_atomic_int_get(&h->blocked))
 		sfu_relay_request_keyframe(pub);
 	sfu_handle_unref(pub);
-}
-
-void sfu_signal_stats_get(sfu_signal_stats *out) {
-	out->requests = __atomic_load_n(&stat_requests, __ATOMIC_RELAXED);
-	out->joins_accepted = __atomic_load_n(&stat_joins, __ATOMIC_RELAXED);
-	out->rejections = __atomic_load_n(&stat_rejections, __ATOMIC_RELAXED);
-	out->kicks = __atomic_load_n(&stat_kicks, __ATOMIC_RELAXED);
-	out->refused_queue_full = __atomic_load_n(&stat_queue_full, __ATOMIC_RELAXED);
 }

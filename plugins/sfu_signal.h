@@ -31,10 +31,5 @@ gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, j
 /*! \brief A handle's PeerConnection is up: a subscriber asks its publisher for a keyframe. */
 void sfu_signal_media_up(sfu_handle *h);
 
-/*! \brief Signalling counters for the admin API. */
-typedef struct sfu_signal_stats {
-	guint64 requests, joins_accepted, rejections, kicks, refused_queue_full;
-} sfu_signal_stats;
-void sfu_signal_stats_get(sfu_signal_stats *out);
 
 #endif
