@@ -482,9 +482,7 @@ static int cmd_verify(int argc, char **argv) {
 		return fail("verify: --config FILE, --room R and one TOKEN (or -) are required (see --help)");
 	/* The plugin's own loader: the same files, the same mistakes refused with the same messages. */
 	GError *error = NULL;
-	sfu_config *config = g_file_test(config_path, G_FILE_TEST_IS_DIR)
-							 ? sfu_config_load(config_path, &error)
-							 : sfu_config_load_file(config_path, &error);
+	sfu_config *config = sfu_config_load_path(config_path, &error);
 	if(config == NULL) {
 		int rc = fail("verify: %s", error ? error->message : "invalid configuration");
 		g_clear_error(&error);
@@ -554,8 +552,7 @@ static int cmd_directory(int argc, char **argv) {
 	GError *error = NULL;
 	sfu_config *config = NULL;
 	if(config_path != NULL) {
-		config = g_file_test(config_path, G_FILE_TEST_IS_DIR) ? sfu_config_load(config_path, &error)
-															  : sfu_config_load_file(config_path, &error);
+		config = sfu_config_load_path(config_path, &error);
 		if(config == NULL) {
 			int rc = fail("directory: %s", error ? error->message : "invalid configuration");
 			g_clear_error(&error);
