@@ -3,7 +3,7 @@
 #
 #   ./scripts/test.sh            # everything
 #   E2E_ONLY=1 ./scripts/test.sh # skip install/build/make check (quick e2e iteration)
-#   ./scripts/test.sh tests/e2e/signal.test.mjs   # e2e: only these files
+#   ./scripts/test.sh tests/e2e/join.test.mjs     # e2e: only these files
 #
 # 1. scripts/install-deps.sh, scripts/build.sh
 # 2. make check: GLib TAP unit tests, fuzz corpus replays, layering/doc checks (automake harness)
