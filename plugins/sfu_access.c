@@ -937,6 +937,7 @@ static void on_deadline(
 	(void)deadline_us;
 	GArray *gone = g_array_new(FALSE, FALSE, sizeof(expired_handle));
 	GPtrArray *warn = g_ptr_array_new_with_free_func((GDestroyNotify)sfu_handle_unref);
+	GArray *warn_exp = g_array_new(FALSE, FALSE, sizeof(gint64)); /* the exp each warning is for */
 	sfu_departure d;
 	memset(&d, 0, sizeof(d));
 	sfu_registry_lock();
@@ -957,6 +958,7 @@ static void on_deadline(
 			o->auth.warned_exp = o->auth.exp;
 			sfu_handle_ref(o);
 			g_ptr_array_add(warn, o);
+			g_array_append_val(warn_exp, o->auth.exp); /* read here: auth is registry-lock state */
 		}
 	}
 	g_ptr_array_unref(mine);
@@ -978,14 +980,16 @@ static void on_deadline(
 	sfu_registry_unlock();
 	for(guint i = 0; i < warn->len; i++) {
 		sfu_handle *p = warn->pdata[i];
-		json_t *ev = sfu_event_token_expiring(room_id, p->auth.exp);
+		gint64 exp = g_array_index(warn_exp, gint64, i);
+		json_t *ev = sfu_event_token_expiring(room_id, exp);
 		sfu_core_push_event(p->jh, NULL, ev, NULL);
 		json_decref(ev);
 		sfu_stats_inc(SFU_STAT_EXPIRY_WARNINGS);
 		sfu_events_audit(
-			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)p->auth.exp));
+			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
 	}
 	g_ptr_array_unref(warn);
+	g_array_unref(warn_exp);
 	/* Phase 2 for the evicted, by reason. */
 	for(int pass = 0; pass < 2; pass++) {
 		const char *reason = pass ? "token_expired" : "session_limit";

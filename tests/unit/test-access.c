@@ -790,6 +790,10 @@ static void test_expiry_fires(void) {
 	g_assert_true(eventually(was_ended, a, 10000));
 	g_assert_true(eventually(was_ended, c, 10000));
 	g_assert_cmpuint(pushes_to(a, "\"event\":\"token_expiring\""), ==, 1);
+	/* The warning names the exp it is for (copied under the registry lock, sfu_registry.h's [reg]). */
+	char *expiring = g_strdup_printf("\"expires_at\":%" G_GINT64_FORMAT ",", ga.exp);
+	g_assert_cmpuint(pushes_to(a, expiring), ==, 1);
+	g_free(expiring);
 	g_assert_cmpuint(pushes_to(a, "\"reason\":\"token_expired\""), ==, 1);
 	g_assert_cmpuint(pushes_to(c, "\"reason\":\"session_limit\""), ==, 1);
 	g_assert_cmpuint(ended(a), ==, 1);
