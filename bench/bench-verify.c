@@ -1,15 +1,15 @@
 /*! \file    bench-verify.c
- * \brief    Token verification throughput: bare OpenSSL vs sfu_jwt/sfu_auth (cold and cached) vs libjwt
+ * \brief    Token verification throughput: bare OpenSSL vs sfu_jwt/sfu_token (cold and cached) vs libjwt
  * \details  Usage: bench-verify [SECONDS_PER_RUN (default 1)] [ROUNDS (default 3)]
  * One 2048-bit RSA key is generated, one realistic RS512 token minted, and each contender is timed on
  * one thread for SECONDS_PER_RUN, ROUNDS times interleaved; the best round of each is reported
  * (the machines are shared and noisy: compare figures from the same run only).
  *   (a) bare:   EVP_DigestVerifyInit + EVP_DigestVerify (RS512) of the token's signing input, with the
  *               key parsed once and the signature already decoded (the floor for any verifier)
- *   (b) full:   sfu_auth_check() with the cache disabled: size/segment checks, base64url, header JSON,
+ *   (b) full:   sfu_token_check() with the cache disabled: size/segment checks, base64url, header JSON,
  *               alg pin, RSA verify, claims JSON, exp/nbf/iat, room and user policy
  *   (b') jwt:   sfu_jwt_verify() alone (no policy layer)
- *   (c) cached: sfu_auth_check() on the same token again (SHA-256 + cache hit + time/room/user checks)
+ *   (c) cached: sfu_token_check() on the same token again (SHA-256 + cache hit + time/room/user checks)
  *   (d) libjwt: jwt_decode() with the PEM key (what libjwt 1.10 offers: it re-parses the key per call)
  */
 #include <stdio.h>
@@ -22,7 +22,7 @@
 #include <openssl/rsa.h>
 #include <openssl/evp.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_jwt.h"
 
 typedef struct bench_ctx {
@@ -33,7 +33,7 @@ typedef struct bench_ctx {
 	unsigned char sig[1024];
 	size_t sig_len;
 	sfu_jwt_keyset *keys;
-	sfu_auth *cold, *cached;
+	sfu_token_verifier *cold, *cached;
 	unsigned char *pem;
 	size_t pem_len;
 	gint64 now;
@@ -50,13 +50,13 @@ static int run_bare(bench_ctx *b) {
 	return ok;
 }
 
-static int run_auth(sfu_auth *auth, bench_ctx *b) {
+static int run_auth(sfu_token_verifier *auth, bench_ctx *b) {
 	sfu_grant grant;
 	const char *reason = NULL;
-	sfu_auth_verdict v =
-		sfu_auth_check(auth, b->token, SFU_AUTH_FOR_JOIN, "lobby", "alice", b->now, &grant, &reason);
+	sfu_token_verdict v =
+		sfu_token_check(auth, b->token, SFU_TOKEN_FOR_JOIN, "lobby", "alice", b->now, &grant, &reason);
 	sfu_grant_clear(&grant);
-	return v == SFU_AUTH_OK;
+	return v == SFU_TOKEN_OK;
 }
 
 static int run_full(bench_ctx *b) {
@@ -154,12 +154,12 @@ static void setup(bench_ctx *b, char **dir, char **der_path) {
 	sfu_config *cfg = sfu_config_new_defaults();
 	g_free(cfg->auth_key);
 	cfg->auth_key = g_strdup(*der_path);
-	b->cold = sfu_auth_new(cfg, NULL);
-	b->cached = sfu_auth_new(cfg, NULL);
+	b->cold = sfu_token_new(cfg, NULL);
+	b->cached = sfu_token_new(cfg, NULL);
 	sfu_config_free(cfg);
 	if(b->cold == NULL || b->cached == NULL)
 		exit(1);
-	sfu_auth_set_cache_enabled(b->cold, FALSE);
+	sfu_token_set_cache_enabled(b->cold, FALSE);
 }
 
 int main(int argc, char **argv) {
@@ -179,9 +179,9 @@ int main(int argc, char **argv) {
 		double best;
 	} runs[] = {
 		{"(a)  bare EVP_DigestVerify RS512, key parsed once", run_bare, 0},
-		{"(b)  sfu_auth_check, cache disabled (full check)", run_full, 0},
+		{"(b)  sfu_token_check, cache disabled (full check)", run_full, 0},
 		{"(b') sfu_jwt_verify alone", run_jwt, 0},
-		{"(c)  sfu_auth_check, cached (repeated token)", run_cached, 0},
+		{"(c)  sfu_token_check, cached (repeated token)", run_cached, 0},
 		{"(d)  libjwt jwt_decode (PEM key)", run_libjwt, 0},
 	};
 	printf("token: %zu bytes, RSA-2048, RS512; %.2f s per run, best of %d rounds, one thread\n",
@@ -200,9 +200,9 @@ int main(int argc, char **argv) {
 	printf("ratio b'/a = %.2f\n", runs[2].best / a);
 	printf("ratio c/a  = %.1f  (target >= 10)\n", runs[3].best / a);
 	printf("ratio d/a  = %.3f\n", runs[4].best / a);
-	printf("cache hits: %" G_GUINT64_FORMAT "\n", sfu_auth_cache_hits(b.cached));
-	sfu_auth_free(b.cold);
-	sfu_auth_free(b.cached);
+	printf("cache hits: %" G_GUINT64_FORMAT "\n", sfu_token_cache_hits(b.cached));
+	sfu_token_free(b.cold);
+	sfu_token_free(b.cached);
 	sfu_jwt_keyset_free(b.keys);
 	sfu_jwt_thread_cleanup();
 	OPENSSL_free(b.pem);

@@ -11,8 +11,8 @@
 #include <debug.h>
 
 #include "sfu_admin.h"
-#include "sfu_auth.h"
-#include "sfu_authz.h"
+#include "sfu_token.h"
+#include "sfu_access.h"
 #include "sfu_config.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
@@ -68,7 +68,7 @@ SFU_EXPORT janus_plugin *create(void) {
 
 static volatile gint initialized = 0, stopping = 0;
 static sfu_config *config = NULL;
-static sfu_auth *auth = NULL;
+static sfu_token_verifier *verifier = NULL;
 
 static gboolean running(void) {
 	return g_atomic_int_get(&initialized) && !g_atomic_int_get(&stopping);
@@ -84,8 +84,8 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 		g_clear_error(&error);
 		return -1;
 	}
-	auth = sfu_auth_new(config, &error);
-	if(auth == NULL) {
+	verifier = sfu_token_new(config, &error);
+	if(verifier == NULL) {
 		JANUS_LOG(
 			LOG_FATAL, "[sfu] not starting: %s\n", error ? error->message : "invalid auth configuration");
 		g_clear_error(&error);
@@ -97,16 +97,16 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 	sfu_core_set_lock_probe(sfu_registry_lock_held);
 	sfu_events_set_audit(config->events);
 	sfu_registry_init(config->max_blocks_per_user);
-	sfu_admin_init(config, auth);
-	if(sfu_authz_start(config) < 0 || sfu_state_start(config, &error) < 0 ||
-		sfu_signal_start(config, auth) < 0) {
+	sfu_admin_init(config, verifier);
+	if(sfu_access_start(config) < 0 || sfu_state_start(config, &error) < 0 ||
+		sfu_signal_start(config, verifier) < 0) {
 		if(error != NULL)
 			JANUS_LOG(LOG_FATAL, "[sfu] not starting: %s\n", error->message);
 		g_clear_error(&error);
 		sfu_state_stop();
-		sfu_authz_stop();
+		sfu_access_stop();
 		sfu_registry_shutdown();
-		g_clear_pointer(&auth, sfu_auth_free);
+		g_clear_pointer(&verifier, sfu_token_free);
 		g_clear_pointer(&config, sfu_config_free);
 		return -1;
 	}
@@ -114,7 +114,7 @@ static int sfu_init(janus_callbacks *callback, const char *config_path) {
 	g_atomic_int_set(&initialized, 1);
 	/* One line with the effective policy, so an operator sees what the plugin will enforce. */
 	char *policy = sfu_config_describe(config);
-	int level = sfu_auth_is_open(auth) ? LOG_WARN : LOG_INFO;
+	int level = sfu_token_is_open(verifier) ? LOG_WARN : LOG_INFO;
 	JANUS_LOG(level, "[sfu] %s %s started: %s; max_room_size=%u max_ccu=%u\n", SFU_NAME, SFU_VERSION_STRING,
 		policy, config->max_room_size, config->max_ccu);
 	g_free(policy);
@@ -127,10 +127,10 @@ static void sfu_destroy(void) {
 	g_atomic_int_set(&stopping, 1);
 	sfu_signal_stop();
 	sfu_state_stop();
-	sfu_authz_stop();
+	sfu_access_stop();
 	sfu_registry_shutdown();
 	sfu_core_shutdown();
-	g_clear_pointer(&auth, sfu_auth_free);
+	g_clear_pointer(&verifier, sfu_token_free);
 	g_clear_pointer(&config, sfu_config_free);
 	g_atomic_int_set(&initialized, 0);
 	JANUS_LOG(LOG_INFO, "[sfu] %s destroyed\n", SFU_NAME);
@@ -243,9 +243,9 @@ static void sfu_hangup_media(janus_plugin_session *handle) {
 
 static void sfu_destroy_session(janus_plugin_session *handle, int *error) {
 	/* First: the core has already dropped its own reference to \p handle, so once the plugin's goes (when the
-	 * last sfu_handle reference does, inside sfu_authz_detach) \p handle may be freed. */
+	 * last sfu_handle reference does, inside sfu_access_detach) \p handle may be freed. */
 	handle->plugin_handle = NULL;
-	if(!sfu_authz_detach(handle))
+	if(!sfu_access_detach(handle))
 		*error = -2;
 }
 
@@ -255,6 +255,6 @@ static json_t *sfu_query_session(janus_plugin_session *handle) {
 		return NULL;
 	json_t *info = sfu_handle_describe(h);
 	sfu_handle_unref(h);
-	json_object_set_new(info, "auth", json_string(sfu_auth_is_open(auth) ? "off" : "on"));
+	json_object_set_new(info, "auth", json_string(sfu_token_is_open(verifier) ? "off" : "on"));
 	return info;
 }

@@ -6,23 +6,22 @@
 #include <debug.h>
 
 #include "sfu_admin.h"
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_log.h"
 #include "sfu_registry.h"
-#include "sfu_relay.h"
 #include "sfu_request.h"
-#include "sfu_signal.h"
 #include "sfu_state.h"
+#include "sfu_stats.h"
 
 static const sfu_config *config = NULL;
-static sfu_auth *auth = NULL;
+static sfu_token_verifier *verifier = NULL;
 
-void sfu_admin_init(const sfu_config *cfg, sfu_auth *a) {
+void sfu_admin_init(const sfu_config *cfg, sfu_token_verifier *a) {
 	config = cfg;
-	auth = a;
+	verifier = a;
 }
 
 static json_t *fail(const char *error) {
@@ -56,8 +55,8 @@ static json_t *kick(json_t *request) {
 	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
 	if(room == NULL || user == NULL)
 		return fail("room_id and user_id (strings) required");
-	guint n = sfu_authz_eject(room, user, "admin", "admin", TRUE);
-	sfu_authz_count_kick();
+	guint n = sfu_access_eject(room, user, "admin", "admin", TRUE);
+	sfu_stats_inc(SFU_STAT_ADMIN_KICKS);
 	return json_pack("{sbsi}", "success", 1, "kicked", (int)n);
 }
 
@@ -73,7 +72,7 @@ static json_t *unban(json_t *request) {
 	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
 	if(room == NULL || user == NULL)
 		return fail("room_id and user_id (strings) required");
-	guint n = sfu_authz_unban(room, user, TRUE);
+	guint n = sfu_access_unban(room, user, TRUE);
 	return json_pack("{sbsi}", "success", 1, "unbanned", (int)n);
 }
 
@@ -105,7 +104,7 @@ static json_t *admin_revoke(json_t *request) {
 		until = json_integer_value(u);
 	}
 	gboolean recorded = FALSE;
-	guint n = sfu_authz_revoke(kind, value, until, "admin", TRUE, &recorded);
+	guint n = sfu_access_revoke(kind, value, until, "admin", TRUE, &recorded);
 	if(!recorded)
 		return fail("too many revocations (max_revocations)");
 	char shown[SFU_LOG_ID_LEN];
@@ -120,7 +119,7 @@ static json_t *admin_unrevoke(json_t *request) {
 	const char *value = NULL;
 	if(!revoked_identity(request, &kind, &value))
 		return fail("exactly one of jti, sub, user_id, kid (non-empty string) required");
-	gboolean was = sfu_authz_unrevoke(kind, value, TRUE);
+	gboolean was = sfu_access_unrevoke(kind, value, TRUE);
 	return json_pack("{sbsb}", "success", 1, "unrevoked", was);
 }
 
@@ -145,7 +144,7 @@ static json_t *set_mute(json_t *request, gboolean mute) {
 										   : 0;
 	if(bits == 0)
 		return fail("media must be \"audio\", \"video\" or \"all\"");
-	guint mask = sfu_authz_mute(room, user, bits, mute, "admin");
+	guint mask = sfu_access_mute(room, user, bits, mute, "admin");
 	return json_pack("{sbso}", "success", 1, "muted", sfu_event_mute_list(mask));
 }
 
@@ -175,7 +174,7 @@ static json_t *admin_list_mutes(json_t *request) {
 static json_t *reload_keys(json_t *request) {
 	(void)request;
 	GError *error = NULL;
-	if(!sfu_auth_reload(auth, config, &error)) {
+	if(!sfu_token_reload(verifier, config, &error)) {
 		JANUS_LOG(LOG_ERR, "[sfu] reload_keys failed, old keys kept: %s\n", error ? error->message : "?");
 		json_t *r = fail(error ? error->message : "reload failed");
 		g_clear_error(&error);
@@ -185,29 +184,26 @@ static json_t *reload_keys(json_t *request) {
 	return json_pack("{sb}", "success", 1);
 }
 
+static json_int_t counter(sfu_stat which) {
+	return (json_int_t)sfu_stats_get(which);
+}
+
 static json_t *stats(json_t *request) {
 	(void)request;
-	sfu_signal_stats s;
-	sfu_relay_stats r;
 	sfu_registry_counts c;
-	sfu_signal_stats_get(&s);
-	sfu_relay_stats_get(&r);
 	sfu_registry_counts_get(&c);
-	json_t *out = json_pack("{s:{sIsIsIsIsI},s:{sIsIsIsI},s:{sisisisisi}}", "signalling", "requests",
-		(json_int_t)s.requests, "joins_accepted", (json_int_t)s.joins_accepted, "rejections",
-		(json_int_t)s.rejections, "kicks", (json_int_t)s.kicks, "refused_queue_full",
-		(json_int_t)s.refused_queue_full, "relay", "rtp_packets", (json_int_t)r.rtp_packets, "rtp_bytes",
-		(json_int_t)r.rtp_bytes, "data_messages", (json_int_t)r.data_messages, "data_bytes",
-		(json_int_t)r.data_bytes, "registry", "handles", c.handles, "rooms", c.rooms, "publisher_users",
-		c.publisher_users, "users", c.users, "blocks", c.blocks);
-	json_object_set_new(out, "authorization", sfu_authz_stats());
-	json_object_set_new(
-		json_object_get(out, "relay"), "muted_rtp_packets", json_integer((json_int_t)r.muted_packets));
-	json_object_set_new(
-		json_object_get(out, "relay"), "muted_rtp_bytes", json_integer((json_int_t)r.muted_bytes));
+	json_t *out = json_pack("{s:{sIsIsIsIsI},s:{sIsIsIsIsIsI},s:{sisisisisi}}", "signalling", "requests",
+		counter(SFU_STAT_REQUESTS), "joins_accepted", counter(SFU_STAT_JOINS_ACCEPTED), "rejections",
+		counter(SFU_STAT_REJECTIONS), "kicks", counter(SFU_STAT_KICKS), "refused_queue_full",
+		counter(SFU_STAT_REFUSED_QUEUE_FULL), "relay", "rtp_packets", counter(SFU_STAT_RTP_PACKETS),
+		"rtp_bytes", counter(SFU_STAT_RTP_BYTES), "data_messages", counter(SFU_STAT_DATA_MESSAGES),
+		"data_bytes", counter(SFU_STAT_DATA_BYTES), "muted_rtp_packets", counter(SFU_STAT_MUTED_RTP_PACKETS),
+		"muted_rtp_bytes", counter(SFU_STAT_MUTED_RTP_BYTES), "registry", "handles", c.handles, "rooms",
+		c.rooms, "publisher_users", c.publisher_users, "users", c.users, "blocks", c.blocks);
+	json_object_set_new(out, "authorization", sfu_access_stats());
 	json_object_set_new(out, "state", sfu_state_stats());
 	/* Loud when open: an operator polling stats sees that anyone may join any room. */
-	json_object_set_new(out, "auth", json_string(sfu_auth_is_open(auth) ? "off" : "on"));
+	json_object_set_new(out, "auth", json_string(sfu_token_is_open(verifier) ? "off" : "on"));
 	char *policy = sfu_config_describe(config);
 	json_object_set_new(out, "policy", json_string(policy));
 	g_free(policy);

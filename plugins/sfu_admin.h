@@ -9,11 +9,11 @@
 
 #include <jansson.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_config.h"
 
 /*! \brief Remember what reload_keys needs. Both must outlive the plugin's running time. */
-void sfu_admin_init(const sfu_config *config, sfu_auth *auth);
+void sfu_admin_init(const sfu_config *config, sfu_token_verifier *auth);
 /*! \brief Handle one admin request (borrowed). @returns a new JSON response */
 json_t *sfu_admin_handle(json_t *request);
 

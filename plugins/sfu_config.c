@@ -794,6 +794,12 @@ sfu_config *sfu_config_load(const char *config_dir, GError **error) {
 	return cfg;
 }
 
+sfu_config *sfu_config_load_path(const char *path, GError **error) {
+	if(path != NULL && g_file_test(path, G_FILE_TEST_IS_DIR))
+		return sfu_config_load(path, error);
+	return sfu_config_load_file(path, error);
+}
+
 char *sfu_config_describe(const sfu_config *c) {
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s, "config %s (%s)", c->source ? c->source : "(defaults)",

@@ -125,8 +125,13 @@ sfu_config *sfu_config_new_defaults(void);
 sfu_config *sfu_config_load(const char *config_dir, GError **error);
 
 /*! \brief Load one configuration file (\c .cfg: legacy INI, anything else: libconfig), with the same rules
- * and errors as sfu_config_load (for tools: sfu-token verify --config). */
+ * and errors as sfu_config_load. */
 sfu_config *sfu_config_load_file(const char *path, GError **error);
+
+/*! \brief Load from \p path as an operator names it to a tool (sfu-token verify --config, directory --config): a folder is taken
+ * as the Janus configuration folder (sfu_config_load: the same file choice as the plugin), anything else as
+ * the one file to read (sfu_config_load_file). Same errors as those two. */
+sfu_config *sfu_config_load_path(const char *path, GError **error);
 
 /*! \brief Parse configuration text. \p is_ini selects the legacy INI format, else libconfig (.jcfg).
  * @param[in] text NUL-terminated file contents

@@ -97,6 +97,14 @@ json_t *sfu_event_data(const char *body) {
 	return ev;
 }
 
+json_t *sfu_event_video_codec(const char *room_id, const char *video_codec) {
+	return json_pack("{ssssss}", "event", "video_codec", "room_id", room_id, "video_codec", video_codec);
+}
+
+json_t *sfu_event_jsep(const char *type, const char *sdp) {
+	return json_pack("{ssss}", "type", type, "sdp", sdp);
+}
+
 json_t *sfu_event_audit(const char *name, const char *room_id, const char *user_id, json_t *extra) {
 	json_t *ev = json_object();
 	json_object_set_new(ev, "event", json_string(name));

@@ -1,9 +1,10 @@
 /*! \file    sfu_events.h
- * \brief    janus-sfu: builders for every JSON object the plugin sends
- * \details  Results of requests ({"success":...}), the unsolicited room events
- * of docs/PROTOCOL.md §5 (join, leave, blocked, unblocked, data) and the
- * audit events sent to Janus event handlers. Every builder returns a new
- * reference. No token ever goes into any of these objects.
+ * \brief    janus-sfu: builders for the JSON the plugin sends to participants and event handlers
+ * \details  The envelope of request results ({"success":...}; each handler in sfu_signal fills its own
+ * "response"), the unsolicited events of docs/PROTOCOL.md §5 (join, leave, blocked, unblocked, ejected,
+ * muted, token_expiring, video_codec, data), the JSEPs sent with them, and the audit events sent to Janus
+ * event handlers. The Admin API builds its replies in sfu_admin, the state backend its Redis messages in
+ * sfu_state. Every builder returns a new reference. No token ever goes into any of these objects.
  */
 #ifndef SFU_EVENTS_H
 #define SFU_EVENTS_H
@@ -38,6 +39,11 @@ json_t *sfu_event_mute_list(guint mask);
 json_t *sfu_event_token_expiring(const char *room_id, gint64 expires_at);
 /*! \brief {"event":"data","body":B} */
 json_t *sfu_event_data(const char *body);
+/*! \brief {"event":"video_codec","room_id":R,"video_codec":C}: sent with the plugin's own offer to a publisher
+ * whose room switched its video codec (docs/PROTOCOL.md §4). NULL when a string is NULL. */
+json_t *sfu_event_video_codec(const char *room_id, const char *video_codec);
+/*! \brief {"type":T,"sdp":S}: a JSEP (\p type "offer" or "answer"). NULL when \p sdp is NULL. */
+json_t *sfu_event_jsep(const char *type, const char *sdp);
 /*! \brief Audit event for Janus event handlers: {"event":\p name, "room_id":R, "user_id":U, ...extra}.
  * @param[in] extra Object whose members are merged in (reference stolen), or NULL */
 json_t *sfu_event_audit(const char *name, const char *room_id, const char *user_id, json_t *extra);

@@ -4,7 +4,7 @@
  * registry lock) guards the tables and every membership change. A change that
  * must be decided together with other state (the ban check and the grant of a
  * join, a kick and its ban, a refresh, a departure and its deadlines) is made by
- * sfu_authz as one atomic step: it takes the lock with sfu_registry_lock(),
+ * sfu_access as one atomic step: it takes the lock with sfu_registry_lock(),
  * calls the \c _locked functions below and the leaf modules (bans, expiry),
  * then unlocks; so no request can observe a half-joined handle or slip between
  * a ban and an eviction. The lock is never held across a call into the Janus
@@ -45,57 +45,76 @@ typedef struct sfu_room sfu_room;
 #define SFU_MUTE_VIDEO 2u
 #define SFU_MUTE_ALL   (SFU_MUTE_AUDIO | SFU_MUTE_VIDEO)
 
-/*! \brief Authorization attached to a joined handle (what its token allowed). Registry lock, except the
- * two permissions, which the media path reads with g_atomic_int_get. Until a grant is attached everything
- * is denied. */
+/*! \brief Authorization attached to a joined handle (what its token allowed). Written only under the registry
+ * lock, by sfu_handle_set_auth_locked() (join, refresh, a grant shared with the user's other handles) and by
+ * the deadline step (\c warned_exp). Tags as in sfu_handle: the two permissions are [atomic, written under
+ * reg] (the media path and the data request read them with g_atomic_int_get, no lock); every other field is
+ * [reg]: read under the registry lock only (sfu_access copies what it needs, e.g. \c exp for a warning,
+ * before it unlocks). Until a grant is attached everything is denied. */
 typedef struct sfu_handle_auth {
-	volatile gint publish_media; /*!< its audio/video is relayed */
-	volatile gint send_data;     /*!< its data messages are relayed */
-	gboolean kick_users;         /*!< it may kick (informational: kicks re-check the token) */
-	gint64 exp;                  /*!< token expiry (unix s), 0 when open/unknown */
-	gint64 eject_at;    /*!< real-time µs when this handle is ejected for its token's expiry, 0: never */
-	gint64 session_end; /*!< real-time µs when its max_session_s ends, 0: no limit */
-	gint64 warned_exp;  /*!< the exp its token_expiring warning was sent for (0: none yet; sfu_authz's) */
-	char *kid, *jti, *sub, *bound_user; /*!< owned, NULL when absent; bound_user: the token's user_id claim */
+	volatile gint publish_media; /*!< [atomic, written under reg] its audio/video is relayed */
+	volatile gint send_data;     /*!< [atomic, written under reg] its data messages are relayed */
+	gboolean kick_users;         /*!< [reg] it may kick (informational: kicks re-check the token) */
+	gint64 exp;                  /*!< [reg] token expiry (unix s), 0 when open/unknown */
+	gint64 eject_at; /*!< [reg] real-time µs when this handle is ejected for its token's expiry, 0: never */
+	gint64 session_end; /*!< [reg] real-time µs when its max_session_s ends, 0: no limit */
+	gint64 warned_exp;  /*!< [reg] the exp its token_expiring warning was sent for (0: none yet) */
+	char *kid, *jti, *sub, *bound_user; /*!< [reg] owned, NULL when absent; bound_user: the user_id claim */
 } sfu_handle_auth;
 
 /*! \brief One Janus handle (one PeerConnection). Refcounted; the handles table owns one reference.
- * Field tags: [once] written under the registry lock before the handle becomes visible in a room,
- * read-only afterwards; [reg] registry lock; [m] \c mutex; [q] \c queue_mutex; [atomic] g_atomic_*.
+ * Field tags (who may read and write a field, and under which lock):
+ *  - [const]: set by sfu_registry_add() before the handle is in the table; never changed;
+ *  - [once]: written once, under the registry lock, by the join (or a subscribe's entry) of this handle,
+ *    which runs on the handle's own signalling worker, before \c room is published; never changed
+ *    afterwards. Read by that worker (its later requests) without a lock, by other threads under the
+ *    registry lock, and by the media path after it found \c room non-NULL (the atomic store of \c room,
+ *    made last, publishes them);
+ *  - [reg]: registry lock for reads and writes;
+ *  - [m]: \c mutex for reads and writes; [q]: \c queue_mutex;
+ *  - [atomic]: g_atomic_* only; "written under reg" adds that every write also holds the registry lock (so a
+ *    reader holding it sees a value consistent with the membership tables);
+ *  - [s]: \c subs_mutex, taken only to swap the pointer or take a reference to the array;
+ *  - [worker]: only the signalling worker processing this handle's request (one at a time), no lock.
  *
  * Ownership of the core's session: Janus 1.1.2 gives a \c janus_plugin_session two references when it
  * attaches a handle; the core drops its own when the handle is detached, and the plugin owns the other.
  * It is dropped when the last reference to the sfu_handle goes (handle_free), so \c jh stays valid for
  * as long as anything (a queued request, a media snapshot, an ejection) can still reach the handle. */
 typedef struct sfu_handle {
-	janus_plugin_session *jh; /*!< [once] the core's handle; NULL in unit tests is fine */
-	guint64 id;               /*!< [once] plugin-local id for logs */
-	janus_refcount ref;
-	volatile gint destroyed; /*!< [atomic] destroyed or evicted: no media, event or request reaches it */
-	volatile gint media_up;  /*!< [atomic] setup_media ran and hangup_media did not */
+	janus_plugin_session *jh; /*!< [const] the core's handle; NULL in unit tests is fine */
+	guint64 id;               /*!< [const] plugin-local id for logs */
+	janus_refcount ref;       /*!< [atomic] (janus_refcount) */
+	volatile gint destroyed;  /*!< [atomic] destroyed or evicted: no media, event or request reaches it */
+	volatile gint media_up;   /*!< [atomic] setup_media ran and hangup_media did not */
 	volatile gint blocked; /*!< [atomic, written under reg] subscriber: its user and its publisher's block */
 	volatile gint muted;   /*!< [atomic, written under reg] SFU_MUTE_* of its user in its room: not relayed */
 	/* Join state */
-	sfu_role role;                /*!< [once] */
-	char *room_id, *user_id;      /*!< [once] */
-	sfu_room *room;               /*!< [once] reference to the joined room */
-	gboolean notifications, data; /*!< [once] the join's subscription flags */
-	gint64 joined_at;             /*!< [once] real time µs */
-	gboolean subscribed;          /*!< [reg] a subscription was stored */
-	gboolean detached;            /*!< [reg] left its room and subscriptions (evicted or removed) */
-	sfu_handle_auth auth;         /*!< [reg] (+ atomic reads of the permissions) */
+	sfu_role role;           /*!< [once] */
+	char *room_id, *user_id; /*!< [once] */
+	/*! [once, atomic] reference to the joined room, NULL until then: stored last with g_atomic_pointer_set,
+	 * read by the media path with g_atomic_pointer_get */
+	sfu_room *room;
+	/*! [reg] subscription flags: the join's, or those of a subscribe made before any join */
+	gboolean notifications, data;
+	gint64 joined_at;     /*!< [once] real time µs */
+	gboolean subscribed;  /*!< [reg] a subscription was stored */
+	gboolean detached;    /*!< [reg] left its room and subscriptions (evicted or removed) */
+	sfu_handle_auth auth; /*!< [reg], its two permissions [atomic, written under reg] (see above) */
 	/* Media state */
 	sfu_mutex mutex;              /*!< guards the [m] fields */
 	char *subscriber_offer;       /*!< [m] SDP offered to this publisher's subscribers */
-	int audio_pt, video_pt;       /*!< [m] payload types negotiated with the publisher (-1: none) */
+	int audio_pt, video_pt;       /*!< [m] payload types negotiated with the publisher (-1: none; not read) */
 	char *publisher_offer;        /*!< [m] the publisher's last SDP offer (to renegotiate its video codec) */
 	int video_codec;              /*!< [m] the video codec it sends (an sfu_vcodec; 0: none) */
 	int reoffer_codec;            /*!< [m] video codec of the plugin's outstanding offer to it (0: none) */
 	guint64 sdp_version;          /*!< [m] o= version of the last SDP sent to it */
 	struct sfu_handle *publisher; /*!< [m, written under reg] reference to the publisher received, or NULL */
 	guint32 fir_seq;              /*!< [atomic] FIR sequence number */
-	sfu_mutex subs_mutex;         /*!< guards the \c subs pointer swap only */
-	GPtrArray *subs;              /*!< snapshot of subscriber handles (each element a reference) */
+	sfu_mutex subs_mutex;         /*!< guards the [s] field */
+	/*! [s] snapshot of subscriber handles (each element a reference); immutable once published: replaced,
+	 * never edited, and only under the registry lock */
+	GPtrArray *subs;
 	/* Signalling queue (sfu_signal) */
 	sfu_mutex queue_mutex; /*!< guards the [q] fields */
 	GQueue *pending;       /*!< [q] queued requests */
@@ -123,7 +142,7 @@ void sfu_registry_init(guint max_blocks_per_user);
 /*! \brief Drop every handle, room and block (plugin destroy; no core calls). */
 void sfu_registry_shutdown(void);
 
-/*! \brief Take / release the registry lock (for sfu_authz's atomic steps). Not recursive. */
+/*! \brief Take / release the registry lock (for sfu_access's atomic steps). Not recursive. */
 void sfu_registry_lock(void);
 void sfu_registry_unlock(void);
 /*! \brief TRUE when the calling thread holds the registry lock (any thread; for checks and probes). */

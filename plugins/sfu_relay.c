@@ -7,12 +7,7 @@
 #include "sfu_core.h"
 #include "sfu_relay.h"
 #include "sfu_sdp.h"
-
-static guint64 rtp_packets, rtp_bytes, data_messages, data_bytes, muted_packets, muted_bytes;
-
-static inline void count(guint64 *counter, guint64 n) {
-	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
-}
+#include "sfu_stats.h"
 
 static inline gboolean flag(volatile gint *f) {
 	return g_atomic_int_get(f);
@@ -23,8 +18,8 @@ void sfu_relay_rtp(sfu_handle *h, janus_plugin_rtp *packet) {
 		return;
 	/* An owner's mute: the flag of this handle (set under the registry lock), checked per packet. */
 	if(G_UNLIKELY((guint)g_atomic_int_get(&h->muted) & (packet->video ? SFU_MUTE_VIDEO : SFU_MUTE_AUDIO))) {
-		count(&muted_packets, 1);
-		count(&muted_bytes, packet->length);
+		sfu_stats_add(SFU_STAT_MUTED_RTP_PACKETS, 1);
+		sfu_stats_add(SFU_STAT_MUTED_RTP_BYTES, packet->length);
 		return;
 	}
 	GPtrArray *subs = sfu_handle_subscribers(h);
@@ -41,8 +36,8 @@ void sfu_relay_rtp(sfu_handle *h, janus_plugin_rtp *packet) {
 			sfu_core_relay_rtp(s->jh, &out);
 			sent++;
 		}
-		count(&rtp_packets, sent);
-		count(&rtp_bytes, (guint64)sent * packet->length);
+		sfu_stats_add(SFU_STAT_RTP_PACKETS, sent);
+		sfu_stats_add(SFU_STAT_RTP_BYTES, (guint64)sent * packet->length);
 	}
 	sfu_snapshot_release(subs);
 }
@@ -90,16 +85,7 @@ void sfu_relay_data(sfu_handle *h, janus_plugin_data *packet) {
 		sfu_core_relay_data(p->jh, packet);
 		sent++;
 	}
-	count(&data_messages, sent);
-	count(&data_bytes, (guint64)sent * packet->length);
+	sfu_stats_add(SFU_STAT_DATA_MESSAGES, sent);
+	sfu_stats_add(SFU_STAT_DATA_BYTES, (guint64)sent * packet->length);
 	sfu_snapshot_release(pubs);
-}
-
-void sfu_relay_stats_get(sfu_relay_stats *out) {
-	out->rtp_packets = __atomic_load_n(&rtp_packets, __ATOMIC_RELAXED);
-	out->rtp_bytes = __atomic_load_n(&rtp_bytes, __ATOMIC_RELAXED);
-	out->data_messages = __atomic_load_n(&data_messages, __ATOMIC_RELAXED);
-	out->data_bytes = __atomic_load_n(&data_bytes, __ATOMIC_RELAXED);
-	out->muted_packets = __atomic_load_n(&muted_packets, __ATOMIC_RELAXED);
-	out->muted_bytes = __atomic_load_n(&muted_bytes, __ATOMIC_RELAXED);
 }

@@ -20,11 +20,5 @@ void sfu_relay_data(sfu_handle *h, janus_plugin_data *packet);
 /*! \brief Ask \p pub for a keyframe (RTCP FIR, with its own sequence number). */
 void sfu_relay_request_keyframe(sfu_handle *pub);
 
-/*! \brief Relay counters (for the admin API stats). */
-typedef struct sfu_relay_stats {
-	guint64 rtp_packets, rtp_bytes, data_messages, data_bytes;
-	guint64 muted_packets, muted_bytes; /*!< RTP received from muted publishers and not relayed */
-} sfu_relay_stats;
-void sfu_relay_stats_get(sfu_relay_stats *out);
 
 #endif

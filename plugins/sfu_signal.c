@@ -5,7 +5,7 @@
 
 #include <debug.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_log.h"
@@ -13,6 +13,7 @@
 #include "sfu_request.h"
 #include "sfu_sdp.h"
 #include "sfu_signal.h"
+#include "sfu_stats.h"
 
 /* One queued request. Holds a reference to its handle. */
 typedef struct sfu_message {
@@ -29,11 +30,11 @@ typedef struct sfu_outcome {
 	char detail[SFU_DETAIL_LEN]; /* one-line explanation for the client */
 	json_t *response;            /* success payload (reference) */
 	json_t *jsep;                /* JSEP to attach (reference) */
-	sfu_authz_pending *pending;  /* a join's hold on membership announcements, released after its reply */
+	sfu_access_pending *pending;  /* a join's hold on membership announcements, released after its reply */
 } sfu_outcome;
 
 static const sfu_config *config = NULL;
-static sfu_auth *auth = NULL;
+static sfu_token_verifier *verifier = NULL;
 static GThread **workers = NULL;
 static guint n_workers = 0;
 static volatile gint stopping = 0;
@@ -42,12 +43,6 @@ static volatile gint stopping = 0;
 static sfu_mutex ready_mutex = SFU_MUTEX_INIT;
 static sfu_cond ready_cond;
 static GQueue ready = G_QUEUE_INIT;
-
-static guint64 stat_requests, stat_joins, stat_rejections, stat_kicks, stat_queue_full;
-
-static void stat_inc(guint64 *counter) {
-	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
 
 static void ready_push(sfu_handle *h) {
 	sfu_mutex_lock(&ready_mutex);
@@ -75,36 +70,37 @@ static gint64 now_s(void) {
 
 /* Verify \p token for \p purpose (\p room_id NULL: the room is checked later, by the caller). On failure
  * fills \p out with the error of the matching family and reports the refusal. */
-static gboolean authorize(const char *token, sfu_auth_purpose purpose, const char *room_id,
+static gboolean authorize(const char *token, sfu_token_purpose purpose, const char *room_id,
 	const char *user_id, sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant,
 	sfu_outcome *out) {
 	const char *reason = NULL;
-	sfu_auth_verdict v = sfu_auth_check(auth, token, purpose, room_id, user_id, now_s(), grant, &reason);
+	sfu_token_verdict v =
+		sfu_token_check(verifier, token, purpose, room_id, user_id, now_s(), grant, &reason);
 	switch(v) {
-		case SFU_AUTH_OK:
+		case SFU_TOKEN_OK:
 			return TRUE;
-		case SFU_AUTH_MISSING:
+		case SFU_TOKEN_MISSING:
 			out->err = anonymous;
 			break;
-		case SFU_AUTH_INVALID:
+		case SFU_TOKEN_INVALID:
 			out->err = invalid;
 			break;
-		case SFU_AUTH_FORBIDDEN:
+		case SFU_TOKEN_FORBIDDEN:
 		default:
 			out->err = forbidden;
 			break;
 	}
 	out->reason = reason;
-	stat_inc(&stat_rejections);
-	sfu_authz_rejected(
-		room_id, user_id, sfu_auth_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
+	sfu_stats_inc(SFU_STAT_REJECTIONS);
+	sfu_access_rejected(
+		room_id, user_id, sfu_token_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
 	return FALSE;
 }
 
 /* A refusal decided after the token verified (bans, bindings): counted like the others. */
 static void refused_after_token(sfu_outcome *out) {
 	if(out->reason != NULL)
-		stat_inc(&stat_rejections);
+		sfu_stats_inc(SFU_STAT_REJECTIONS);
 }
 
 static gboolean enqueue(sfu_message *msg, gboolean bounded);
@@ -169,7 +165,7 @@ static void joined_with_media(sfu_handle *h) {
 }
 
 static json_t *jsep_offer(char *sdp) {
-	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", sdp);
+	json_t *jsep = sfu_event_jsep("offer", sdp);
 	g_free(sdp);
 	return jsep;
 }
@@ -181,7 +177,7 @@ static json_t *jsep_offer(char *sdp) {
 static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
+	if(!authorize(req->token, SFU_TOKEN_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
 		   SFU_ERR_JOIN_INVALID_TOKEN, SFU_ERR_JOIN_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
@@ -197,14 +193,14 @@ static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	};
 	json_t *users = NULL;
 	char *offer = NULL;
-	out->err = sfu_authz_join(h, &join, &grant, &users, &offer, &out->reason, &out->pending);
+	out->err = sfu_access_join(h, &join, &grant, &users, &offer, &out->reason, &out->pending);
 	sfu_grant_clear(&grant);
 	if(out->err != SFU_OK) {
 		refused_after_token(out);
 		return;
 	}
 	/* Known from here: the handle is in the room, with its grant and subscription. */
-	stat_inc(&stat_joins);
+	sfu_stats_inc(SFU_STAT_JOINS_ACCEPTED);
 	JANUS_LOG(LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT " joined as %s\n", h->id,
 		join.role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber");
 	if(join.role == SFU_ROLE_PUBLISHER)
@@ -221,14 +217,14 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	/* The token first: without a valid one, nothing about publishers is revealed. */
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
+	if(!authorize(req->token, SFU_TOKEN_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
 		   SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
 	}
 	char *offer = NULL;
-	out->err = sfu_authz_subscribe(h, req->subscribe.notifications, req->subscribe.data, req->subscribe.media,
-		&grant, &offer, &out->reason);
+	out->err = sfu_access_subscribe(h, req->subscribe.notifications, req->subscribe.data,
+		req->subscribe.media, &grant, &offer, &out->reason);
 	sfu_grant_clear(&grant);
 	if(out->err != SFU_OK) {
 		refused_after_token(out);
@@ -240,7 +236,7 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 }
 
 static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
-	if(sfu_auth_is_open(auth)) {
+	if(sfu_token_is_open(verifier)) {
 		/* Legacy: without auth_key nobody can kick. */
 		out->err = SFU_ERR_KICK_FORBIDDEN;
 		out->reason = "auth_disabled";
@@ -248,33 +244,32 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	gboolean ok = authorize(req->token, SFU_AUTH_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
+	gboolean ok = authorize(req->token, SFU_TOKEN_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
 		SFU_ERR_KICK_FORBIDDEN, SFU_ERR_KICK_FORBIDDEN, &grant, out);
 	sfu_grant_clear(&grant);
 	if(!ok)
 		return;
-	guint n = sfu_authz_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
-	stat_inc(&stat_kicks);
-	sfu_authz_count_kick();
+	guint n = sfu_access_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
+	sfu_stats_inc(SFU_STAT_KICKS);
 	out->response = json_pack("{si}", "kicked", n);
 }
 
 /* An owner's mute or unmute (token with mute_users for the room): the relay stops / resumes the user's media. */
 static void handle_mute(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
-	if(sfu_auth_is_open(auth)) {
+	if(sfu_token_is_open(verifier)) {
 		out->err = SFU_ERR_MUTE_FORBIDDEN;
 		out->reason = "auth_disabled";
 		return;
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	gboolean ok = authorize(req->token, SFU_AUTH_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
+	gboolean ok = authorize(req->token, SFU_TOKEN_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
 		SFU_ERR_MUTE_FORBIDDEN, SFU_ERR_MUTE_FORBIDDEN, &grant, out);
 	sfu_grant_clear(&grant);
 	if(!ok)
 		return;
 	gboolean mute = req->kind == SFU_REQ_MUTE;
-	guint mask = sfu_authz_mute(req->room_id, req->user_id, (guint)req->mute, mute, h->user_id);
+	guint mask = sfu_access_mute(req->room_id, req->user_id, (guint)req->mute, mute, h->user_id);
 	out->response = json_pack("{so}", "muted", sfu_event_mute_list(mask));
 }
 
@@ -349,12 +344,12 @@ static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *o
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_AUTH_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
+	if(!authorize(req->token, SFU_TOKEN_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
 		   SFU_ERR_REFRESH_INVALID_TOKEN, SFU_ERR_REFRESH_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
 	}
-	out->err = sfu_authz_refresh(h, &grant, &out->reason);
+	out->err = sfu_access_refresh(h, &grant, &out->reason);
 	if(out->err == SFU_OK)
 		out->response = json_pack("{sI}", "expires_at", (json_int_t)grant.exp);
 	else
@@ -392,7 +387,7 @@ static void publish_media(sfu_handle *h, const sfu_sdp_result *r) {
 	if(same)
 		return;
 	GPtrArray *subs = sfu_registry_set_offer(h, g_strdup(r->subscriber_offer), r->audio_pt, r->video_pt);
-	json_t *reoffer = json_pack("{ssss}", "type", "offer", "sdp", r->subscriber_offer);
+	json_t *reoffer = sfu_event_jsep("offer", r->subscriber_offer);
 	json_t *empty = json_object();
 	for(guint i = 0; i < subs->len; i++) {
 		sfu_handle *s = subs->pdata[i];
@@ -431,7 +426,7 @@ static void handle_offer(sfu_handle *h, const char *sdp, sfu_outcome *out) {
 		JANUS_LOG(LOG_INFO,
 			"[sfu] handle %" G_GUINT64_FORMAT ": video refused, the offer has no %s (video_codec)\n", h->id,
 			sfu_vcodec_name(room));
-	out->jsep = json_pack("{ssss}", "type", "answer", "sdp", r.answer);
+	out->jsep = sfu_event_jsep("answer", r.answer);
 	sfu_mutex_lock(&h->mutex);
 	g_free(h->publisher_offer);
 	h->publisher_offer = g_strdup(sdp);
@@ -480,9 +475,8 @@ static void renegotiate(sfu_handle *h) {
 	sfu_mutex_unlock(&h->mutex);
 	JANUS_LOG(
 		LOG_VERB, "[sfu] handle %" G_GUINT64_FORMAT ": offering video %s\n", h->id, sfu_vcodec_name(codec));
-	json_t *ev = json_pack("{ssssss}", "event", "video_codec", "room_id", h->room_id ? h->room_id : "",
-		"video_codec", sfu_vcodec_name(codec));
-	json_t *jsep = json_pack("{ssss}", "type", "offer", "sdp", r.answer);
+	json_t *ev = sfu_event_video_codec(h->room_id ? h->room_id : "", sfu_vcodec_name(codec));
+	json_t *jsep = sfu_event_jsep("offer", r.answer);
 	if(!g_atomic_int_get(&h->destroyed))
 		sfu_core_push_event(h->jh, NULL, ev, jsep);
 	json_decref(ev);
@@ -573,9 +567,9 @@ static void outcome_init(sfu_outcome *o) {
 	memset(o, 0, sizeof(*o));
 }
 
-/* After the reply is pushed: a join lets later membership announcements go (sfu_authz_join_finish). */
+/* After the reply is pushed: a join lets later membership announcements go (sfu_access_join_finish). */
 static void outcome_clear(sfu_outcome *o) {
-	sfu_authz_join_finish(o->pending);
+	sfu_access_join_finish(o->pending);
 	json_decref(o->response);
 	json_decref(o->jsep);
 	memset(o, 0, sizeof(*o));
@@ -587,7 +581,7 @@ static void process(sfu_message *msg) {
 		renegotiate(h);
 		return;
 	}
-	stat_inc(&stat_requests);
+	sfu_stats_inc(SFU_STAT_REQUESTS);
 	sfu_outcome body_out, jsep_out;
 	outcome_init(&body_out);
 	outcome_init(&jsep_out);
@@ -655,7 +649,7 @@ static gboolean enqueue(sfu_message *msg, gboolean bounded) {
 	}
 	sfu_mutex_unlock(&h->queue_mutex);
 	if(full) {
-		stat_inc(&stat_queue_full);
+		sfu_stats_inc(SFU_STAT_REFUSED_QUEUE_FULL);
 		message_free(msg); /* drops h's reference too */
 		return FALSE;
 	}
@@ -703,9 +697,9 @@ static gpointer worker(gpointer data) {
 	return NULL;
 }
 
-int sfu_signal_start(const sfu_config *cfg, sfu_auth *a) {
+int sfu_signal_start(const sfu_config *cfg, sfu_token_verifier *a) {
 	config = cfg;
-	auth = a;
+	verifier = a;
 	g_atomic_int_set(&stopping, 0);
 	sfu_cond_init(&ready_cond);
 	n_workers = cfg->message_threads ? cfg->message_threads : (guint)g_get_num_processors();
@@ -775,12 +769,4 @@ void sfu_signal_media_up(sfu_handle *h) {
 	if(!g_atomic_int_get(&h->blocked))
 		sfu_relay_request_keyframe(pub);
 	sfu_handle_unref(pub);
-}
-
-void sfu_signal_stats_get(sfu_signal_stats *out) {
-	out->requests = __atomic_load_n(&stat_requests, __ATOMIC_RELAXED);
-	out->joins_accepted = __atomic_load_n(&stat_joins, __ATOMIC_RELAXED);
-	out->rejections = __atomic_load_n(&stat_rejections, __ATOMIC_RELAXED);
-	out->kicks = __atomic_load_n(&stat_kicks, __ATOMIC_RELAXED);
-	out->refused_queue_full = __atomic_load_n(&stat_queue_full, __ATOMIC_RELAXED);
 }

@@ -13,12 +13,12 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_config.h"
 #include "sfu_registry.h"
 
 /*! \brief Start the workers. \p config and \p auth must outlive sfu_signal_stop(). @returns 0 or -1 */
-int sfu_signal_start(const sfu_config *config, sfu_auth *auth);
+int sfu_signal_start(const sfu_config *config, sfu_token_verifier *auth);
 /*! \brief Stop the workers (pending requests are dropped without a response) and join them. */
 void sfu_signal_stop(void);
 
@@ -31,10 +31,5 @@ gboolean sfu_signal_enqueue(sfu_handle *h, char *transaction, json_t *message, j
 /*! \brief A handle's PeerConnection is up: a subscriber asks its publisher for a keyframe. */
 void sfu_signal_media_up(sfu_handle *h);
 
-/*! \brief Signalling counters for the admin API. */
-typedef struct sfu_signal_stats {
-	guint64 requests, joins_accepted, rejections, kicks, refused_queue_full;
-} sfu_signal_stats;
-void sfu_signal_stats_get(sfu_signal_stats *out);
 
 #endif

@@ -20,13 +20,14 @@
 
 #include <debug.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_lock.h"
 #include "sfu_log.h"
 #include "sfu_registry.h"
 #include "sfu_request.h"
 #include "sfu_state.h"
+#include "sfu_stats.h"
 
 #define MSG_VERSION     1
 #define MAX_VALUE_LEN   SFU_MAX_TOKEN_LEN /* a jti, sub or kid comes from a token */
@@ -53,15 +54,9 @@ static gint64 warned_at = 0;
 
 /* Counters (atomics) and the latency ring (stats lock). */
 static volatile gint connected = 0, current = 0;
-static guint64 n_published, n_received, n_applied, n_own, n_invalid, n_dropped, n_reconnects, n_resyncs,
-	n_reseeded, n_errors;
 static sfu_mutex stats_lock = SFU_MUTEX_INIT;
 static gint64 latencies[LATENCY_SAMPLES];
 static guint n_latencies = 0, latency_pos = 0;
-
-static void bump(guint64 *c, guint64 n) {
-	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-}
 
 static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
@@ -155,7 +150,7 @@ static redisReply *command(redisContext *c, int argc, const char **argv, const s
 		return NULL;
 	redisReply *r = redisCommandArgv(c, argc, argv, lens);
 	if(r == NULL)
-		bump(&n_errors, 1);
+		sfu_stats_add(SFU_STAT_STATE_ERRORS, 1);
 	return r;
 }
 
@@ -233,7 +228,7 @@ static void enqueue(json_t *msg) {
 	g_queue_push_tail(&queue, msg);
 	sfu_mutex_unlock(&queue_lock);
 	if(dropped != NULL) {
-		bump(&n_dropped, 1);
+		sfu_stats_add(SFU_STAT_STATE_DROPPED, 1);
 		json_decref(dropped);
 	}
 	if(wake[1] >= 0) {
@@ -275,7 +270,7 @@ static void on_jti(const char *jti, const char *user_id, gint64 exp) {
 	enqueue(json_pack("{sssssssI}", "type", "jti", "jti", jti, "user_id", user_id, "exp", (json_int_t)exp));
 }
 
-static const sfu_authz_listener listener = {
+static const sfu_access_listener listener = {
 	.kick = on_kick,
 	.ban = on_ban,
 	.unban = on_unban,
@@ -301,7 +296,7 @@ static gint64 int_field(json_t *msg, const char *name) {
 	return json_is_integer(v) ? (gint64)json_integer_value(v) : -1;
 }
 
-/* Apply a message (or a stored entry) of another node through sfu_authz. FALSE when it is not valid. */
+/* Apply a message (or a stored entry) of another node through sfu_access. FALSE when it is not valid. */
 static gboolean apply(json_t *msg) {
 	const char *type = field(msg, "type", 16);
 	const char *room = field(msg, "room_id", SFU_MAX_ID_LEN), *user = field(msg, "user_id", SFU_MAX_ID_LEN);
@@ -314,35 +309,35 @@ static gboolean apply(json_t *msg) {
 		const char *reason = field(msg, "reason", 32);
 		if(room == NULL || user == NULL)
 			return FALSE;
-		sfu_authz_eject_remote(room, user, reason && !strcmp(reason, "admin") ? "admin" : "kicked", by);
+		sfu_access_eject_remote(room, user, reason && !strcmp(reason, "admin") ? "admin" : "kicked", by);
 	} else if(!strcmp(type, "ban")) {
 		sfu_ban_kind k;
 		if(room == NULL || user == NULL || value == NULL || until < 0 || !sfu_ban_kind_parse(kind, &k))
 			return FALSE;
-		sfu_authz_apply_ban(room, k, value, user, until, by);
+		sfu_access_apply_ban(room, k, value, user, until, by);
 	} else if(!strcmp(type, "unban")) {
 		if(room == NULL || user == NULL)
 			return FALSE;
-		sfu_authz_unban(room, user, FALSE);
+		sfu_access_unban(room, user, FALSE);
 	} else if(!strcmp(type, "revoke") || !strcmp(type, "unrevoke")) {
 		sfu_revoke_kind k;
 		if(value == NULL || !sfu_revoke_kind_parse(kind, &k))
 			return FALSE;
 		if(type[0] == 'u')
-			sfu_authz_unrevoke(k, value, FALSE);
+			sfu_access_unrevoke(k, value, FALSE);
 		else if(until > now_s())
-			sfu_authz_revoke(k, value, until, by, FALSE, NULL);
+			sfu_access_revoke(k, value, until, by, FALSE, NULL);
 	} else if(!strcmp(type, "mute")) {
 		gint64 mask = int_field(msg, "mask");
 		if(room == NULL || user == NULL || mask < 0 || mask > SFU_MUTE_ALL || until < 0)
 			return FALSE;
-		sfu_authz_apply_mute(room, user, (guint)mask, until, by);
+		sfu_access_apply_mute(room, user, (guint)mask, until, by);
 	} else if(!strcmp(type, "jti")) {
 		const char *jti = field(msg, "jti", MAX_VALUE_LEN);
 		gint64 exp = int_field(msg, "exp");
 		if(jti == NULL || user == NULL || exp < 0)
 			return FALSE;
-		sfu_authz_apply_jti(jti, user, exp);
+		sfu_access_apply_jti(jti, user, exp);
 	} else {
 		return FALSE;
 	}
@@ -363,19 +358,19 @@ static void record_latency(json_t *msg) {
 
 /* One message from the channel. */
 static void received(const char *text, size_t len) {
-	bump(&n_received, 1);
+	sfu_stats_add(SFU_STAT_STATE_RECEIVED, 1);
 	json_error_t jerr;
 	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	const char *origin = msg ? field(msg, "origin", 512) : NULL;
 	if(msg == NULL || !json_is_object(msg) || int_field(msg, "v") != MSG_VERSION) {
-		bump(&n_invalid, 1);
+		sfu_stats_add(SFU_STAT_STATE_INVALID, 1);
 	} else if(origin != NULL && !strcmp(origin, instance)) {
-		bump(&n_own, 1);
+		sfu_stats_add(SFU_STAT_STATE_OWN, 1);
 	} else if(apply(msg)) {
-		bump(&n_applied, 1);
+		sfu_stats_add(SFU_STAT_STATE_APPLIED, 1);
 		record_latency(msg);
 	} else {
-		bump(&n_invalid, 1);
+		sfu_stats_add(SFU_STAT_STATE_INVALID, 1);
 	}
 	json_decref(msg);
 }
@@ -477,7 +472,7 @@ static gboolean write_jti(json_t *msg) {
 		ok = g != NULL;
 		if(g && g->type == REDIS_REPLY_STRING && strcmp(g->str, user) != 0) {
 			char *owner = g_strndup(g->str, g->len);
-			sfu_authz_apply_jti(jti, owner, exp); /* another user holds it: ours goes (token_in_use) */
+			sfu_access_apply_jti(jti, owner, exp); /* another user holds it: ours goes (token_in_use) */
 			g_free(owner);
 		}
 		if(g)
@@ -497,7 +492,7 @@ static gboolean publish(json_t *msg) {
 	if(r)
 		freeReplyObject(r);
 	if(ok)
-		bump(&n_published, 1);
+		sfu_stats_add(SFU_STAT_STATE_PUBLISHED, 1);
 	return r != NULL;
 }
 
@@ -538,7 +533,7 @@ static gboolean write_change(json_t *msg) {
 static void set_current(gboolean yes) {
 	g_atomic_int_set(&current, yes);
 	if(config->on_unavailable == SFU_UNAVAILABLE_REFUSE)
-		sfu_authz_set_state_available(yes);
+		sfu_access_set_state_available(yes);
 }
 
 static void disconnect(const char *why) {
@@ -651,7 +646,7 @@ static gboolean reseed(void) {
 		}
 		json_decref(lists[t]);
 	}
-	bump(&n_reseeded, n);
+	sfu_stats_add(SFU_STAT_STATE_RESEEDED, n);
 	if(n > 0)
 		JANUS_LOG(LOG_WARN, "[sfu] state: Redis restarted; wrote back %u entries it had lost\n", n);
 	return ok;
@@ -717,7 +712,7 @@ static gboolean connect_and_sync(void) {
 		return FALSE;
 	}
 	g_atomic_int_set(&connected, 1);
-	bump(&n_reconnects, 1);
+	sfu_stats_add(SFU_STAT_STATE_CONNECTIONS, 1);
 	char *id = redis_run_id();
 	gboolean restarted = run_id != NULL && id != NULL && strcmp(run_id, id) != 0;
 	g_free(run_id);
@@ -729,7 +724,7 @@ static gboolean connect_and_sync(void) {
 		disconnect("catching up failed");
 		return FALSE;
 	}
-	bump(&n_resyncs, 1);
+	sfu_stats_add(SFU_STAT_STATE_RESYNCS, 1);
 	set_current(TRUE);
 	JANUS_LOG(LOG_INFO, "[sfu] state: %s Redis as node '%s' (%u entries read%s)\n",
 		ever_synced ? "back on" : "on", config->node_id, applied, restarted ? ", Redis had restarted" : "");
@@ -862,7 +857,7 @@ static char *read_password_file(const char *path, GError **error) {
 int sfu_state_start(const sfu_config *cfg, GError **error) {
 	config = cfg;
 	if(cfg->state_backend != SFU_STATE_REDIS) {
-		sfu_authz_set_listener(NULL);
+		sfu_access_set_listener(NULL);
 		return 0;
 	}
 	sfu_redis_address a;
@@ -891,7 +886,7 @@ int sfu_state_start(const sfu_config *cfg, GError **error) {
 	g_atomic_int_set(&stopping, 0);
 	/* Not current until the first catch-up: with "refuse", no admission before the node knows the state. */
 	set_current(FALSE);
-	sfu_authz_set_listener(&listener);
+	sfu_access_set_listener(&listener);
 	thread = g_thread_new("sfu-state", state_thread, NULL);
 	return 0;
 }
@@ -904,8 +899,8 @@ void sfu_state_stop(void) {
 	(void)w;
 	g_thread_join(thread);
 	thread = NULL;
-	sfu_authz_set_listener(NULL);
-	sfu_authz_set_state_available(TRUE);
+	sfu_access_set_listener(NULL);
+	sfu_access_set_state_available(TRUE);
 	close(wake[0]);
 	close(wake[1]);
 	wake[0] = wake[1] = -1;
@@ -942,16 +937,16 @@ json_t *sfu_state_stats(void) {
 	sfu_mutex_unlock(&queue_lock);
 	json_t *out = json_pack("{sssssbsbsIsIsIsIsIsisIsIsIsIsI}", "backend", "redis", "node_id",
 		config->node_id, "connected", g_atomic_int_get(&connected), "current", g_atomic_int_get(&current),
-		"published", (json_int_t)__atomic_load_n(&n_published, __ATOMIC_RELAXED), "received",
-		(json_int_t)__atomic_load_n(&n_received, __ATOMIC_RELAXED), "applied",
-		(json_int_t)__atomic_load_n(&n_applied, __ATOMIC_RELAXED), "own",
-		(json_int_t)__atomic_load_n(&n_own, __ATOMIC_RELAXED), "invalid",
-		(json_int_t)__atomic_load_n(&n_invalid, __ATOMIC_RELAXED), "pending", (int)pending, "dropped",
-		(json_int_t)__atomic_load_n(&n_dropped, __ATOMIC_RELAXED), "connections",
-		(json_int_t)__atomic_load_n(&n_reconnects, __ATOMIC_RELAXED), "resyncs",
-		(json_int_t)__atomic_load_n(&n_resyncs, __ATOMIC_RELAXED), "reseeded",
-		(json_int_t)__atomic_load_n(&n_reseeded, __ATOMIC_RELAXED), "errors",
-		(json_int_t)__atomic_load_n(&n_errors, __ATOMIC_RELAXED));
+		"published", (json_int_t)sfu_stats_get(SFU_STAT_STATE_PUBLISHED), "received",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_RECEIVED), "applied",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_APPLIED), "own",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_OWN), "invalid",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_INVALID), "pending", (int)pending, "dropped",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_DROPPED), "connections",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_CONNECTIONS), "resyncs",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_RESYNCS), "reseeded",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_RESEEDED), "errors",
+		(json_int_t)sfu_stats_get(SFU_STAT_STATE_ERRORS));
 	json_object_set_new(out, "propagation_us",
 		json_pack("{sisIsIsI}", "samples", (int)n, "p50", (json_int_t)(n ? sorted[n / 2] : 0), "p99",
 			(json_int_t)(n ? sorted[MIN(n - 1, (n * 99) / 100)] : 0), "max",

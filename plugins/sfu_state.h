@@ -3,10 +3,10 @@
  * \details  With \c backend = "memory" (the default) this module does nothing: bans,
  * revocations, mutes and jti claims live in sfu_bans, in this process. With
  * \c backend = "redis", one thread of its own (\c sfu-state) keeps them shared:
- *  - every change made here (sfu_authz's listener: kick, ban, unban, revoke, unrevoke, mute, jti claim) is
+ *  - every change made here (sfu_access's listener: kick, ban, unban, revoke, unrevoke, mute, jti claim) is
  *    queued (bounded: \c max_pending_writes) and written by the thread: a key with a TTL equal to the entry's
  *    expiry, then a message on the channel \c <prefix>events;
- *  - every message of another node is applied by the thread through the same sfu_authz steps (a remote kick
+ *  - every message of another node is applied by the thread through the same sfu_access steps (a remote kick
  *    evicts and bans here as a local one; a revocation evicts the participants under the revoked token);
  *  - on (re)connection it subscribes, writes what was queued, then reads every ban, revocation and mute key
  *    (a starting node learns the current state; a Redis that restarted empty is re-seeded from this node);
@@ -28,7 +28,7 @@
 #include "sfu_config.h"
 
 /*! \brief Start the backend of \p config (which must outlive sfu_state_stop()). Redis: read the password,
- * install the authz listener, start the thread (which connects in the background: an unreachable Redis does
+ * install the sfu_access listener, start the thread (which connects in the background: an unreachable Redis does
  * not stop the plugin). @returns 0, or -1 with \p error set (unreadable password file) */
 int sfu_state_start(const sfu_config *config, GError **error);
 /*! \brief Stop the thread (removing this node from the directory when connected). */

@@ -2,7 +2,7 @@
 # sanitize.sh - sanitizer builds of janus-sfu, each in its own copy of the tree.
 #
 #   ./scripts/sanitize.sh thread    # .run/tsan: build with -fsanitize=thread, run every unit test (and the
-#                                   # registry + authz stress test) under ThreadSanitizer; fails on any report
+#                                   # registry + access stress test) under ThreadSanitizer; fails on any report
 #   ./scripts/sanitize.sh address   # .run/asan: build the plugin with -fsanitize=address,undefined (for the
 #                                   # e2e files scripts/test.sh runs inside real Janus with it)
 #

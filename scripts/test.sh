@@ -3,12 +3,12 @@
 #
 #   ./scripts/test.sh            # everything
 #   E2E_ONLY=1 ./scripts/test.sh # skip install/build/make check (quick e2e iteration)
-#   ./scripts/test.sh tests/e2e/signal.test.mjs   # e2e: only these files
+#   ./scripts/test.sh tests/e2e/join.test.mjs     # e2e: only these files
 #
 # 1. scripts/install-deps.sh, scripts/build.sh
 # 2. make check: GLib TAP unit tests, fuzz corpus replays, layering/doc checks (automake harness)
 # 3. sanitizers (scripts/sanitize.sh, each in a copy of the tree under .run/): every unit test and the
-#    registry + authz stress test under ThreadSanitizer; the plugin built with ASan+UBSan for step 5.
+#    registry + access stress test under ThreadSanitizer; the plugin built with ASan+UBSan for step 5.
 #    SKIP_SANITIZERS=1 skips steps 3 and 5.
 # 4. node --test tests/e2e/ tests/bot/ tests/soak/ inside a private two-namespace network (scripts/netns.sh): a real
 #    Janus 1.1.2 with the built plugin per test file (in the server namespace), the Janus API over WebSockets,

@@ -2,7 +2,7 @@
  * \brief    sfu-token doctor: a production check of a Janus configs folder with janus.plugin.sfu in it
  * \details  Janus's own files (janus.jcfg, janus.transport.http.jcfg, janus.transport.websockets.jcfg) are
  * read with libconfig, as Janus reads them; the plugin's file with sfu_config_load() and its keys with
- * sfu_auth_new(), exactly as the plugin does at start. Each check adds findings: "risk" (exit status 1) for what
+ * sfu_token_new(), exactly as the plugin does at start. Each check adds findings: "risk" (exit status 1) for what
  * is dangerous or broken in production, "note" for what an operator should know. The reasons are in
  * docs/DEPLOYMENT.md ("The config check"), one section per finding id.
  */
@@ -17,7 +17,7 @@
 #include <glib.h>
 #include <libconfig.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_config.h"
 #include "sfu_jwt.h"
 #include "sfu-doctor.h"
@@ -305,11 +305,11 @@ static void check_plugin_config(doctor *d) {
 			g_free(c->auth_keys);
 			c->auth_key = g_strdup(key);
 			c->auth_keys = g_strdup(keys);
-			sfu_auth *auth = sfu_auth_new(c, &error);
+			sfu_token_verifier *auth = sfu_token_new(c, &error);
 			if(auth == NULL)
 				finding(d, TRUE, "auth-key-unusable", "%s: the plugin will refuse to start",
 					error ? error->message : "cannot load the keys");
-			sfu_auth_free(auth);
+			sfu_token_free(auth);
 			sfu_jwt_thread_cleanup();
 		}
 		g_free(key);

@@ -2,7 +2,7 @@
  * \brief    sfu-token: make RSA keys, mint RS512 join tokens, verify a token as the plugin would
  * \details  keygen writes a key pair in every form the plugin reads; mint signs a token with
  * OpenSSL (the demo and the end-to-end tests use it); verify loads a plugin configuration file and
- * runs sfu_auth_check() on a token, printing "verdict=<v> reason=<r>". Run with --help for usage.
+ * runs sfu_token_check() on a token, printing "verdict=<v> reason=<r>". Run with --help for usage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_config.h"
 #include "sfu_jwt.h"
 #include "sfu_state.h"
@@ -440,7 +440,7 @@ static int cmd_verify(int argc, char **argv) {
 		{"purpose", required_argument, NULL, 'p'}, {"now", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *config_path = NULL, *room = NULL, *user = NULL;
-	sfu_auth_purpose purpose = SFU_AUTH_FOR_JOIN;
+	sfu_token_purpose purpose = SFU_TOKEN_FOR_JOIN;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	int c;
 	while((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -456,13 +456,13 @@ static int cmd_verify(int argc, char **argv) {
 				break;
 			case 'p':
 				if(!strcmp(optarg, "join"))
-					purpose = SFU_AUTH_FOR_JOIN;
+					purpose = SFU_TOKEN_FOR_JOIN;
 				else if(!strcmp(optarg, "subscribe"))
-					purpose = SFU_AUTH_FOR_SUBSCRIBE;
+					purpose = SFU_TOKEN_FOR_SUBSCRIBE;
 				else if(!strcmp(optarg, "kick"))
-					purpose = SFU_AUTH_FOR_KICK;
+					purpose = SFU_TOKEN_FOR_KICK;
 				else if(!strcmp(optarg, "refresh"))
-					purpose = SFU_AUTH_FOR_REFRESH;
+					purpose = SFU_TOKEN_FOR_REFRESH;
 				else
 					return fail("--purpose must be join, subscribe, kick or refresh");
 				break;
@@ -482,24 +482,22 @@ static int cmd_verify(int argc, char **argv) {
 		return fail("verify: --config FILE, --room R and one TOKEN (or -) are required (see --help)");
 	/* The plugin's own loader: the same files, the same mistakes refused with the same messages. */
 	GError *error = NULL;
-	sfu_config *config = g_file_test(config_path, G_FILE_TEST_IS_DIR)
-							 ? sfu_config_load(config_path, &error)
-							 : sfu_config_load_file(config_path, &error);
+	sfu_config *config = sfu_config_load_path(config_path, &error);
 	if(config == NULL) {
 		int rc = fail("verify: %s", error ? error->message : "invalid configuration");
 		g_clear_error(&error);
 		return rc;
 	}
-	sfu_auth *auth = sfu_auth_new(config, &error);
+	sfu_token_verifier *auth = sfu_token_new(config, &error);
 	sfu_config_free(config);
 	if(auth == NULL) {
 		int rc = fail("verify: %s", error ? error->message : "cannot load keys");
 		g_clear_error(&error);
 		return rc;
 	}
-	if(sfu_auth_is_open(auth)) {
+	if(sfu_token_is_open(auth)) {
 		/* Not "ok": with this configuration the plugin accepts every token, valid or not. */
-		sfu_auth_free(auth);
+		sfu_token_free(auth);
 		return fail(
 			"verify: authentication is OFF in %s (no auth_key/auth_keys): the plugin lets anyone join "
 			"any room, whatever the token",
@@ -508,13 +506,13 @@ static int cmd_verify(int argc, char **argv) {
 	char *token = read_token(argv[optind]);
 	const char *reason = NULL;
 	sfu_grant grant;
-	sfu_auth_verdict v = sfu_auth_check(auth, token, purpose, room, user, now, &grant, &reason);
-	printf("verdict=%s reason=%s\n", sfu_auth_verdict_name(v), reason);
+	sfu_token_verdict v = sfu_token_check(auth, token, purpose, room, user, now, &grant, &reason);
+	printf("verdict=%s reason=%s\n", sfu_token_verdict_name(v), reason);
 	sfu_grant_clear(&grant);
 	g_free(token);
-	sfu_auth_free(auth);
+	sfu_token_free(auth);
 	sfu_jwt_thread_cleanup();
-	return v == SFU_AUTH_OK ? 0 : 1;
+	return v == SFU_TOKEN_OK ? 0 : 1;
 }
 
 /* =============================================================================
@@ -554,8 +552,7 @@ static int cmd_directory(int argc, char **argv) {
 	GError *error = NULL;
 	sfu_config *config = NULL;
 	if(config_path != NULL) {
-		config = g_file_test(config_path, G_FILE_TEST_IS_DIR) ? sfu_config_load(config_path, &error)
-															  : sfu_config_load_file(config_path, &error);
+		config = sfu_config_load_path(config_path, &error);
 		if(config == NULL) {
 			int rc = fail("directory: %s", error ? error->message : "invalid configuration");
 			g_clear_error(&error);

@@ -1,6 +1,6 @@
 /*! \file    jwt-mint.h
  * \brief    Test-only helpers: RSA keys generated at test time, key encodings, token minting
- * \details  Header-only (static functions) so test-jwt and test-auth can share it. Signing uses
+ * \details  Header-only (static functions) so test-jwt and test-token can share it. Signing uses
  * OpenSSL's EVP_DigestSign directly, independently of the verifier under test (which uses
  * EVP_PKEY_verify on a precomputed digest). Everything returned is g_malloc'ed.
  */

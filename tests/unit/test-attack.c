@@ -1,7 +1,7 @@
 /*! \file    test-attack.c
- * \brief    Hostile-client tests of sfu_authz (an attacker's review of main at eb803f7), with the fake core.
- * \details  Each test drives the real sfu_authz / sfu_registry / sfu_bans / sfu_expiry code with grants as
- *           sfu_auth would produce them for tokens an attacker can hold (a valid token of its own for the
+ * \brief    Hostile-client tests of sfu_access (an attacker's review of main at eb803f7), with the fake core.
+ * \details  Each test drives the real sfu_access / sfu_registry / sfu_bans / sfu_expiry code with grants as
+ *           sfu_token would produce them for tokens an attacker can hold (a valid token of its own for the
  *           room: no user_id claim, maybe no sub), and asserts what the victim must keep. Each test not
  *           under /attack/sound/ reproduced a defect of eb803f7 (it failed there) and passes since its fix.
  */
@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_config.h"
 #include "sfu_core.h"
@@ -29,14 +29,14 @@ static void jh_free(const janus_refcount *ref) {
 
 /* The core destroys a handle it was asked to end (asynchronously in Janus; here at once, no lock held). */
 static void emulate_destroy(janus_plugin_session *jh) {
-	sfu_authz_detach(jh);
+	sfu_access_detach(jh);
 }
 
 static void setup_with(void (*tune)(sfu_config *)) {
 	for(int i = 0; i < MAX_JH; i++)
 		janus_refcount_init(&jhs[i].ref, jh_free);
 	config = sfu_config_new_defaults();
-	config->auth_key = g_strdup("unused"); /* not open mode (authz does not read it) */
+	config->auth_key = g_strdup("unused"); /* not open mode (sfu_access does not read it) */
 	config->clock_leeway_s = 0;
 	config->expiry_warning_s = 0;
 	if(tune != NULL)
@@ -45,12 +45,12 @@ static void setup_with(void (*tune)(sfu_config *)) {
 	fake_core_install();
 	fake_core_set_end_session_hook(emulate_destroy);
 	sfu_registry_init(config->max_blocks_per_user);
-	g_assert_cmpint(sfu_authz_start(config), ==, 0);
+	g_assert_cmpint(sfu_access_start(config), ==, 0);
 }
 
 static void teardown(void) {
 	g_clear_pointer(&held, g_ptr_array_unref);
-	sfu_authz_stop();
+	sfu_access_stop();
 	sfu_registry_shutdown();
 	g_assert_cmpuint(sfu_core_lock_violations(), ==, 0);
 	fake_core_uninstall();
@@ -61,7 +61,7 @@ static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-/* A verified grant for any room, as sfu_auth produces it (strings borrowed: authz copies what it keeps). */
+/* A verified grant for any room, as sfu_token produces it (strings borrowed: sfu_access copies what it keeps). */
 static sfu_grant grant(gint64 ttl, gboolean publish, const char *user_id, const char *sub, const char *jti) {
 	sfu_grant g;
 	memset(&g, 0, sizeof(g));
@@ -96,7 +96,7 @@ static sfu_err join_as(sfu_handle *h, const char *room, const char *user, gboole
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *why = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &why, NULL);
+	sfu_err err = sfu_access_join(h, &r, g, &users, &offer, &why, NULL);
 	json_decref(users);
 	g_free(offer);
 	if(reason != NULL)
@@ -162,7 +162,7 @@ static void test_impersonator_refresh_ejects_victim(void) {
 	sfu_grant shortlived = grant(1, FALSE, NULL, NULL, NULL);
 	const char *reason = NULL;
 	/* Mallory's own refresh may succeed; it must not touch Alice. */
-	(void)sfu_authz_refresh(mallory, &shortlived, &reason);
+	(void)sfu_access_refresh(mallory, &shortlived, &reason);
 	g_assert_cmpint(alice->auth.exp, ==, a.exp);
 	g_assert_cmpint(g_atomic_int_get(&alice->auth.publish_media), ==, 1);
 	g_assert_false(wait_destroyed(alice, 2500));
@@ -245,7 +245,7 @@ static void test_refresh_respects_jti_binding(void) {
 	g_assert_cmpstr(reason, ==, "token_in_use");
 	/* The refresh must be refused the same way. */
 	reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(bob, &a, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
+	g_assert_cmpint(sfu_access_refresh(bob, &a, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "token_in_use");
 	g_assert_cmpint(g_atomic_int_get(&bob->auth.publish_media), ==, 0);
 	teardown();
@@ -268,7 +268,7 @@ static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
 	sfu_handle *victim = add(0);
 	sfu_grant v = grant(600, TRUE, NULL, NULL, NULL);
 	g_assert_cmpint(join_as(victim, "y", "troll", TRUE, NULL, &v, NULL), ==, SFU_OK);
-	g_assert_cmpuint(sfu_authz_eject("y", "troll", "kicked", "owner-y", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("y", "troll", "kicked", "owner-y", TRUE), ==, 1);
 	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
 	g_usleep(1100 * 1000); /* later bans expire later: "y"'s is now the soonest to expire */
 	for(int i = 0; i < 8; i++) {
@@ -276,7 +276,7 @@ static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
 		char user[32];
 		g_snprintf(user, sizeof(user), "puppet-%d", i);
 		g_assert_cmpint(join_as(puppet, "mine", user, TRUE, NULL, &v, NULL), ==, SFU_OK);
-		g_assert_cmpuint(sfu_authz_eject("mine", user, "kicked", "me", TRUE), ==, 1);
+		g_assert_cmpuint(sfu_access_eject("mine", user, "kicked", "me", TRUE), ==, 1);
 	}
 	/* Room "y"'s ban must still be there. */
 	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
@@ -329,7 +329,7 @@ static void test_kick_races_join(void) {
 		g_assert_cmpint(join_as(first, "k", user, TRUE, NULL, &g, NULL), ==, SFU_OK);
 		race r = {.h = second, .user = user};
 		GThread *t = g_thread_new("join", race_join, &r);
-		sfu_authz_eject("k", user, "kicked", "owner", TRUE);
+		sfu_access_eject("k", user, "kicked", "owner", TRUE);
 		g_thread_join(t);
 		GPtrArray *left;
 		sfu_registry_lock();
@@ -338,8 +338,8 @@ static void test_kick_races_join(void) {
 		/* Either the join came first (and was evicted) or it was refused as banned. */
 		g_assert_cmpuint(left->len, ==, 0);
 		g_ptr_array_unref(left);
-		sfu_authz_detach(first->jh);
-		sfu_authz_detach(second->jh);
+		sfu_access_detach(first->jh);
+		sfu_access_detach(second->jh);
 	}
 	teardown();
 }
@@ -402,7 +402,7 @@ static void test_shared_grant_brings_token_id(void) {
 	g_assert_cmpstr(alice->auth.jti, ==, "jti-a");
 	g_assert_cmpint(alice->auth.exp, ==, now_s() + 900); /* the later expiry was shared */
 	gboolean recorded = FALSE;
-	sfu_authz_revoke(SFU_REVOKE_JTI, "jti-a", now_s() + 600, "admin", TRUE, &recorded);
+	sfu_access_revoke(SFU_REVOKE_JTI, "jti-a", now_s() + 600, "admin", TRUE, &recorded);
 	g_assert_true(recorded);
 	g_assert_true(g_atomic_int_get(&alice->destroyed));
 	teardown();
@@ -442,9 +442,9 @@ static void test_block_from_another_room(void) {
 }
 
 /* The known ordering gap, confirmed: the reply to a join (its users list) is pushed by sfu_signal after
- * sfu_authz_join returned, outside the join's turn, while the new handle is already in the room and receives
+ * sfu_access_join returned, outside the join's turn, while the new handle is already in the room and receives
  * membership events. Dave leaves just after the join step (here: from the notify hook of the "joined" audit
- * event, i.e. after announce_join's turn ended and before sfu_authz_join returned; on real Janus: on any other
+ * event, i.e. after announce_join's turn ended and before sfu_access_join returned; on real Janus: on any other
  * thread before the worker pushes the reply). The new publisher is pushed "leave dave" first, then the reply
  * lists dave: naf-janus-adapter ignores the leave of an unknown occupant, then adds dave from the reply and
  * subscribes to a user who is gone (no further leave will come). The reverse (a join event before the reply
@@ -455,7 +455,7 @@ static void leave_after_join_step(janus_plugin_session *jh, const char *event) {
 	if(gap_leaver != NULL && jh == gap_joiner && strstr(event, "\"joined\"") != NULL) {
 		janus_plugin_session *l = gap_leaver;
 		gap_leaver = NULL;
-		g_assert_true(sfu_authz_detach(l));
+		g_assert_true(sfu_access_detach(l));
 	}
 }
 
@@ -476,13 +476,13 @@ static void test_leave_before_join_reply(void) {
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *why = NULL;
-	sfu_authz_pending *pending = NULL;
-	g_assert_cmpint(sfu_authz_join(me, &r, &g, &users, &offer, &why, &pending), ==, SFU_OK);
+	sfu_access_pending *pending = NULL;
+	g_assert_cmpint(sfu_access_join(me, &r, &g, &users, &offer, &why, &pending), ==, SFU_OK);
 	/* What sfu_signal does next: push the reply, then let later announcements go. */
 	json_t *reply = json_pack("{ss}", "reply", "join");
 	sfu_core_push_event(me->jh, "tx", reply, NULL);
 	json_decref(reply);
-	sfu_authz_join_finish(pending);
+	sfu_access_join_finish(pending);
 	g_assert_null(gap_leaver); /* dave left during the join's second phase */
 	gboolean listed = FALSE;
 	for(size_t i = 0; i < json_array_size(users); i++)
@@ -513,13 +513,13 @@ static void test_mutes_in_one_room_flush_other_rooms_mutes(void) {
 	sfu_handle *troll = add(0);
 	sfu_grant v = grant(600, TRUE, NULL, NULL, NULL);
 	g_assert_cmpint(join_as(troll, "y", "troll", TRUE, NULL, &v, NULL), ==, SFU_OK);
-	sfu_authz_mute("y", "troll", SFU_MUTE_ALL, TRUE, "owner-y");
+	sfu_access_mute("y", "troll", SFU_MUTE_ALL, TRUE, "owner-y");
 	g_assert_cmpuint(sfu_bans_mute_of("y", "troll", now_s()), ==, SFU_MUTE_ALL);
 	g_usleep(1100 * 1000); /* later mutes expire later: "y"'s is now the soonest */
 	for(int i = 0; i < 8; i++) {
 		char user[32];
 		g_snprintf(user, sizeof(user), "nobody-%d", i);
-		sfu_authz_mute("mine", user, SFU_MUTE_AUDIO, TRUE, "me");
+		sfu_access_mute("mine", user, SFU_MUTE_AUDIO, TRUE, "me");
 	}
 	g_assert_cmpuint(sfu_bans_mute_of("y", "troll", now_s()), ==, SFU_MUTE_ALL);
 	g_assert_cmpint(g_atomic_int_get(&troll->muted), ==, (gint)SFU_MUTE_ALL);
@@ -529,8 +529,8 @@ static void test_mutes_in_one_room_flush_other_rooms_mutes(void) {
 /* one_user_per_jti across nodes: a join tells the listener (sfu_state: SET NX in Redis, first writer wins, a
  * later claimer is evicted everywhere with token_in_use), a refresh does not. Bob refreshes on node 1 with his
  * new token T; T's claim stays local. Whoever joins with T (leaked) on node 2 then wins the Redis claim, and
- * node 1 evicts Bob (sfu_authz_apply_jti) while the thief keeps the seat; with a join in Bob's place it is the
- * thief who would go. Fails on a905977 (sfu_authz_refresh never calls listener->jti, sfu_authz.c). */
+ * node 1 evicts Bob (sfu_access_apply_jti) while the thief keeps the seat; with a join in Bob's place it is the
+ * thief who would go. Fails on a905977 (sfu_access_refresh never calls listener->jti, sfu_authz.c). */
 static guint jti_told = 0;
 static char *jti_last = NULL;
 
@@ -542,11 +542,11 @@ static void count_jti(const char *jti, const char *user_id, gint64 exp) {
 	jti_last = g_strdup(jti);
 }
 
-static const sfu_authz_listener jti_listener = {.jti = count_jti};
+static const sfu_access_listener jti_listener = {.jti = count_jti};
 
 static void test_refresh_tells_jti_claim(void) {
 	setup_with(tune_jti);
-	sfu_authz_set_listener(&jti_listener);
+	sfu_access_set_listener(&jti_listener);
 	jti_told = 0;
 	sfu_handle *bob = add(0);
 	sfu_grant first = grant(600, TRUE, NULL, NULL, "jti-1");
@@ -554,11 +554,11 @@ static void test_refresh_tells_jti_claim(void) {
 	g_assert_cmpuint(jti_told, ==, 1);
 	sfu_grant second = grant(900, TRUE, NULL, NULL, "jti-2");
 	const char *reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(bob, &second, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_refresh(bob, &second, &reason), ==, SFU_OK);
 	g_assert_true(sfu_bans_jti_peek("jti-2", "thief", now_s() + 900, now_s()) == SFU_JTI_TAKEN); /* local */
 	g_assert_cmpuint(jti_told, ==, 2); /* ... and told to the other nodes */
 	g_assert_cmpstr(jti_last, ==, "jti-2");
-	sfu_authz_set_listener(NULL);
+	sfu_access_set_listener(NULL);
 	g_clear_pointer(&jti_last, g_free);
 	teardown();
 }
@@ -567,7 +567,7 @@ int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/attack/sound/bound-user-not-taken-over", test_bound_user_not_taken_over);
 	g_test_add_func("/attack/sound/kick-races-join", test_kick_races_join);
-	/* Failed on main eb803f7 (a refresh claimed no jti); fixed in sfu_authz_refresh. */
+	/* Failed on main eb803f7 (a refresh claimed no jti); fixed in sfu_access_refresh. */
 	g_test_add_func("/attack/refresh-respects-jti-binding", test_refresh_respects_jti_binding);
 	/* Defects of eb803f7 found by the attacker review, fixed since. */
 	g_test_add_func("/attack/impersonator-join-mutes-victim", test_impersonator_join_mutes_victim);

@@ -704,6 +704,39 @@ static void test_load(void) {
 	g_free(dir);
 }
 
+/* sfu_config_load_path (sfu-token verify --config): a folder as the plugin reads it, a file as that file. */
+static void test_load_path(void) {
+	char *dir = g_dir_make_tmp("sfu-config-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	GError *error = NULL;
+	/* A folder: the plugin's file choice, refusals included. */
+	sfu_config *cfg = sfu_config_load_path(dir, &error);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_MISSING);
+	g_clear_error(&error);
+	write_file(dir, "janus.plugin.sfu.jcfg", "general: { max_ccu = 4 }\n");
+	cfg = sfu_config_load_path(dir, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(cfg->max_ccu, ==, 4);
+	sfu_config_free(cfg);
+	/* A file, whatever its folder holds and whatever its name: that file (".cfg" read as the legacy format). */
+	write_file(dir, "other.cfg", "[general]\nmax_ccu = 5\n");
+	char *path = g_build_filename(dir, "other.cfg", NULL);
+	cfg = sfu_config_load_path(path, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(cfg->max_ccu, ==, 5);
+	g_assert_true(cfg->legacy);
+	sfu_config_free(cfg);
+	g_free(path);
+	/* Neither: the file error. */
+	cfg = sfu_config_load_path("/nonexistent/janus.plugin.sfu.jcfg", &error);
+	g_assert_null(cfg);
+	g_assert_error(error, SFU_CONFIG_ERROR, SFU_CONFIG_ERROR_READ);
+	g_clear_error(&error);
+	remove_dir(dir);
+	g_free(dir);
+}
+
 static void test_load_missing_dir(void) {
 	GError *error = NULL;
 	sfu_config *cfg = sfu_config_load("/nonexistent/sfu-config-dir", &error);
@@ -796,5 +829,6 @@ int main(int argc, char **argv) {
 	g_test_add_func("/config/load", test_load);
 	g_test_add_func("/config/state-group", test_state_group);
 	g_test_add_func("/config/load-missing-dir", test_load_missing_dir);
+	g_test_add_func("/config/load-path", test_load_path);
 	return g_test_run();
 }

@@ -1,5 +1,5 @@
 /*! \file    test-moderation.c
- * \brief    Unit tests for sfu_authz's moderation steps with the fake core and no Janus: revocations (refused at
+ * \brief    Unit tests for sfu_access's moderation steps with the fake core and no Janus: revocations (refused at
  *           join, subscribe and refresh; live holders ejected in the same step), owner mutes (the handles' relay
  *           flags, held across reconnects, events to the user and the room), changes that come from other nodes
  *           (applied without being passed on again), the listener of local changes, the jti owner decided
@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_registry.h"
@@ -56,7 +56,7 @@ static void l_jti(const char *jti, const char *user, gint64 exp) {
 	g_ptr_array_add(heard, g_strdup_printf("jti:%s/%s", jti, user));
 }
 
-static const sfu_authz_listener listener = {
+static const sfu_access_listener listener = {
 	.kick = l_kick,
 	.ban = l_ban,
 	.unban = l_unban,
@@ -90,15 +90,15 @@ static void setup(gboolean one_user_per_jti) {
 	cfg = sfu_config_new_defaults();
 	cfg->kick_ban_s = 600;
 	cfg->one_user_per_jti = one_user_per_jti;
-	g_assert_cmpint(sfu_authz_start(cfg), ==, 0);
+	g_assert_cmpint(sfu_access_start(cfg), ==, 0);
 	heard = g_ptr_array_new_with_free_func(g_free);
-	sfu_authz_set_listener(&listener);
+	sfu_access_set_listener(&listener);
 }
 
 static void teardown(void) {
-	sfu_authz_set_listener(NULL);
-	sfu_authz_set_state_available(TRUE);
-	sfu_authz_stop();
+	sfu_access_set_listener(NULL);
+	sfu_access_set_state_available(TRUE);
+	sfu_access_stop();
 	sfu_registry_shutdown();
 	g_assert_cmpuint(sfu_core_lock_violations(), ==, 0);
 	fake_core_uninstall();
@@ -139,7 +139,7 @@ static sfu_err join(int i, const char *room, const char *user, gboolean publishe
 	json_t *users = NULL;
 	char *offer = NULL;
 	*reason = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, reason, NULL);
+	sfu_err err = sfu_access_join(h, &r, g, &users, &offer, reason, NULL);
 	json_decref(users);
 	g_free(offer);
 	if(out != NULL)
@@ -169,7 +169,7 @@ static void test_revoke_ejects_and_refuses(void) {
 
 	/* Revoking alice's jti ejects her everywhere (both rooms, every handle), bob stays. */
 	gboolean recorded = FALSE;
-	guint n = sfu_authz_revoke(SFU_REVOKE_JTI, "jti-a", now_s() + 60, "admin", TRUE, &recorded);
+	guint n = sfu_access_revoke(SFU_REVOKE_JTI, "jti-a", now_s() + 60, "admin", TRUE, &recorded);
 	g_assert_true(recorded);
 	g_assert_cmpuint(n, ==, 3);
 	g_assert_cmpuint(ended(0) + ended(1) + ended(3), ==, 3);
@@ -187,24 +187,24 @@ static void test_revoke_ejects_and_refuses(void) {
 	/* Refresh and subscribe under a revoked identity: refused. By kid this time, from another node. */
 	sfu_handle *h5 = sfu_registry_lookup(&jhs[5]);
 	guint before = heard->len;
-	n = sfu_authz_revoke(SFU_REVOKE_KID, "k1", now_s() + 60, NULL, FALSE, NULL);
+	n = sfu_access_revoke(SFU_REVOKE_KID, "k1", now_s() + 60, NULL, FALSE, NULL);
 	g_assert_cmpuint(heard->len, ==, before); /* applied here, not passed on again */
 	g_assert_cmpuint(n, ==, 1);               /* bob's handle (kid k1) */
 	g_assert_cmpuint(ended(2), ==, 1);
-	g_assert_cmpint(sfu_authz_refresh(h5, &bob, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN); /* another user */
+	g_assert_cmpint(sfu_access_refresh(h5, &bob, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN); /* another user */
 	sfu_grant alice3 = grant_of("alice", "jti-a3", "sub-a", "k1");
-	g_assert_cmpint(sfu_authz_refresh(h5, &alice3, &reason), ==, SFU_ERR_REFRESH_REVOKED);
+	g_assert_cmpint(sfu_access_refresh(h5, &alice3, &reason), ==, SFU_ERR_REFRESH_REVOKED);
 	g_assert_cmpstr(reason, ==, "revoked");
 	char *offer = NULL;
 	sfu_handle *h6 = sfu_registry_add(&jhs[6]);
 	g_assert_cmpint(
-		sfu_authz_subscribe(h6, FALSE, FALSE, "alice", &alice3, &offer, &reason), ==, SFU_ERR_SUB_REVOKED);
+		sfu_access_subscribe(h6, FALSE, FALSE, "alice", &alice3, &offer, &reason), ==, SFU_ERR_SUB_REVOKED);
 	g_assert_null(offer);
 
 	/* Lifted: the token works again. */
-	g_assert_true(sfu_authz_unrevoke(SFU_REVOKE_KID, "k1", TRUE));
+	g_assert_true(sfu_access_unrevoke(SFU_REVOKE_KID, "k1", TRUE));
 	g_assert_true(heard_line("unrevoke:kid/k1"));
-	g_assert_cmpint(sfu_authz_refresh(h5, &alice3, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_refresh(h5, &alice3, &reason), ==, SFU_OK);
 	json_t *list = sfu_bans_list_revocations(now_s());
 	g_assert_cmpuint(json_array_size(list), ==, 1);
 	json_decref(list);
@@ -221,18 +221,15 @@ static void test_revocations_bounded(void) {
 	setup(FALSE);
 	sfu_bans_init_moderation(2, 10);
 	gboolean ok = FALSE;
-	sfu_authz_revoke(SFU_REVOKE_SUB, "s1", now_s() + 60, NULL, TRUE, &ok);
+	sfu_access_revoke(SFU_REVOKE_SUB, "s1", now_s() + 60, NULL, TRUE, &ok);
 	g_assert_true(ok);
-	sfu_authz_revoke(SFU_REVOKE_SUB, "s2", now_s() + 60, NULL, TRUE, &ok);
+	sfu_access_revoke(SFU_REVOKE_SUB, "s2", now_s() + 60, NULL, TRUE, &ok);
 	g_assert_true(ok);
-	sfu_authz_revoke(SFU_REVOKE_SUB, "s3", now_s() + 60, NULL, TRUE, &ok);
+	sfu_access_revoke(SFU_REVOKE_SUB, "s3", now_s() + 60, NULL, TRUE, &ok);
 	g_assert_false(ok);
 	g_assert_true(sfu_bans_revoked(NULL, "s1", NULL, NULL, now_s()));
 	g_assert_false(sfu_bans_revoked(NULL, "s3", NULL, NULL, now_s()));
-	/* Extended, never shortened; expired ones stop matching. */
-	g_assert_true(sfu_bans_revoke(SFU_REVOKE_SUB, "s1", now_s() + 1, NULL, now_s()));
-	g_assert_true(sfu_bans_revoked(NULL, "s1", NULL, NULL, now_s() + 30));
-	g_assert_false(sfu_bans_revoked(NULL, "s1", NULL, NULL, now_s() + 61));
+	/* (The table itself, extension and expiry included: test-bans /bans/revocations.) */
 	teardown();
 }
 
@@ -249,7 +246,7 @@ static void test_mute(void) {
 	g_assert_cmpint(join(1, "r", "dave", FALSE, &dave, &d1, &reason), ==, SFU_OK);
 	g_assert_cmpint(join(2, "r", "erin", TRUE, &erin, &e0, &reason), ==, SFU_OK);
 
-	g_assert_cmpuint(sfu_authz_mute("r", "dave", SFU_MUTE_AUDIO, TRUE, "boss"), ==, SFU_MUTE_AUDIO);
+	g_assert_cmpuint(sfu_access_mute("r", "dave", SFU_MUTE_AUDIO, TRUE, "boss"), ==, SFU_MUTE_AUDIO);
 	g_assert_cmpint(g_atomic_int_get(&d0->muted), ==, SFU_MUTE_AUDIO);
 	g_assert_cmpint(g_atomic_int_get(&d1->muted), ==, SFU_MUTE_AUDIO);
 	g_assert_cmpint(g_atomic_int_get(&e0->muted), ==, 0);
@@ -262,10 +259,10 @@ static void test_mute(void) {
 		fake_core_pushes_matching(&jhs[1], "muted"), ==, 0); /* subscriber handles get no events */
 
 	/* Video too; then dave reconnects: his new handle is muted from its join on. */
-	sfu_authz_mute("r", "dave", SFU_MUTE_VIDEO, TRUE, "boss");
+	sfu_access_mute("r", "dave", SFU_MUTE_VIDEO, TRUE, "boss");
 	g_assert_cmpint(g_atomic_int_get(&d0->muted), ==, SFU_MUTE_ALL);
-	g_assert_true(sfu_authz_detach(&jhs[0]));
-	g_assert_true(sfu_authz_detach(&jhs[1]));
+	g_assert_true(sfu_access_detach(&jhs[0]));
+	g_assert_true(sfu_access_detach(&jhs[1]));
 	sfu_handle *d2 = NULL;
 	g_assert_cmpint(join(3, "r", "dave", TRUE, &dave, &d2, &reason), ==, SFU_OK);
 	g_assert_cmpint(g_atomic_int_get(&d2->muted), ==, SFU_MUTE_ALL);
@@ -276,7 +273,7 @@ static void test_mute(void) {
 	json_decref(p);
 
 	/* Unmute audio: video stays muted; the event says what is left. */
-	g_assert_cmpuint(sfu_authz_mute("r", "dave", SFU_MUTE_AUDIO, FALSE, "boss"), ==, SFU_MUTE_VIDEO);
+	g_assert_cmpuint(sfu_access_mute("r", "dave", SFU_MUTE_AUDIO, FALSE, "boss"), ==, SFU_MUTE_VIDEO);
 	g_assert_cmpint(g_atomic_int_get(&d2->muted), ==, SFU_MUTE_VIDEO);
 	g_assert_cmpuint(
 		fake_core_pushes_matching(&jhs[3], "\"event\":\"unmuted\",\"media\":\"audio\",\"muted\":[\"video\"]"),
@@ -284,7 +281,7 @@ static void test_mute(void) {
 
 	/* From another node: applied here (flags, events), not passed on. */
 	guint before = heard->len;
-	sfu_authz_apply_mute("r", "dave", 0, now_s() + 60, "boss");
+	sfu_access_apply_mute("r", "dave", 0, now_s() + 60, "boss");
 	g_assert_cmpuint(heard->len, ==, before);
 	g_assert_cmpint(g_atomic_int_get(&d2->muted), ==, 0);
 	g_assert_cmpuint(
@@ -292,13 +289,13 @@ static void test_mute(void) {
 	g_assert_cmpuint(sfu_bans_mute_of("r", "dave", now_s()), ==, 0);
 
 	/* A mute recorded while the user is away applies at its join. */
-	sfu_authz_apply_mute("r", "frank", SFU_MUTE_AUDIO, now_s() + 60, NULL);
+	sfu_access_apply_mute("r", "frank", SFU_MUTE_AUDIO, now_s() + 60, NULL);
 	sfu_grant frank = grant_of("frank", NULL, NULL, NULL);
 	sfu_handle *f0 = NULL;
 	g_assert_cmpint(join(4, "r", "frank", TRUE, &frank, &f0, &reason), ==, SFU_OK);
 	g_assert_cmpint(g_atomic_int_get(&f0->muted), ==, SFU_MUTE_AUDIO);
 	/* An expired mute does not. */
-	sfu_authz_apply_mute("r", "gina", SFU_MUTE_AUDIO, now_s() - 1, NULL);
+	sfu_access_apply_mute("r", "gina", SFU_MUTE_AUDIO, now_s() - 1, NULL);
 	g_assert_cmpuint(sfu_bans_mute_of("r", "gina", now_s()), ==, 0);
 	sfu_handle *mine[] = {d0, d1, e0, d2, f0};
 	for(size_t i = 0; i < G_N_ELEMENTS(mine); i++)
@@ -320,11 +317,11 @@ static void test_kicks_and_bans_across_nodes(void) {
 	g_assert_cmpint(join(0, "r", "victim", TRUE, &v, NULL, &reason), ==, SFU_OK);
 
 	/* A local kick: evicted and banned here, passed on as a kick and as the ban recorded. */
-	g_assert_cmpuint(sfu_authz_eject("r", "victim", "kicked", "owner", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("r", "victim", "kicked", "owner", TRUE), ==, 1);
 	g_assert_true(heard_line("kick:r/victim/kicked/owner"));
 	g_assert_true(heard_line("ban:r/user_id/victim/victim/owner"));
 	/* A local kick of someone not here is passed on all the same (the user may be on another node). */
-	g_assert_cmpuint(sfu_authz_eject("r", "ghost", "kicked", "owner", TRUE), ==, 0);
+	g_assert_cmpuint(sfu_access_eject("r", "ghost", "kicked", "owner", TRUE), ==, 0);
 	g_assert_true(heard_line("kick:r/ghost/kicked/owner"));
 	g_assert_false(sfu_bans_check("r", "ghost", NULL, NULL, now_s()));
 
@@ -332,7 +329,7 @@ static void test_kicks_and_bans_across_nodes(void) {
 	sfu_grant w = grant_of("walt", NULL, NULL, NULL);
 	g_assert_cmpint(join(1, "r", "walt", TRUE, &w, NULL, &reason), ==, SFU_OK);
 	g_ptr_array_set_size(heard, 0);
-	g_assert_cmpuint(sfu_authz_eject_remote("r", "walt", "kicked", "owner"), ==, 1);
+	g_assert_cmpuint(sfu_access_eject_remote("r", "walt", "kicked", "owner"), ==, 1);
 	g_assert_true(heard_line("ban:r/user_id/walt/walt/owner"));
 	g_assert_false(heard_line("kick:r/walt/kicked/owner"));
 	g_assert_cmpuint(fake_core_pushes_matching(&jhs[1], "\"by\":\"owner\",\"event\":\"ejected\""), ==, 1);
@@ -341,15 +338,15 @@ static void test_kicks_and_bans_across_nodes(void) {
 	sfu_grant x = grant_of("xena", "jti-x", "sub-x", NULL);
 	g_assert_cmpint(join(2, "r", "xena", TRUE, &x, NULL, &reason), ==, SFU_OK);
 	g_ptr_array_set_size(heard, 0);
-	g_assert_cmpuint(sfu_authz_apply_ban("r", SFU_BAN_SUB, "sub-x", "xena", now_s() + 60, "owner"), ==, 1);
+	g_assert_cmpuint(sfu_access_apply_ban("r", SFU_BAN_SUB, "sub-x", "xena", now_s() + 60, "owner"), ==, 1);
 	g_assert_cmpuint(heard->len, ==, 0);
 	g_assert_cmpuint(ended(2), ==, 1);
 	g_assert_cmpint(join(3, "r", "xena", TRUE, &x, NULL, &reason), ==, SFU_ERR_JOIN_BANNED);
 
 	/* Unban: local ones are passed on, remote ones not. */
-	g_assert_cmpuint(sfu_authz_unban("r", "xena", FALSE), ==, 1);
+	g_assert_cmpuint(sfu_access_unban("r", "xena", FALSE), ==, 1);
 	g_assert_cmpuint(heard->len, ==, 0);
-	g_assert_cmpuint(sfu_authz_unban("r", "victim", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_unban("r", "victim", TRUE), ==, 1);
 	g_assert_true(heard_line("unban:r/victim"));
 	sfu_grant_clear(&v);
 	sfu_grant_clear(&w);
@@ -366,7 +363,7 @@ static void test_jti_owner_elsewhere(void) {
 	g_assert_true(heard_line("jti:shared-jti/amy"));
 	g_assert_cmpint(join(1, "r", "ben", TRUE, &a, NULL, &reason), ==, SFU_ERR_JOIN_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "token_in_use");
-	g_assert_cmpuint(sfu_authz_apply_jti("shared-jti", "carl", now_s() + 60), ==, 1);
+	g_assert_cmpuint(sfu_access_apply_jti("shared-jti", "carl", now_s() + 60), ==, 1);
 	g_assert_cmpuint(fake_core_pushes_matching(&jhs[0], "\"reason\":\"token_in_use\""), ==, 1);
 	g_assert_cmpint(join(2, "r", "amy", TRUE, &a, NULL, &reason), ==, SFU_ERR_JOIN_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "token_in_use");
@@ -380,14 +377,14 @@ static void test_state_unavailable(void) {
 	setup(FALSE);
 	const char *reason = NULL;
 	sfu_grant a = grant_of("amy", NULL, NULL, NULL);
-	sfu_authz_set_state_available(FALSE);
-	g_assert_false(sfu_authz_state_available());
+	sfu_access_set_state_available(FALSE);
+	g_assert_false(sfu_access_state_available());
 	g_assert_cmpint(join(0, "r", "amy", TRUE, &a, NULL, &reason), ==, SFU_ERR_STATE_UNAVAILABLE);
 	g_assert_cmpstr(reason, ==, "state_unavailable");
 	sfu_registry_counts c;
 	sfu_registry_counts_get(&c);
 	g_assert_cmpuint(c.rooms, ==, 0);
-	sfu_authz_set_state_available(TRUE);
+	sfu_access_set_state_available(TRUE);
 	g_assert_cmpint(join(0, "r", "amy", TRUE, &a, NULL, &reason), ==, SFU_OK);
 	sfu_grant_clear(&a);
 	teardown();

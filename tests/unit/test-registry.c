@@ -70,7 +70,7 @@ static char *users_of(json_t *users) {
 	return joined;
 }
 
-/* One join step under the registry lock, as sfu_authz makes it (flags, grant, optional media at once). */
+/* One join step under the registry lock, as sfu_access makes it (flags, grant, optional media at once). */
 static sfu_err join_step(sfu_handle *h, const char *room, const char *user, gboolean publisher,
 	gboolean subscribe, gboolean notifications, const char *media, const sfu_limits *lim, json_t **users,
 	GPtrArray **notify, char **offer) {
@@ -348,57 +348,6 @@ static void test_core_reference_released(void) {
 	teardown(v0);
 }
 
-static void test_fake_core_records(void) {
-	/* The recording fake itself: counts per handle, notify ownership, events switch. */
-	setup();
-	guint v0 = sfu_core_lock_violations();
-	janus_plugin_rtp rtp = {0};
-	janus_plugin_rtcp rtcp = {0};
-	janus_plugin_data data = {0};
-	sfu_core_relay_rtp(&jhs[0], &rtp);
-	sfu_core_relay_rtp(&jhs[0], &rtp);
-	sfu_core_relay_rtcp(&jhs[1], &rtcp);
-	sfu_core_relay_data(&jhs[1], &data);
-	sfu_core_send_pli(&jhs[2]);
-	sfu_core_end_session(&jhs[2]);
-	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTP, &jhs[0]), ==, 2);
-	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTP, &jhs[1]), ==, 0);
-	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTCP, NULL), ==, 1);
-	g_assert_cmpuint(fake_core_count(FAKE_RELAY_DATA, &jhs[1]), ==, 1);
-	g_assert_cmpuint(fake_core_count(FAKE_SEND_PLI, &jhs[2]), ==, 1);
-	g_assert_cmpuint(fake_core_count(FAKE_END_SESSION, &jhs[2]), ==, 1);
-	json_t *msg = json_pack("{sb}", "success", 1), *jsep = json_pack("{ssss}", "type", "offer", "sdp", "v=0");
-	g_assert_cmpint(sfu_core_push_event(&jhs[3], "tx", msg, jsep), ==, 0);
-	g_assert_cmpint(msg->refcount, ==, 1); /* the caller keeps its reference */
-	json_decref(msg);
-	json_decref(jsep);
-	fake_push p;
-	g_assert_true(fake_core_push_get(0, &p));
-	g_assert_true(p.handle == &jhs[3]);
-	g_assert_cmpstr(p.transaction, ==, "tx");
-	g_assert_cmpstr(p.message, ==, "{\"success\":true}");
-	g_assert_cmpstr(p.jsep, ==, "{\"sdp\":\"v=0\",\"type\":\"offer\"}");
-	fake_push_clear(&p);
-	g_assert_false(fake_core_push_get(1, &p));
-	char *last = fake_core_last_push(&jhs[3]);
-	g_assert_cmpstr(last, ==, "{\"success\":true}");
-	g_free(last);
-	g_assert_true(sfu_core_events_enabled());
-	sfu_core_notify_event(&jhs[3], json_pack("{ss}", "audit", "x")); /* stolen */
-	g_assert_cmpuint(fake_core_notify_count(), ==, 1);
-	last = fake_core_last_notify();
-	g_assert_cmpstr(last, ==, "{\"audit\":\"x\"}");
-	g_free(last);
-	fake_core_set_events_enabled(FALSE);
-	g_assert_false(sfu_core_events_enabled());
-	sfu_core_notify_event(&jhs[3], json_pack("{ss}", "audit", "y")); /* dropped, still freed */
-	g_assert_cmpuint(fake_core_notify_count(), ==, 1);
-	fake_core_reset();
-	g_assert_cmpuint(fake_core_push_count(), ==, 0);
-	g_assert_cmpuint(fake_core_count(FAKE_RELAY_RTP, NULL), ==, 0);
-	teardown(v0);
-}
-
 static void test_zombie_publisher(void) {
 	setup();
 	guint v0 = sfu_core_lock_violations();
@@ -575,7 +524,7 @@ static void test_subscribe_errors(void) {
 	g_ptr_array_unref(subs);
 	g_assert_cmpint(p->audio_pt, ==, 111);
 	g_assert_cmpint(p->video_pt, ==, 96);
-	/* A non-joined handle: media needs a room (sfu_authz enters it into one); flags alone are stored. */
+	/* A non-joined handle: media needs a room (sfu_access enters it into one); flags alone are stored. */
 	g_assert_cmpint(subscribe(loose, FALSE, FALSE, "p", &offer), ==, SFU_ERR_NO_PUBLISHER);
 	g_assert_cmpint(subscribe(loose, TRUE, TRUE, NULL, &offer), ==, SFU_OK);
 	g_assert_true(loose->subscribed && loose->notifications);
@@ -1189,7 +1138,6 @@ static void test_stress(void) {
 
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/registry/fake-core", test_fake_core_records);
 	g_test_add_func("/registry/core-reference-released", test_core_reference_released);
 	g_test_add_func("/registry/lock-probe", test_lock_probe);
 	g_test_add_func("/registry/join/publisher-subscriber", test_join_publisher_subscriber);

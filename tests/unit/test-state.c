@@ -18,7 +18,7 @@
 #include <hiredis.h>
 #pragma GCC diagnostic pop
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_registry.h"
@@ -142,22 +142,22 @@ static void test_state_redis(void) {
 	cfg->directory_interval_s = 1;
 	cfg->connect_timeout_ms = 200;
 	cfg->command_timeout_ms = 500;
-	g_assert_cmpint(sfu_authz_start(cfg), ==, 0);
+	g_assert_cmpint(sfu_access_start(cfg), ==, 0);
 	GError *error = NULL;
 	g_assert_cmpint(sfu_state_start(cfg, &error), ==, 0);
 	g_assert_no_error(error);
-	WAIT_FOR(sfu_authz_state_available(), 5000);
+	WAIT_FOR(sfu_access_state_available(), 5000);
 	WAIT_FOR(exists("t:node:n1"), 3000);
 
 	/* A local change: a key with the entry's expiry as TTL. */
-	sfu_authz_revoke(SFU_REVOKE_JTI, "j1", now_s() + 100, "admin", TRUE, NULL);
+	sfu_access_revoke(SFU_REVOKE_JTI, "j1", now_s() + 100, "admin", TRUE, NULL);
 	WAIT_FOR(exists("t:revoke:jti:j1"), 2000);
 	long long ttl = ttl_of("t:revoke:jti:j1");
 	g_assert_cmpint(ttl, >, 90);
 	g_assert_cmpint(ttl, <=, 100);
-	sfu_authz_mute("room", "mia", SFU_MUTE_VIDEO, TRUE, "boss");
+	sfu_access_mute("room", "mia", SFU_MUTE_VIDEO, TRUE, "boss");
 	WAIT_FOR(exists("t:mute:4:room:mia"), 2000);
-	sfu_authz_mute("room", "mia", SFU_MUTE_VIDEO, FALSE, "boss");
+	sfu_access_mute("room", "mia", SFU_MUTE_VIDEO, FALSE, "boss");
 	WAIT_FOR(!exists("t:mute:4:room:mia"), 2000);
 
 	/* Another node's message: applied here. */
@@ -189,15 +189,15 @@ static void test_state_redis(void) {
 	sfu_state_stop();
 	g_assert_false(sfu_bans_check("r", "zed", NULL, NULL, now_s()));
 	g_assert_cmpint(sfu_state_start(cfg, &error), ==, 0);
-	WAIT_FOR(sfu_authz_state_available(), 5000);
+	WAIT_FOR(sfu_access_state_available(), 5000);
 	g_assert_true(sfu_bans_check("r", "zed", NULL, NULL, now_s()));
 
 	/* Redis gone: not current, admissions refused; back empty: current again, our entries written back. */
 	redis_kill();
-	WAIT_FOR(!sfu_authz_state_available(), 5000);
+	WAIT_FOR(!sfu_access_state_available(), 5000);
 	g_assert_true(redis_start());
 	g_assert_false(exists("t:revoke:jti:j1"));
-	WAIT_FOR(sfu_authz_state_available(), 8000);
+	WAIT_FOR(sfu_access_state_available(), 8000);
 	WAIT_FOR(exists("t:revoke:jti:j1"), 2000);
 	g_assert_true(exists("t:ban:1:r:user_id:zed"));
 	json_t *stats = sfu_state_stats();
@@ -217,7 +217,7 @@ static void test_state_redis(void) {
 
 	sfu_state_stop();
 	g_assert_false(exists("t:node:n1")); /* a node that stops leaves the directory */
-	sfu_authz_stop();
+	sfu_access_stop();
 	sfu_registry_shutdown();
 	fake_core_uninstall();
 	sfu_config_free(cfg);

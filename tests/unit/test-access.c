@@ -1,8 +1,8 @@
-/*! \file    test-authz.c
- * \brief    Unit tests for sfu_authz with the fake core and no Janus: admission (bans, identity binding,
+/*! \file    test-access.c
+ * \brief    Unit tests for sfu_access with the fake core and no Janus: admission (bans, identity binding,
  *           jti claims), binding, refresh, kick + ban ordering, ejection, expiry, departures, and the rule
  *           that no core call happens under the registry lock (with a test that the probe can fire).
- * \details  Grants are built by hand (no tokens at this level: sfu_auth has its own tests) and the
+ * \details  Grants are built by hand (no tokens at this level: sfu_token has its own tests) and the
  *           configuration is sfu_config_new_defaults() with a few keys changed per test. The fake core's
  *           hooks look at the state at the moment of a push or an end_session.
  */
@@ -10,7 +10,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_expiry.h"
@@ -37,7 +37,7 @@ static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-/* Start registry and authz with the defaults, changed by \p tweak. @returns the lock violations so far */
+/* Start registry and sfu_access with the defaults, changed by \p tweak. @returns the lock violations so far */
 static guint setup_with(void (*tweak)(sfu_config *c)) {
 	for(int i = 0; i < MAX_JH; i++)
 		janus_refcount_init(&jhs[i].ref, jh_free);
@@ -47,7 +47,7 @@ static guint setup_with(void (*tweak)(sfu_config *c)) {
 	cfg = sfu_config_new_defaults();
 	if(tweak != NULL)
 		tweak(cfg);
-	g_assert_cmpint(sfu_authz_start(cfg), ==, 0);
+	g_assert_cmpint(sfu_access_start(cfg), ==, 0);
 	return sfu_core_lock_violations();
 }
 
@@ -57,7 +57,7 @@ static guint setup(void) {
 
 /* Every test ends here: nothing was called into the core with the registry lock held. */
 static void teardown(guint violations_before) {
-	sfu_authz_stop();
+	sfu_access_stop();
 	sfu_registry_shutdown();
 	g_clear_pointer(&held, g_ptr_array_unref);
 	g_assert_cmpuint(sfu_core_lock_violations(), ==, violations_before);
@@ -99,7 +99,7 @@ static sfu_err join_full(sfu_handle *h, const char *room, const char *user, gboo
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *reason = NULL;
-	sfu_err err = sfu_authz_join(h, &r, g, &users, &offer, &reason, NULL);
+	sfu_err err = sfu_access_join(h, &r, g, &users, &offer, &reason, NULL);
 	if(err == SFU_OK) {
 		g_assert_nonnull(users);
 		g_assert_null(reason);
@@ -153,7 +153,7 @@ static gboolean was_ended(gpointer h) {
 /* The end_session hook as Janus does it: the core destroys the handle (destroy_session -> detach). */
 static void detach_on_end(janus_plugin_session *jh) {
 	g_assert_false(sfu_registry_lock_held());
-	g_assert_true(sfu_authz_detach(jh));
+	g_assert_true(sfu_access_detach(jh));
 }
 
 static gint64 eject_deadline_us(gint64 exp) {
@@ -239,7 +239,7 @@ static void test_admit_banned(void) {
 	char *last = fake_core_last_notify();
 	g_assert_nonnull(strstr(last, "\"reason\":\"banned\""));
 	g_free(last);
-	json_t *stats = sfu_authz_stats();
+	json_t *stats = sfu_access_stats();
 	g_assert_cmpint(
 		json_integer_value(json_object_get(json_object_get(stats, "rejections_by_reason"), "banned")), ==, 2);
 	json_decref(stats);
@@ -351,12 +351,12 @@ static void test_binding_refuses_weaker(void) {
 
 	/* The refresh and subscribe paths refuse the same tokens. */
 	const char *reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(alice, &gm, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
+	g_assert_cmpint(sfu_access_refresh(alice, &gm, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "user_bound");
 	char *offer = NULL;
 	reason = NULL;
 	g_assert_cmpint(
-		sfu_authz_subscribe(alice, TRUE, TRUE, "obs", &gm, &offer, &reason), ==, SFU_ERR_SUB_FORBIDDEN);
+		sfu_access_subscribe(alice, TRUE, TRUE, "obs", &gm, &offer, &reason), ==, SFU_ERR_SUB_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "user_bound");
 	g_assert_null(offer);
 	/* A non-joined handle whose unbound token names alice as its sub enters as "alice": refused too. */
@@ -364,7 +364,7 @@ static void test_binding_refuses_weaker(void) {
 	grant_init(&gsub, NULL, "alice", NULL, now_s() + 600);
 	reason = NULL;
 	g_assert_cmpint(
-		sfu_authz_subscribe(mal, FALSE, FALSE, "alice", &gsub, &offer, &reason), ==, SFU_ERR_SUB_FORBIDDEN);
+		sfu_access_subscribe(mal, FALSE, FALSE, "alice", &gsub, &offer, &reason), ==, SFU_ERR_SUB_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "user_bound");
 	g_assert_cmpint(alice->auth.exp, ==, exp);
 	g_assert_cmpint(sfu_expiry_get("r", "alice", SFU_EXPIRY_TOKEN), ==, deadline);
@@ -479,13 +479,13 @@ static void test_subscribe_scoped_to_token(void) {
 	const char *reason = NULL;
 	/* A publisher in a room the token does not allow looks exactly like no publisher. */
 	g_assert_cmpint(
-		sfu_authz_subscribe(s, FALSE, FALSE, "p", &globby, &offer, &reason), ==, SFU_ERR_NO_PUBLISHER);
+		sfu_access_subscribe(s, FALSE, FALSE, "p", &globby, &offer, &reason), ==, SFU_ERR_NO_PUBLISHER);
 	g_assert_null(offer);
 	g_assert_cmpint(
-		sfu_authz_subscribe(s, FALSE, FALSE, "nobody", &globby, &offer, &reason), ==, SFU_ERR_NO_PUBLISHER);
+		sfu_access_subscribe(s, FALSE, FALSE, "nobody", &globby, &offer, &reason), ==, SFU_ERR_NO_PUBLISHER);
 	g_assert_cmpint(s->role, ==, SFU_ROLE_NONE);
 	/* Allowed there: the handle enters as a subscriber and gets the offer. */
-	g_assert_cmpint(sfu_authz_subscribe(s2, FALSE, FALSE, "p", &gsecret, &offer, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_subscribe(s2, FALSE, FALSE, "p", &gsecret, &offer, &reason), ==, SFU_OK);
 	g_assert_cmpstr(offer, ==, "v=0");
 	g_free(offer);
 	g_assert_cmpint(s2->role, ==, SFU_ROLE_SUBSCRIBER);
@@ -518,7 +518,7 @@ static void test_refresh(void) {
 	/* From the subscriber handle, a token that takes nothing away: the handles of that identity move with it,
 	 * and so do the user's deadlines. */
 	const char *reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(a2, &gw, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_refresh(a2, &gw, &reason), ==, SFU_OK);
 	for(int i = 0; i < 2; i++) {
 		sfu_handle *h = i ? a2 : a1;
 		g_assert_cmpint(h->auth.exp, ==, later);
@@ -531,7 +531,7 @@ static void test_refresh(void) {
 
 	/* A token that takes a permission away lands on the handle that sent it only: a refresh on one handle never
 	 * strips another; the user's ejection stays at the earliest of the handles' own deadlines. */
-	g_assert_cmpint(sfu_authz_refresh(a1, &gl, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_refresh(a1, &gl, &reason), ==, SFU_OK);
 	g_assert_cmpint(a1->auth.exp, ==, latest);
 	g_assert_cmpint(g_atomic_int_get(&a1->auth.publish_media), ==, 0);
 	g_assert_cmpstr(a2->auth.jti, ==, "j2");
@@ -539,16 +539,16 @@ static void test_refresh(void) {
 	g_assert_cmpint(sfu_expiry_get("r", "alice", SFU_EXPIRY_TOKEN), ==, eject_deadline_us(later));
 
 	/* A token of no user cannot hold a handle bound to one; it changes nothing. */
-	g_assert_cmpint(sfu_authz_refresh(a1, &gunbound, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
+	g_assert_cmpint(sfu_access_refresh(a1, &gunbound, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "user_bound");
 	g_assert_cmpstr(a1->auth.jti, ==, "j3");
 	/* Another sub of the same user (a visitor who signed in during the call, Reticulum) is the session's own
 	 * refresh where sub does not name one person (the default). */
-	g_assert_cmpint(sfu_authz_refresh(a1, &gsub, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_refresh(a1, &gsub, &reason), ==, SFU_OK);
 	g_assert_cmpstr(a1->auth.sub, ==, "s-other");
 	/* Not joined. */
-	g_assert_cmpint(sfu_authz_refresh(idle, &g, &reason), ==, SFU_ERR_REFRESH_NOT_JOINED);
-	json_t *stats = sfu_authz_stats();
+	g_assert_cmpint(sfu_access_refresh(idle, &g, &reason), ==, SFU_ERR_REFRESH_NOT_JOINED);
+	json_t *stats = sfu_access_stats();
 	g_assert_cmpint(json_integer_value(json_object_get(stats, "refreshes")), ==, 3);
 	json_decref(stats);
 	sfu_grant_clear(&g);
@@ -572,7 +572,7 @@ static void test_refresh_sub_identifies_user(void) {
 	grant_init(&gsub, "alice", "s-other", "j2", now_s() + 5000);
 	join_pub_ready(a1, "r", "alice", &g);
 	const char *reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(a1, &gsub, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
+	g_assert_cmpint(sfu_access_refresh(a1, &gsub, &reason), ==, SFU_ERR_REFRESH_FORBIDDEN);
 	g_assert_cmpstr(reason, ==, "user_mismatch");
 	g_assert_cmpstr(a1->auth.jti, ==, "j1");
 	g_assert_cmpint(sfu_expiry_get("r", "alice", SFU_EXPIRY_TOKEN), ==, eject_deadline_us(g.exp));
@@ -634,7 +634,7 @@ static void test_kick_ban_before_push(void) {
 	fake_core_set_push_hook(first_push);
 	fake_core_set_end_session_hook(first_end);
 
-	g_assert_cmpuint(sfu_authz_eject("r", "mallory", "kicked", "alice", TRUE), ==, 2);
+	g_assert_cmpuint(sfu_access_eject("r", "mallory", "kicked", "alice", TRUE), ==, 2);
 	g_assert_cmpint(g_atomic_int_get(&first.seen), ==, 1);
 	g_assert_cmpint(g_atomic_int_get(&first.banned), ==, 1);
 	g_assert_cmpint(g_atomic_int_get(&first.detached), ==, 1);
@@ -656,7 +656,7 @@ static void test_kick_ban_before_push(void) {
 		join_full(again, "r", "mallory", TRUE, NULL, &gm, NULL, &reason), ==, SFU_ERR_JOIN_BANNED);
 	/* A kick of someone absent ends nothing and bans nobody. */
 	guint bans = sfu_bans_count();
-	g_assert_cmpuint(sfu_authz_eject("r", "ghost", "kicked", "alice", TRUE), ==, 0);
+	g_assert_cmpuint(sfu_access_eject("r", "ghost", "kicked", "alice", TRUE), ==, 0);
 	g_assert_cmpuint(sfu_bans_count(), ==, bans);
 	g_assert_false(sfu_bans_check("r", "ghost", NULL, NULL, now_s()));
 	sfu_grant_clear(&ga);
@@ -673,7 +673,7 @@ static void test_kick_bans_sub_when_configured(void) {
 	grant_init(&gm, NULL, "s-mal", "j-mal", now_s() + 600);
 	grant_init(&gother, NULL, "s-mal", "j-new", now_s() + 600);
 	g_assert_cmpint(join_pub(m, "r", "mallory", &gm), ==, SFU_OK);
-	g_assert_cmpuint(sfu_authz_eject("r", "mallory", "kicked", "alice", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("r", "mallory", "kicked", "alice", TRUE), ==, 1);
 	g_assert_true(sfu_bans_check("r", "other-name", "s-mal", NULL, now_s()));
 	g_assert_true(sfu_bans_check("r", "other-name", NULL, "j-mal", now_s()));
 	const char *reason = NULL;
@@ -702,7 +702,7 @@ static gpointer eject_thread(gpointer data) {
 	while(!go)
 		sfu_cond_wait(&go_cond, &go_lock);
 	sfu_mutex_unlock(&go_lock);
-	job->n = sfu_authz_eject("r", "mallory", job->reason, NULL, FALSE);
+	job->n = sfu_access_eject("r", "mallory", job->reason, NULL, FALSE);
 	return NULL;
 }
 
@@ -785,11 +785,15 @@ static void test_expiry_fires(void) {
 	g_assert_cmpint(join_pub(b, "r", "bob", &gb), ==, SFU_OK);
 	g_assert_cmpint(join_pub(c, "r", "carol", &gc), ==, SFU_OK);
 	const char *reason = NULL;
-	g_assert_cmpint(sfu_authz_refresh(b, &gb_later, &reason), ==, SFU_OK);
+	g_assert_cmpint(sfu_access_refresh(b, &gb_later, &reason), ==, SFU_OK);
 
 	g_assert_true(eventually(was_ended, a, 10000));
 	g_assert_true(eventually(was_ended, c, 10000));
 	g_assert_cmpuint(pushes_to(a, "\"event\":\"token_expiring\""), ==, 1);
+	/* The warning names the exp it is for (copied under the registry lock, sfu_registry.h's [reg]). */
+	char *expiring = g_strdup_printf("\"expires_at\":%" G_GINT64_FORMAT ",", ga.exp);
+	g_assert_cmpuint(pushes_to(a, expiring), ==, 1);
+	g_free(expiring);
 	g_assert_cmpuint(pushes_to(a, "\"reason\":\"token_expired\""), ==, 1);
 	g_assert_cmpuint(pushes_to(c, "\"reason\":\"session_limit\""), ==, 1);
 	g_assert_cmpuint(ended(a), ==, 1);
@@ -802,7 +806,7 @@ static void test_expiry_fires(void) {
 	g_assert_cmpuint(ended(b), ==, 0);
 	g_assert_false(g_atomic_int_get(&b->destroyed));
 	g_assert_cmpuint(pushes_to(b, "\"event\":\"ejected\""), ==, 0);
-	json_t *stats = sfu_authz_stats();
+	json_t *stats = sfu_access_stats();
 	g_assert_cmpint(json_integer_value(json_object_get(stats, "expiries")), ==, 1);
 	g_assert_cmpint(json_integer_value(json_object_get(stats, "session_limits")), ==, 1);
 	json_decref(stats);
@@ -852,16 +856,16 @@ static void test_detach(void) {
 	join_pub_ready(a1, "r", "alice", &ga);
 	g_assert_cmpint(join_full(a2, "r", "alice", FALSE, NULL, &ga, NULL, NULL), ==, SFU_OK);
 	g_assert_cmpuint(sfu_expiry_count(), ==, 3); /* warning, expiry, session limit */
-	g_assert_true(sfu_authz_detach(a1->jh));
+	g_assert_true(sfu_access_detach(a1->jh));
 	/* The deadlines are the remaining handles' own: the warning went with the publisher handle it was for. */
 	g_assert_cmpuint(sfu_expiry_count(), ==, 2);
 	g_assert_cmpint(sfu_expiry_get("r", "alice", SFU_EXPIRY_WARN), ==, 0);
 	g_assert_cmpuint(pushes_to(obs, "\"event\":\"leave\""), ==, 0);
-	g_assert_true(sfu_authz_detach(a2->jh));
+	g_assert_true(sfu_access_detach(a2->jh));
 	g_assert_cmpuint(sfu_expiry_count(), ==, 0);
 	g_assert_cmpuint(pushes_to(obs, "\"event\":\"leave\""), ==, 1);
-	g_assert_false(sfu_authz_detach(a2->jh)); /* idempotent */
-	g_assert_false(sfu_authz_detach(&jhs[MAX_JH - 1]));
+	g_assert_false(sfu_access_detach(a2->jh)); /* idempotent */
+	g_assert_false(sfu_access_detach(&jhs[MAX_JH - 1]));
 	/* A rejoin after the departure gets its own deadlines. */
 	sfu_handle *a3 = add(3);
 	g_assert_cmpint(join_pub(a3, "r", "alice", &ga), ==, SFU_OK);
@@ -905,7 +909,7 @@ typedef struct {
 
 static gpointer detach_thread(gpointer data) {
 	detach_job *job = data;
-	g_assert_true(sfu_authz_detach(job->h->jh));
+	g_assert_true(sfu_access_detach(job->h->jh));
 	g_atomic_int_set(&job->done, TRUE);
 	return NULL;
 }
@@ -926,8 +930,8 @@ static void test_leave_after_join_reply(void) {
 	json_t *users = NULL;
 	char *offer = NULL;
 	const char *reason = NULL;
-	sfu_authz_pending *pending = NULL;
-	g_assert_cmpint(sfu_authz_join(alice, &r, &ga, &users, &offer, &reason, &pending), ==, SFU_OK);
+	sfu_access_pending *pending = NULL;
+	g_assert_cmpint(sfu_access_join(alice, &r, &ga, &users, &offer, &reason, &pending), ==, SFU_OK);
 	g_assert_nonnull(pending);
 	g_assert_cmpuint(json_array_size(users), ==, 1); /* bob */
 	/* Bob leaves now: his departure is decided, but alice must not hear it before her reply. */
@@ -939,7 +943,7 @@ static void test_leave_after_join_reply(void) {
 	json_t *reply = json_pack("{ss}", "reply", "users");
 	sfu_core_push_event(alice->jh, "tx", reply, NULL); /* what sfu_signal pushes before finishing */
 	json_decref(reply);
-	sfu_authz_join_finish(pending);
+	sfu_access_join_finish(pending);
 	g_thread_join(t);
 	g_assert_true(g_atomic_int_get(&job.done));
 	char *last = fake_core_last_push(alice->jh);
@@ -967,7 +971,7 @@ static void test_log_sanitized(void) {
 	const char *evil = "evil\n[FAKE] admin logged in\x1b[2J";
 	g_assert_cmpint(join_pub(e, "room\nX", evil, &g), ==, SFU_OK);
 	sfu_test_log_clear();
-	g_assert_cmpuint(sfu_authz_eject("room\nX", evil, "kicked", "by\nY", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("room\nX", evil, "kicked", "by\nY", TRUE), ==, 1);
 	g_assert_true(sfu_test_log_contains("ejected user 'evil?[FAKE] admin logged in?[2J' from room 'room?X'"));
 	g_assert_false(sfu_test_log_contains("\n[FAKE]"));
 	g_assert_false(sfu_test_log_contains("\x1b"));
@@ -977,25 +981,25 @@ static void test_log_sanitized(void) {
 
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/authz/lock-probe-fires", test_lock_probe_fires);
-	g_test_add_func("/authz/admit/ok", test_admit_ok);
-	g_test_add_func("/authz/admit/banned", test_admit_banned);
-	g_test_add_func("/authz/admit/token-in-use", test_admit_token_in_use);
-	g_test_add_func("/authz/admit/server-busy", test_admit_server_busy);
-	g_test_add_func("/authz/binding/refuses-weaker", test_binding_refuses_weaker);
-	g_test_add_func("/authz/binding/same-identity-shares", test_binding_same_identity_shares);
-	g_test_add_func("/authz/permissions/denied-until-granted", test_permissions_denied_until_granted);
-	g_test_add_func("/authz/subscribe/scoped-to-token", test_subscribe_scoped_to_token);
-	g_test_add_func("/authz/refresh", test_refresh);
-	g_test_add_func("/authz/refresh_sub_identifies_user", test_refresh_sub_identifies_user);
-	g_test_add_func("/authz/kick/ban-before-push", test_kick_ban_before_push);
-	g_test_add_func("/authz/kick/bans-sub-when-configured", test_kick_bans_sub_when_configured);
-	g_test_add_func("/authz/eject/once-per-handle", test_eject_once_per_handle);
-	g_test_add_func("/authz/expiry/fires", test_expiry_fires);
-	g_test_add_func("/authz/expiry/keep", test_expiry_keep);
-	g_test_add_func("/authz/detach", test_detach);
-	g_test_add_func("/authz/stale-replacement", test_stale_replacement);
-	g_test_add_func("/authz/leave-after-join-reply", test_leave_after_join_reply);
-	g_test_add_func("/authz/log-sanitized", test_log_sanitized);
+	g_test_add_func("/access/lock-probe-fires", test_lock_probe_fires);
+	g_test_add_func("/access/admit/ok", test_admit_ok);
+	g_test_add_func("/access/admit/banned", test_admit_banned);
+	g_test_add_func("/access/admit/token-in-use", test_admit_token_in_use);
+	g_test_add_func("/access/admit/server-busy", test_admit_server_busy);
+	g_test_add_func("/access/binding/refuses-weaker", test_binding_refuses_weaker);
+	g_test_add_func("/access/binding/same-identity-shares", test_binding_same_identity_shares);
+	g_test_add_func("/access/permissions/denied-until-granted", test_permissions_denied_until_granted);
+	g_test_add_func("/access/subscribe/scoped-to-token", test_subscribe_scoped_to_token);
+	g_test_add_func("/access/refresh", test_refresh);
+	g_test_add_func("/access/refresh_sub_identifies_user", test_refresh_sub_identifies_user);
+	g_test_add_func("/access/kick/ban-before-push", test_kick_ban_before_push);
+	g_test_add_func("/access/kick/bans-sub-when-configured", test_kick_bans_sub_when_configured);
+	g_test_add_func("/access/eject/once-per-handle", test_eject_once_per_handle);
+	g_test_add_func("/access/expiry/fires", test_expiry_fires);
+	g_test_add_func("/access/expiry/keep", test_expiry_keep);
+	g_test_add_func("/access/detach", test_detach);
+	g_test_add_func("/access/stale-replacement", test_stale_replacement);
+	g_test_add_func("/access/leave-after-join-reply", test_leave_after_join_reply);
+	g_test_add_func("/access/log-sanitized", test_log_sanitized);
 	return g_test_run();
 }

@@ -1,5 +1,5 @@
-/*! \file    sfu_auth.c
- * \brief    janus-sfu: token policy and verified-token cache (see sfu_auth.h)
+/*! \file    sfu_token.c
+ * \brief    janus-sfu: token policy and verified-token cache (see sfu_token.h)
  * \details  Keys, options and the cache live together in one immutable,
  * refcounted \c auth_state. A check takes a reference to the current state
  * under \c auth->lock and works on it without that lock; a reload builds a
@@ -19,11 +19,11 @@
 
 #include <debug.h>
 
-#include "sfu_auth.h"
+#include "sfu_token.h"
 #include "sfu_jwt.h"
 #include "sfu_log.h"
 
-G_DEFINE_QUARK(sfu - auth - error - quark, sfu_auth_error)
+G_DEFINE_QUARK(sfu - token - error - quark, sfu_token_error)
 
 /* =============================================================================
  * State: keys, options and cache, swapped as one
@@ -49,7 +49,7 @@ typedef struct auth_state {
 	cache_entry *cache;
 } auth_state;
 
-struct sfu_auth {
+struct sfu_token_verifier {
 	pthread_mutex_t lock; /* guards state */
 	auth_state *state;    /* NULL when open */
 	gboolean open;        /* fixed at creation */
@@ -83,18 +83,18 @@ static auth_state *state_new(const sfu_config *config, GError **error) {
 	char err[512] = "";
 	sfu_jwt_keyset *keys = sfu_jwt_keyset_new();
 	if(keys == NULL) {
-		g_set_error(error, SFU_AUTH_ERROR, 1, "out of memory");
+		g_set_error(error, SFU_TOKEN_ERROR, 1, "out of memory");
 		return NULL;
 	}
 	if(config->auth_key != NULL && *config->auth_key != '\0' &&
 		sfu_jwt_keyset_load_key_file(keys, config->auth_key, err, sizeof(err)) < 0) {
-		g_set_error(error, SFU_AUTH_ERROR, 2, "auth_key: %s", err);
+		g_set_error(error, SFU_TOKEN_ERROR, 2, "auth_key: %s", err);
 		sfu_jwt_keyset_free(keys);
 		return NULL;
 	}
 	if(config->auth_keys != NULL && *config->auth_keys != '\0' &&
 		sfu_jwt_keyset_load_jwks_file(keys, config->auth_keys, err, sizeof(err)) < 0) {
-		g_set_error(error, SFU_AUTH_ERROR, 3, "auth_keys: %s", err);
+		g_set_error(error, SFU_TOKEN_ERROR, 3, "auth_keys: %s", err);
 		sfu_jwt_keyset_free(keys);
 		return NULL;
 	}
@@ -121,7 +121,7 @@ static auth_state *state_new(const sfu_config *config, GError **error) {
 	return st;
 }
 
-static auth_state *state_get(sfu_auth *auth) {
+static auth_state *state_get(sfu_token_verifier *auth) {
 	pthread_mutex_lock(&auth->lock);
 	auth_state *st = auth->state;
 	if(st != NULL)
@@ -130,12 +130,12 @@ static auth_state *state_get(sfu_auth *auth) {
 	return st;
 }
 
-sfu_auth *sfu_auth_new(const sfu_config *config, GError **error) {
+sfu_token_verifier *sfu_token_new(const sfu_config *config, GError **error) {
 	if(config == NULL) {
-		g_set_error(error, SFU_AUTH_ERROR, 1, "no configuration");
+		g_set_error(error, SFU_TOKEN_ERROR, 1, "no configuration");
 		return NULL;
 	}
-	sfu_auth *auth = g_new0(sfu_auth, 1);
+	sfu_token_verifier *auth = g_new0(sfu_token_verifier, 1);
 	pthread_mutex_init(&auth->lock, NULL);
 	g_atomic_int_set(&auth->cache_enabled, 1);
 	if(!has_keys(config)) {
@@ -157,7 +157,7 @@ sfu_auth *sfu_auth_new(const sfu_config *config, GError **error) {
 	return auth;
 }
 
-void sfu_auth_free(sfu_auth *auth) {
+void sfu_token_free(sfu_token_verifier *auth) {
 	if(auth == NULL)
 		return;
 	state_unref(auth->state);
@@ -165,22 +165,22 @@ void sfu_auth_free(sfu_auth *auth) {
 	g_free(auth);
 }
 
-gboolean sfu_auth_is_open(const sfu_auth *auth) {
+gboolean sfu_token_is_open(const sfu_token_verifier *auth) {
 	return auth != NULL && auth->open;
 }
 
-gboolean sfu_auth_reload(sfu_auth *auth, const sfu_config *config, GError **error) {
+gboolean sfu_token_reload(sfu_token_verifier *auth, const sfu_config *config, GError **error) {
 	if(auth == NULL || config == NULL) {
-		g_set_error(error, SFU_AUTH_ERROR, 1, "no auth or configuration");
+		g_set_error(error, SFU_TOKEN_ERROR, 1, "no auth or configuration");
 		return FALSE;
 	}
 	if(auth->open) {
 		g_set_error(
-			error, SFU_AUTH_ERROR, 4, "authentication is off (no key at start): restart to turn it on");
+			error, SFU_TOKEN_ERROR, 4, "authentication is off (no key at start): restart to turn it on");
 		return FALSE;
 	}
 	if(!has_keys(config)) {
-		g_set_error(error, SFU_AUTH_ERROR, 5,
+		g_set_error(error, SFU_TOKEN_ERROR, 5,
 			"neither auth_key nor auth_keys set: refusing to turn authentication off");
 		return FALSE;
 	}
@@ -198,12 +198,12 @@ gboolean sfu_auth_reload(sfu_auth *auth, const sfu_config *config, GError **erro
 	return TRUE;
 }
 
-void sfu_auth_set_cache_enabled(sfu_auth *auth, gboolean enabled) {
+void sfu_token_set_cache_enabled(sfu_token_verifier *auth, gboolean enabled) {
 	if(auth != NULL)
 		g_atomic_int_set(&auth->cache_enabled, enabled ? 1 : 0);
 }
 
-guint64 sfu_auth_cache_hits(const sfu_auth *auth) {
+guint64 sfu_token_cache_hits(const sfu_token_verifier *auth) {
 	return auth ? __atomic_load_n(&auth->hits, __ATOMIC_RELAXED) : 0;
 }
 
@@ -327,32 +327,32 @@ static void cache_store(auth_state *st, const guint8 digest[32], sfu_jwt_claims 
  * Checking
  * ==========================================================================*/
 
-const char *sfu_auth_purpose_name(sfu_auth_purpose purpose) {
+const char *sfu_token_purpose_name(sfu_token_purpose purpose) {
 	switch(purpose) {
-		case SFU_AUTH_FOR_JOIN:
+		case SFU_TOKEN_FOR_JOIN:
 			return "join";
-		case SFU_AUTH_FOR_SUBSCRIBE:
+		case SFU_TOKEN_FOR_SUBSCRIBE:
 			return "subscribe";
-		case SFU_AUTH_FOR_KICK:
+		case SFU_TOKEN_FOR_KICK:
 			return "kick";
-		case SFU_AUTH_FOR_REFRESH:
+		case SFU_TOKEN_FOR_REFRESH:
 			return "refresh";
-		case SFU_AUTH_FOR_MUTE:
+		case SFU_TOKEN_FOR_MUTE:
 			return "mute";
 		default:
 			return "unknown";
 	}
 }
 
-const char *sfu_auth_verdict_name(sfu_auth_verdict verdict) {
+const char *sfu_token_verdict_name(sfu_token_verdict verdict) {
 	switch(verdict) {
-		case SFU_AUTH_OK:
+		case SFU_TOKEN_OK:
 			return "ok";
-		case SFU_AUTH_MISSING:
+		case SFU_TOKEN_MISSING:
 			return "missing";
-		case SFU_AUTH_INVALID:
+		case SFU_TOKEN_INVALID:
 			return "invalid";
-		case SFU_AUTH_FORBIDDEN:
+		case SFU_TOKEN_FORBIDDEN:
 			return "forbidden";
 		default:
 			return "unknown";
@@ -360,7 +360,7 @@ const char *sfu_auth_verdict_name(sfu_auth_verdict verdict) {
 }
 
 /* One line per rejection; never the token or its signature. \p g is all zero unless the signature verified. */
-static void log_rejection(sfu_auth_purpose purpose, sfu_auth_verdict verdict, const char *reason,
+static void log_rejection(sfu_token_purpose purpose, sfu_token_verdict verdict, const char *reason,
 	const char *room_id, const char *user_id, const sfu_grant *g) {
 	/* At most 20 lines a second (bursts of 50): a flood of bad tokens must not flood the log. */
 	static sfu_log_limiter limit = SFU_LOG_LIMITER(20, 50);
@@ -372,13 +372,13 @@ static void log_rejection(sfu_auth_purpose purpose, sfu_auth_verdict verdict, co
 	char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN], kid[SFU_LOG_ID_LEN], jti[SFU_LOG_ID_LEN],
 		sub[SFU_LOG_ID_LEN];
 	JANUS_LOG(LOG_WARN, "[sfu] auth: %s rejected (%s): reason=%s room=%s user=%s kid=%s jti=%s sub=%s\n",
-		sfu_auth_purpose_name(purpose), sfu_auth_verdict_name(verdict), reason, sfu_log_id(room_id, room),
+		sfu_token_purpose_name(purpose), sfu_token_verdict_name(verdict), reason, sfu_log_id(room_id, room),
 		sfu_log_id(user_id, user), sfu_log_id(g ? g->kid : NULL, kid), sfu_log_id(g ? g->jti : NULL, jti),
 		sfu_log_id(g ? g->sub : NULL, sub));
 }
 
 /* The plugin's policy on a token known to be valid now. NULL when allowed, else the reason. */
-static const char *policy(const auth_state *st, const sfu_grant *g, sfu_auth_purpose purpose,
+static const char *policy(const auth_state *st, const sfu_grant *g, sfu_token_purpose purpose,
 	const char *room_id, const char *user_id) {
 	if(st->require_user_binding && g->user_id == NULL)
 		return "user_binding_required";
@@ -388,17 +388,17 @@ static const char *policy(const auth_state *st, const sfu_grant *g, sfu_auth_pur
 	if(st->room_claim != NULL && g->room == NULL)
 		return "room_not_allowed";
 	switch(purpose) {
-		case SFU_AUTH_FOR_KICK:
+		case SFU_TOKEN_FOR_KICK:
 			if(!g->kick_users)
 				return "kick_not_allowed";
 			break;
-		case SFU_AUTH_FOR_MUTE:
+		case SFU_TOKEN_FOR_MUTE:
 			if(!g->mute_users)
 				return "mute_not_allowed";
 			break;
-		case SFU_AUTH_FOR_JOIN:
-		case SFU_AUTH_FOR_SUBSCRIBE:
-		case SFU_AUTH_FOR_REFRESH:
+		case SFU_TOKEN_FOR_JOIN:
+		case SFU_TOKEN_FOR_SUBSCRIBE:
+		case SFU_TOKEN_FOR_REFRESH:
 			if(!g->join_hub)
 				return "join_not_allowed";
 			break;
@@ -413,7 +413,8 @@ static const char *policy(const auth_state *st, const sfu_grant *g, sfu_auth_pur
 }
 
 /* Signature, format and claim types: from the cache or by full verification. SFU_JWT_OK fills \p g. */
-static sfu_jwt_result verified_grant(sfu_auth *auth, auth_state *st, const char *token, sfu_grant *g) {
+static sfu_jwt_result verified_grant(
+	sfu_token_verifier *auth, auth_state *st, const char *token, sfu_grant *g) {
 	size_t len = strlen(token);
 	guint8 digest[32];
 	gboolean use_cache = g_atomic_int_get(&auth->cache_enabled) && len <= SFU_JWT_MAX_TOKEN_LEN &&
@@ -433,14 +434,14 @@ static sfu_jwt_result verified_grant(sfu_auth *auth, auth_state *st, const char 
 	return SFU_JWT_OK;
 }
 
-sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purpose purpose,
+sfu_token_verdict sfu_token_check(sfu_token_verifier *auth, const char *token, sfu_token_purpose purpose,
 	const char *room_id, const char *user_id, gint64 now, sfu_grant *grant, const char **reason) {
 	sfu_grant local;
 	sfu_grant *g = grant ? grant : &local;
 	const char *dummy;
 	const char **why = reason ? reason : &dummy;
 	memset(g, 0, sizeof(*g));
-	sfu_auth_verdict verdict = SFU_AUTH_INVALID;
+	sfu_token_verdict verdict = SFU_TOKEN_INVALID;
 	*why = "internal_error";
 	auth_state *st = NULL;
 	if(auth == NULL)
@@ -448,13 +449,13 @@ sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purp
 	if(auth->open) {
 		/* Legacy behaviour: tokens are ignored, everyone may join, nobody may kick. */
 		grant_open(g);
-		verdict =
-			purpose == SFU_AUTH_FOR_KICK || purpose == SFU_AUTH_FOR_MUTE ? SFU_AUTH_FORBIDDEN : SFU_AUTH_OK;
-		*why = verdict == SFU_AUTH_OK ? "ok" : "auth_disabled";
+		verdict = purpose == SFU_TOKEN_FOR_KICK || purpose == SFU_TOKEN_FOR_MUTE ? SFU_TOKEN_FORBIDDEN
+																				 : SFU_TOKEN_OK;
+		*why = verdict == SFU_TOKEN_OK ? "ok" : "auth_disabled";
 		goto out_log;
 	}
 	if(token == NULL) {
-		verdict = SFU_AUTH_MISSING;
+		verdict = SFU_TOKEN_MISSING;
 		*why = "missing_token";
 		goto out_log;
 	}
@@ -478,13 +479,13 @@ sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purp
 	}
 	/* Known from here: the token is authentic, well-typed, and valid at \p now. */
 	const char *refused = policy(st, g, purpose, room_id, user_id);
-	verdict = refused ? SFU_AUTH_FORBIDDEN : SFU_AUTH_OK;
+	verdict = refused ? SFU_TOKEN_FORBIDDEN : SFU_TOKEN_OK;
 	*why = refused ? refused : "ok";
 out_log:
 	state_unref(st);
-	if(verdict != SFU_AUTH_OK)
+	if(verdict != SFU_TOKEN_OK)
 		log_rejection(purpose, verdict, *why, room_id, user_id, g);
-	if(verdict == SFU_AUTH_INVALID || verdict == SFU_AUTH_MISSING || g == &local)
+	if(verdict == SFU_TOKEN_INVALID || verdict == SFU_TOKEN_MISSING || g == &local)
 		sfu_grant_clear(g);
 	return verdict;
 }

@@ -1,4 +1,4 @@
-/*! \file    sfu_auth.h
+/*! \file    sfu_token.h
  * \brief    janus-sfu: token policy (who may join, subscribe, refresh or kick where)
  * \details  Turns the configuration's keys and options into a verifier
  * (sfu_jwt) and applies the plugin's policy to a verified token, producing a
@@ -9,35 +9,35 @@
  * against the current \c now on every call. The cache is emptied when the keys
  * are reloaded. See docs/SECURITY.md for claims, reasons and the threat model.
  *
- * Threads: every function may be called from any thread; sfu_auth_check()
- * runs concurrently with itself and with sfu_auth_reload(). It takes only the
+ * Threads: every function may be called from any thread; sfu_token_check()
+ * runs concurrently with itself and with sfu_token_reload(). It takes only the
  * auth's own leaf locks and calls nothing but sfu_jwt, OpenSSL and the logger,
  * so callers may hold their own locks (it is still best not to: RSA is slow).
  */
-#ifndef SFU_AUTH_H
-#define SFU_AUTH_H
+#ifndef SFU_TOKEN_H
+#define SFU_TOKEN_H
 
 #include <glib.h>
 
 #include "sfu_config.h"
 
 /*! \brief Keys + policy; thread-safe. */
-typedef struct sfu_auth sfu_auth;
+typedef struct sfu_token_verifier sfu_token_verifier;
 
-typedef enum sfu_auth_verdict {
-	SFU_AUTH_OK = 0,   /*!< allowed; grant filled */
-	SFU_AUTH_MISSING,  /*!< no token where one is required */
-	SFU_AUTH_INVALID,  /*!< the token itself failed verification (signature, format, time, aud/iss, claims) */
-	SFU_AUTH_FORBIDDEN /*!< a valid token that does not allow this purpose/room/user */
-} sfu_auth_verdict;
+typedef enum sfu_token_verdict {
+	SFU_TOKEN_OK = 0,  /*!< allowed; grant filled */
+	SFU_TOKEN_MISSING, /*!< no token where one is required */
+	SFU_TOKEN_INVALID, /*!< the token itself failed verification (signature, format, time, aud/iss, claims) */
+	SFU_TOKEN_FORBIDDEN /*!< a valid token that does not allow this purpose/room/user */
+} sfu_token_verdict;
 
-typedef enum sfu_auth_purpose {
-	SFU_AUTH_FOR_JOIN,
-	SFU_AUTH_FOR_SUBSCRIBE,
-	SFU_AUTH_FOR_KICK,
-	SFU_AUTH_FOR_REFRESH,
-	SFU_AUTH_FOR_MUTE /*!< mute / unmute: needs mute_users */
-} sfu_auth_purpose;
+typedef enum sfu_token_purpose {
+	SFU_TOKEN_FOR_JOIN,
+	SFU_TOKEN_FOR_SUBSCRIBE,
+	SFU_TOKEN_FOR_KICK,
+	SFU_TOKEN_FOR_REFRESH,
+	SFU_TOKEN_FOR_MUTE /*!< mute / unmute: needs mute_users */
+} sfu_token_purpose;
 
 /*! \brief What a verified token allows. Owned strings (GLib); free with sfu_grant_clear(). */
 typedef struct sfu_grant {
@@ -57,16 +57,16 @@ typedef struct sfu_grant {
  * @param[out] error Set when a configured key file is unreadable or invalid (fail closed)
  * @returns A new auth, or NULL with \p error set. With neither auth_key nor auth_keys configured the
  * auth is OPEN (legacy: tokens ignored) and a loud warning is logged. */
-sfu_auth *sfu_auth_new(const sfu_config *config, GError **error);
-/*! \brief Free \p auth (NULL is fine). No sfu_auth_check() may be running on it. */
-void sfu_auth_free(sfu_auth *auth);
+sfu_token_verifier *sfu_token_new(const sfu_config *config, GError **error);
+/*! \brief Free \p auth (NULL is fine). No sfu_token_check() may be running on it. */
+void sfu_token_free(sfu_token_verifier *auth);
 /*! \brief TRUE when no key is configured (legacy: every join allowed, nobody may kick). */
-gboolean sfu_auth_is_open(const sfu_auth *auth);
+gboolean sfu_token_is_open(const sfu_token_verifier *auth);
 /*! \brief Re-read the key files and options of \p config and swap them in atomically; the verified-token
  * cache is emptied. Checks already running finish with the old keys.
  * @returns TRUE on success; FALSE with \p error set and the old keys still in force. Reloading an OPEN auth,
  * or reloading into a configuration without keys (which would turn authentication off), fails. */
-gboolean sfu_auth_reload(sfu_auth *auth, const sfu_config *config, GError **error);
+gboolean sfu_token_reload(sfu_token_verifier *auth, const sfu_config *config, GError **error);
 
 /*! \brief Verify \p token for \p purpose in \p room_id as \p user_id.
  * @param[in] auth The verifier
@@ -80,9 +80,9 @@ gboolean sfu_auth_reload(sfu_auth *auth, const sfu_config *config, GError **erro
  * itself was valid; zeroed otherwise. Free with sfu_grant_clear() in every case.
  * @param[out] reason Static snake_case reason: "ok" on success, never NULL on failure (may be NULL)
  * @returns The verdict. OPEN mode: OK with a grant allowing everything but kick (kick_users FALSE), except
- * for SFU_AUTH_FOR_KICK and SFU_AUTH_FOR_MUTE, which are FORBIDDEN with reason "auth_disabled".
+ * for SFU_TOKEN_FOR_KICK and SFU_TOKEN_FOR_MUTE, which are FORBIDDEN with reason "auth_disabled".
  * Every non-OK verdict logs one LOG_WARN line (purpose, reason, room, user, kid, jti, sub; never the token). */
-sfu_auth_verdict sfu_auth_check(sfu_auth *auth, const char *token, sfu_auth_purpose purpose,
+sfu_token_verdict sfu_token_check(sfu_token_verifier *auth, const char *token, sfu_token_purpose purpose,
 	const char *room_id, const char *user_id, gint64 now, sfu_grant *grant,
 	const char **reason) G_GNUC_WARN_UNUSED_RESULT;
 
@@ -93,15 +93,15 @@ void sfu_grant_clear(sfu_grant *grant);
 gboolean sfu_grant_allows_room(const sfu_grant *grant, const char *room_id);
 
 /*! \brief Name of \p purpose ("join", "subscribe", "kick", "refresh"). */
-const char *sfu_auth_purpose_name(sfu_auth_purpose purpose);
+const char *sfu_token_purpose_name(sfu_token_purpose purpose);
 /*! \brief Name of \p verdict ("ok", "missing", "invalid", "forbidden"). */
-const char *sfu_auth_verdict_name(sfu_auth_verdict verdict);
+const char *sfu_token_verdict_name(sfu_token_verdict verdict);
 /*! \brief Turn the verified-token cache on or off (on by default). For benchmarks and tests. */
-void sfu_auth_set_cache_enabled(sfu_auth *auth, gboolean enabled);
+void sfu_token_set_cache_enabled(sfu_token_verifier *auth, gboolean enabled);
 /*! \brief Number of cache hits since creation (tests, stats). */
-guint64 sfu_auth_cache_hits(const sfu_auth *auth);
+guint64 sfu_token_cache_hits(const sfu_token_verifier *auth);
 
-#define SFU_AUTH_ERROR (sfu_auth_error_quark())
-GQuark sfu_auth_error_quark(void);
+#define SFU_TOKEN_ERROR (sfu_token_error_quark())
+GQuark sfu_token_error_quark(void);
 
 #endif

@@ -1,5 +1,5 @@
-/*! \file    sfu_authz.c
- * \brief    janus-sfu: session authorization, expiry, refresh, ejection, bans (see sfu_authz.h)
+/*! \file    sfu_access.c
+ * \brief    janus-sfu: session authorization, expiry, refresh, ejection, bans (see sfu_access.h)
  * \details  Each public function is one step under the registry lock (phase 1:
  * decide and change state, leaf locks of sfu_bans and sfu_expiry allowed) and,
  * when someone must be told, a second phase without any lock (events,
@@ -9,25 +9,20 @@
 
 #include <debug.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_events.h"
 #include "sfu_expiry.h"
 #include "sfu_log.h"
+#include "sfu_stats.h"
 
 static const sfu_config *config = NULL;
-static const sfu_authz_listener *listener = NULL; /* set once at start, before any request */
-static volatile gint state_available = 1;         /* the shared state is current (sfu_state) */
+static const sfu_access_listener *listener = NULL; /* set once at start, before any request */
+static volatile gint state_available = 1;          /* the shared state is current (sfu_state) */
 
 static sfu_mutex stats_lock = SFU_MUTEX_INIT;
 static GHashTable *rejections = NULL; /* reason -> count (reasons are a small static set) */
-static guint64 n_refreshes, n_expiries, n_session_limits, n_kicks, n_bans, n_bans_dropped, n_warnings,
-	n_replaced, n_revoked_ejections, n_mutes;
-
-static void bump(guint64 *counter) {
-	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
 
 static gint64 now_s(void) {
 	return g_get_real_time() / G_USEC_PER_SEC;
@@ -374,7 +369,7 @@ static sfu_err join_locked(sfu_handle *h, const sfu_join_request *r, const sfu_g
 		depart_replaced(stale_left, *stale, r, out->notify);
 	}
 	if(share_grant_locked(h, grant, grant->user_id, grant->sub, FALSE))
-		bump(&n_refreshes);
+		sfu_stats_inc(SFU_STAT_REFRESHES);
 	return SFU_OK;
 }
 
@@ -386,7 +381,7 @@ static void tell_jti_claim(const sfu_grant *grant, const char *user_id) {
 
 /* What a join leaves for after its reply: its turn (so that the joiner hears about later arrivals and
  * departures only after the reply listing the room's users), the replaced stale handles to end, the audit. */
-struct sfu_authz_pending {
+struct sfu_access_pending {
 	sfu_handle *h; /* reference */
 	char *room_id, *user_id;
 	sfu_role role;
@@ -397,8 +392,8 @@ struct sfu_authz_pending {
 };
 
 /* The second phase of a join, in turn \p p->turn: the room told that replaced stale handles left and that the
- * user joined. The turn stays taken until sfu_authz_join_finish. */
-static void announce_join(sfu_authz_pending *p, GPtrArray *notify) {
+ * user joined. The turn stays taken until sfu_access_join_finish. */
+static void announce_join(sfu_access_pending *p, GPtrArray *notify) {
 	wait_turn(&p->turn);
 	push_departure(&p->stale_left);
 	if(notify != NULL) {
@@ -408,13 +403,13 @@ static void announce_join(sfu_authz_pending *p, GPtrArray *notify) {
 	}
 }
 
-void sfu_authz_join_finish(sfu_authz_pending *p) {
+void sfu_access_join_finish(sfu_access_pending *p) {
 	if(p == NULL)
 		return;
 	end_turn(&p->turn);
 	if(p->stale != NULL) {
 		if(p->stale->len > 0) {
-			__atomic_fetch_add(&n_replaced, p->stale->len, __ATOMIC_RELAXED);
+			sfu_stats_add(SFU_STAT_REPLACED_HANDLES, p->stale->len);
 			char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
 			JANUS_LOG(LOG_INFO, "[sfu] replaced %u stale handle(s) of user '%s' in room '%s'\n",
 				p->stale->len, sfu_log_id(p->user_id, user), sfu_log_id(p->room_id, room));
@@ -438,16 +433,16 @@ void sfu_authz_join_finish(sfu_authz_pending *p) {
  * family's refusal error. */
 static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_grant *grant,
 	const char *request, sfu_err forbidden, json_t **users, char **offer, const char **reason,
-	sfu_authz_pending **pending) {
+	sfu_access_pending **pending) {
 	sfu_join_result res;
 	memset(&res, 0, sizeof(res));
-	sfu_authz_pending *p = g_new0(sfu_authz_pending, 1);
+	sfu_access_pending *p = g_new0(sfu_access_pending, 1);
 	sfu_registry_lock();
 	sfu_err err = join_locked(h, r, grant, forbidden, &res, &p->stale, &p->stale_left, reason);
 	p->turn = take_turn_locked(res.notify != NULL || announces(&p->stale_left));
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
-		sfu_authz_rejected(r->room_id, r->user_id, request, *reason);
+		sfu_access_rejected(r->room_id, r->user_id, request, *reason);
 	if(err == SFU_OK)
 		tell_jti_claim(grant, r->user_id);
 	sfu_handle_ref(h);
@@ -461,7 +456,7 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	if(pending != NULL)
 		*pending = p;
 	else
-		sfu_authz_join_finish(p);
+		sfu_access_join_finish(p);
 	if(users != NULL) {
 		*users = res.users;
 		res.users = NULL;
@@ -474,8 +469,8 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	return err;
 }
 
-sfu_err sfu_authz_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
-	char **offer, const char **reason, sfu_authz_pending **pending) {
+sfu_err sfu_access_join(sfu_handle *h, const sfu_join_request *join, const sfu_grant *grant, json_t **users,
+	char **offer, const char **reason, sfu_access_pending **pending) {
 	*users = NULL;
 	*offer = NULL;
 	return join_step(h, join, grant, "join", SFU_ERR_JOIN_FORBIDDEN, users, offer, reason, pending);
@@ -485,7 +480,7 @@ static gboolean grant_allows(const char *room_id, gpointer grant) {
 	return sfu_grant_allows_room(grant, room_id);
 }
 
-sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data, const char *media,
+sfu_err sfu_access_subscribe(sfu_handle *h, gboolean notifications, gboolean data, const char *media,
 	const sfu_grant *grant, char **offer, const char **reason) {
 	*offer = NULL;
 	sfu_err err;
@@ -494,7 +489,7 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 	if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
 		sfu_registry_unlock();
 		*reason = "revoked";
-		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		sfu_access_rejected(h->room_id, h->user_id, "subscribe", *reason);
 		return SFU_ERR_SUB_REVOKED;
 	}
 	if(h->role == SFU_ROLE_NONE && media != NULL) {
@@ -534,7 +529,7 @@ sfu_err sfu_authz_subscribe(sfu_handle *h, gboolean notifications, gboolean data
 		g_ptr_array_unref(mine);
 	sfu_registry_unlock();
 	if(err == SFU_ERR_SUB_FORBIDDEN || err == SFU_ERR_SUB_REVOKED)
-		sfu_authz_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		sfu_access_rejected(h->room_id, h->user_id, "subscribe", *reason);
 	if(err == SFU_ERR_NO_PUBLISHER && h->role != SFU_ROLE_NONE)
 		return SFU_ERR_SUB_NOT_IN_ROOM; /* a joined handle only receives publishers of its room */
 	return err == SFU_ERR_HANDLE_SUBSCRIBED ? SFU_ERR_USER_SUBSCRIBED : err;
@@ -544,7 +539,7 @@ static gboolean binds_differently(const char *current, const char *offered) {
 	return current != NULL && (offered == NULL || strcmp(current, offered) != 0);
 }
 
-sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason) {
+sfu_err sfu_access_refresh(sfu_handle *h, const sfu_grant *grant, const char **reason) {
 	sfu_err err = SFU_OK;
 	sfu_registry_lock();
 	if(h->role == SFU_ROLE_NONE || h->detached) {
@@ -576,11 +571,11 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
 	}
 	sfu_registry_unlock();
 	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY || err == SFU_ERR_REFRESH_REVOKED) {
-		sfu_authz_rejected(h->room_id, h->user_id, "refresh", *reason);
+		sfu_access_rejected(h->room_id, h->user_id, "refresh", *reason);
 		return err;
 	}
 	if(err == SFU_OK) {
-		bump(&n_refreshes);
+		sfu_stats_inc(SFU_STAT_REFRESHES);
 		tell_jti_claim(grant, h->user_id);
 		sfu_events_audit(h->jh, "refreshed", h->room_id, h->user_id,
 			json_pack("{sI}", "expires_at", (json_int_t)grant->exp));
@@ -592,7 +587,7 @@ sfu_err sfu_authz_refresh(sfu_handle *h, const sfu_grant *grant, const char **re
  * Leaving and ejection
  * ==========================================================================*/
 
-gboolean sfu_authz_detach(janus_plugin_session *jh) {
+gboolean sfu_access_detach(janus_plugin_session *jh) {
 	sfu_departure d;
 	sfu_registry_lock();
 	gboolean known = sfu_registry_remove_locked(jh, &d);
@@ -641,10 +636,10 @@ static void ban_locked(const char *room_id, const char *user_id, GPtrArray *vict
 		ban_one_locked(room_id, SFU_BAN_SUB, v->auth.sub, user_id, until, by, now, recs, &worst);
 		ban_one_locked(room_id, SFU_BAN_JTI, v->auth.jti, user_id, until, by, now, recs, &worst);
 	}
-	bump(&n_bans);
+	sfu_stats_inc(SFU_STAT_BANS);
 	if(worst == SFU_BAN_ADDED)
 		return;
-	bump(&n_bans_dropped);
+	sfu_stats_inc(SFU_STAT_BANS_DROPPED);
 	char room[SFU_LOG_ID_LEN];
 	JANUS_LOG(LOG_WARN, "[sfu] room '%s': ban table full (max_bans_per_room / max_bans): %s\n",
 		sfu_log_id(room_id, room),
@@ -703,12 +698,12 @@ static guint eject_step(const char *room_id, const char *user_id, const char *re
 	return n;
 }
 
-guint sfu_authz_eject(
+guint sfu_access_eject(
 	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
 	return eject_step(room_id, user_id, reason, by, ban, ban);
 }
 
-guint sfu_authz_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by) {
+guint sfu_access_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by) {
 	return eject_step(room_id, user_id, reason, by, TRUE, FALSE);
 }
 
@@ -785,7 +780,7 @@ static gboolean matches_revocation(const sfu_handle *h, gconstpointer ud) {
 	return same_string(v, r->value);
 }
 
-guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by,
+guint sfu_access_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, const char *by,
 	gboolean local, gboolean *recorded) {
 	revoked_id r = {kind, value};
 	GPtrArray *evictions = g_ptr_array_new();
@@ -817,11 +812,11 @@ guint sfu_authz_revoke(sfu_revoke_kind kind, const char *value, gint64 until_s, 
 	if(local && listener && listener->revoke)
 		listener->revoke(kind, value, until_s, by);
 	guint n = evictions->len;
-	__atomic_fetch_add(&n_revoked_ejections, n, __ATOMIC_RELAXED);
+	sfu_stats_add(SFU_STAT_REVOKED_EJECTIONS, n);
 	return finish_evictions(evictions, "revoked", NULL);
 }
 
-gboolean sfu_authz_unrevoke(sfu_revoke_kind kind, const char *value, gboolean local) {
+gboolean sfu_access_unrevoke(sfu_revoke_kind kind, const char *value, gboolean local) {
 	gboolean was = sfu_bans_unrevoke(kind, value);
 	if(was)
 		sfu_events_audit(NULL, "unrevoked", NULL, NULL,
@@ -842,7 +837,7 @@ static gboolean matches_ban(const sfu_handle *h, gconstpointer ud) {
 	return same_string(v, b->value);
 }
 
-guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
+guint sfu_access_apply_ban(const char *room_id, sfu_ban_kind kind, const char *value, const char *user_id,
 	gint64 until_s, const char *by) {
 	banned_id b = {kind, value};
 	GPtrArray *evictions = g_ptr_array_new();
@@ -854,11 +849,11 @@ guint sfu_authz_apply_ban(const char *room_id, sfu_ban_kind kind, const char *va
 		evict_matching_locked(room_id, matches_ban, &b, evictions);
 	sfu_registry_unlock();
 	if(!kept)
-		bump(&n_bans_dropped);
+		sfu_stats_inc(SFU_STAT_BANS_DROPPED);
 	return finish_evictions(evictions, "kicked", by);
 }
 
-guint sfu_authz_unban(const char *room_id, const char *user_id, gboolean local) {
+guint sfu_access_unban(const char *room_id, const char *user_id, gboolean local) {
 	guint n = sfu_bans_remove(room_id, user_id);
 	if(n > 0)
 		sfu_events_audit(NULL, "unbanned", room_id, user_id, NULL);
@@ -876,7 +871,7 @@ static gboolean holds_jti_of_other(const sfu_handle *h, gconstpointer ud) {
 	return same_string(h->auth.jti, j->jti) && !same_string(h->user_id, j->owner);
 }
 
-guint sfu_authz_apply_jti(const char *jti, const char *user_id, gint64 exp_s) {
+guint sfu_access_apply_jti(const char *jti, const char *user_id, gint64 exp_s) {
 	if(!config->one_user_per_jti)
 		return 0;
 	jti_holder j = {jti, user_id};
@@ -950,7 +945,7 @@ static void announce_mute(const char *room_id, const char *user_id, guint before
 	sfu_handle_unref(pub);
 }
 
-guint sfu_authz_mute(const char *room_id, const char *user_id, guint bits, gboolean mute, const char *by) {
+guint sfu_access_mute(const char *room_id, const char *user_id, guint bits, gboolean mute, const char *by) {
 	gint64 until = now_s() + config->mute_s;
 	GPtrArray *targets = NULL;
 	sfu_handle *pub = NULL;
@@ -959,14 +954,14 @@ guint sfu_authz_mute(const char *room_id, const char *user_id, guint bits, gbool
 	guint after = mute ? (before | bits) : (before & ~bits);
 	set_mute_locked(room_id, user_id, after, until, by, &targets, &pub);
 	sfu_registry_unlock();
-	bump(&n_mutes);
+	sfu_stats_inc(SFU_STAT_MUTES);
 	if(listener && listener->mute)
 		listener->mute(room_id, user_id, after, until, by);
 	announce_mute(room_id, user_id, before, after, by, targets, pub);
 	return after;
 }
 
-void sfu_authz_apply_mute(
+void sfu_access_apply_mute(
 	const char *room_id, const char *user_id, guint mask, gint64 until_s, const char *by) {
 	GPtrArray *targets = NULL;
 	sfu_handle *pub = NULL;
@@ -993,6 +988,7 @@ static void on_deadline(
 	(void)deadline_us;
 	GArray *gone = g_array_new(FALSE, FALSE, sizeof(expired_handle));
 	GPtrArray *warn = g_ptr_array_new_with_free_func((GDestroyNotify)sfu_handle_unref);
+	GArray *warn_exp = g_array_new(FALSE, FALSE, sizeof(gint64)); /* the exp each warning is for */
 	sfu_departure d;
 	memset(&d, 0, sizeof(d));
 	sfu_registry_lock();
@@ -1013,6 +1009,7 @@ static void on_deadline(
 			o->auth.warned_exp = o->auth.exp;
 			sfu_handle_ref(o);
 			g_ptr_array_add(warn, o);
+			g_array_append_val(warn_exp, o->auth.exp); /* read here: auth is registry-lock state */
 		}
 	}
 	g_ptr_array_unref(mine);
@@ -1034,14 +1031,16 @@ static void on_deadline(
 	sfu_registry_unlock();
 	for(guint i = 0; i < warn->len; i++) {
 		sfu_handle *p = warn->pdata[i];
-		json_t *ev = sfu_event_token_expiring(room_id, p->auth.exp);
+		gint64 exp = g_array_index(warn_exp, gint64, i);
+		json_t *ev = sfu_event_token_expiring(room_id, exp);
 		sfu_core_push_event(p->jh, NULL, ev, NULL);
 		json_decref(ev);
-		bump(&n_warnings);
+		sfu_stats_inc(SFU_STAT_EXPIRY_WARNINGS);
 		sfu_events_audit(
-			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)p->auth.exp));
+			NULL, "expiring", room_id, user_id, json_pack("{sI}", "expires_at", (json_int_t)exp));
 	}
 	g_ptr_array_unref(warn);
+	g_array_unref(warn_exp);
 	/* Phase 2 for the evicted, by reason. */
 	for(int pass = 0; pass < 2; pass++) {
 		const char *reason = pass ? "token_expired" : "session_limit";
@@ -1058,7 +1057,7 @@ static void on_deadline(
 			g_ptr_array_unref(victims);
 			continue;
 		}
-		bump(pass ? &n_expiries : &n_session_limits);
+		sfu_stats_inc(pass ? SFU_STAT_EXPIRIES : SFU_STAT_SESSION_LIMITS);
 		char room[SFU_LOG_ID_LEN], user[SFU_LOG_ID_LEN];
 		JANUS_LOG(LOG_VERB, "[sfu] %s: user '%s' in room '%s' (%" G_GINT64_FORMAT " us late, %u handles)\n",
 			reason, sfu_log_id(user_id, user), sfu_log_id(room_id, room), lateness_us, n);
@@ -1078,7 +1077,7 @@ static void on_deadline(
  * Lifecycle and stats
  * ==========================================================================*/
 
-int sfu_authz_start(const sfu_config *cfg) {
+int sfu_access_start(const sfu_config *cfg) {
 	config = cfg;
 	sfu_mutex_lock(&stats_lock);
 	if(rejections == NULL)
@@ -1090,7 +1089,7 @@ int sfu_authz_start(const sfu_config *cfg) {
 	return sfu_expiry_start(on_deadline);
 }
 
-void sfu_authz_stop(void) {
+void sfu_access_stop(void) {
 	sfu_expiry_stop();
 	sfu_bans_shutdown();
 	sfu_mutex_lock(&stats_lock);
@@ -1098,7 +1097,7 @@ void sfu_authz_stop(void) {
 	sfu_mutex_unlock(&stats_lock);
 }
 
-void sfu_authz_rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
+void sfu_access_rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
 	if(reason == NULL)
 		return;
 	sfu_mutex_lock(&stats_lock);
@@ -1111,27 +1110,23 @@ void sfu_authz_rejected(const char *room_id, const char *user_id, const char *re
 		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
 }
 
-void sfu_authz_set_listener(const sfu_authz_listener *l) {
+void sfu_access_set_listener(const sfu_access_listener *l) {
 	listener = l;
 }
 
-void sfu_authz_set_state_available(gboolean available) {
+void sfu_access_set_state_available(gboolean available) {
 	g_atomic_int_set(&state_available, available ? 1 : 0);
 }
 
-gboolean sfu_authz_state_available(void) {
+gboolean sfu_access_state_available(void) {
 	return g_atomic_int_get(&state_available) != 0;
 }
 
-void sfu_authz_count_kick(void) {
-	bump(&n_kicks);
+static json_int_t load(sfu_stat which) {
+	return (json_int_t)sfu_stats_get(which);
 }
 
-static json_int_t load(guint64 *counter) {
-	return (json_int_t)__atomic_load_n(counter, __ATOMIC_RELAXED);
-}
-
-json_t *sfu_authz_stats(void) {
+json_t *sfu_access_stats(void) {
 	json_t *by_reason = json_object();
 	sfu_mutex_lock(&stats_lock);
 	if(rejections != NULL) {
@@ -1143,15 +1138,16 @@ json_t *sfu_authz_stats(void) {
 	}
 	sfu_mutex_unlock(&stats_lock);
 	json_t *out = json_pack("{sosIsIsIsIsIsIsIsI}", "rejections_by_reason", by_reason, "refreshes",
-		load(&n_refreshes), "expiries", load(&n_expiries), "session_limits", load(&n_session_limits),
-		"expiry_warnings", load(&n_warnings), "kicks", load(&n_kicks), "bans", load(&n_bans), "bans_dropped",
-		load(&n_bans_dropped), "replaced_handles", load(&n_replaced));
+		load(SFU_STAT_REFRESHES), "expiries", load(SFU_STAT_EXPIRIES), "session_limits",
+		load(SFU_STAT_SESSION_LIMITS), "expiry_warnings", load(SFU_STAT_EXPIRY_WARNINGS), "kicks",
+		load(SFU_STAT_KICKS) + load(SFU_STAT_ADMIN_KICKS), "bans", load(SFU_STAT_BANS), "bans_dropped",
+		load(SFU_STAT_BANS_DROPPED), "replaced_handles", load(SFU_STAT_REPLACED_HANDLES));
 	json_object_set_new(out, "scheduled_deadlines", json_integer(sfu_expiry_count()));
 	json_object_set_new(out, "live_bans", json_integer(sfu_bans_count()));
 	json_object_set_new(out, "jti_claims", json_integer(sfu_bans_jti_count()));
 	json_object_set_new(out, "live_revocations", json_integer(sfu_bans_revocations_count()));
-	json_object_set_new(out, "revoked_ejections", json_integer(load(&n_revoked_ejections)));
+	json_object_set_new(out, "revoked_ejections", json_integer(load(SFU_STAT_REVOKED_EJECTIONS)));
 	json_object_set_new(out, "live_mutes", json_integer(sfu_bans_mutes_count()));
-	json_object_set_new(out, "mutes", json_integer(load(&n_mutes)));
+	json_object_set_new(out, "mutes", json_integer(load(SFU_STAT_MUTES)));
 	return out;
 }

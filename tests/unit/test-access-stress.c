@@ -1,9 +1,9 @@
-/*! \file    test-authz-stress.c
- * \brief    Multi-threaded stress test of sfu_registry + sfu_authz, with invariants checked after every run
+/*! \file    test-access-stress.c
+ * \brief    Multi-threaded stress test of sfu_registry + sfu_access, with invariants checked after every run
  * \details  Several threads join (publishers and subscribers, bound and unbound tokens), subscribe,
  * refresh, kick (with bans), eject and detach handles on a few shared rooms and users, while the
  * expiry scheduler ejects users whose grants expire at once. The fake core ends a session the way Janus
- * does (destroy_session -> sfu_authz_detach). When every thread and the scheduler are done (quiescence),
+ * does (destroy_session -> sfu_access_detach). When every thread and the scheduler are done (quiescence),
  * the test checks:
  *  - every publisher in a room knows every other: per handle, the users list of its join response plus the
  *    join events minus the leave events it was sent (in the order the fake core recorded them) is the set
@@ -20,7 +20,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "sfu_authz.h"
+#include "sfu_access.h"
 #include "sfu_bans.h"
 #include "sfu_core.h"
 #include "sfu_expiry.h"
@@ -38,12 +38,13 @@ static const char *sub_users[] = {"s0", "s1", "s2"};
 
 /* One handle of one run, owned by the thread that created it (read by the checker at quiescence). */
 typedef struct slot {
-	sfu_handle *h;         /* the test's reference, NULL when unused */
-	gboolean publisher;    /* joined as a publisher (notifications on) */
-	char *room, *user;     /* its join */
-	json_t *users;         /* the users list of its join response */
-	sfu_grant grant;       /* the grant it joined with (refreshes keep its identity) */
-	volatile gint removed; /* sfu_authz_detach answered TRUE for it (by its thread or the end_session hook) */
+	sfu_handle *h;      /* the test's reference, NULL when unused */
+	gboolean publisher; /* joined as a publisher (notifications on) */
+	char *room, *user;  /* its join */
+	json_t *users;      /* the users list of its join response */
+	sfu_grant grant;    /* the grant it joined with (refreshes keep its identity) */
+	volatile gint
+		removed; /* sfu_access_detach answered TRUE for it (by its thread or the end_session hook) */
 } slot;
 
 static janus_plugin_session jhs[THREADS * SLOTS];
@@ -67,7 +68,7 @@ static slot *slot_of(janus_plugin_session *jh) {
 
 /* destroy_session, as Janus calls it after end_session. */
 static void detach(janus_plugin_session *jh) {
-	if(sfu_authz_detach(jh))
+	if(sfu_access_detach(jh))
 		g_atomic_int_set(&slot_of(jh)->removed, 1);
 }
 
@@ -132,7 +133,7 @@ static void op_join(slot *s, GRand *rnd, int serial, gboolean publisher) {
 	sfu_err err;
 	if(!publisher && g_rand_boolean(rnd)) {
 		/* A handle that never joined subscribes: it enters the publisher's room as a subscriber. */
-		err = sfu_authz_subscribe(s->h, FALSE, FALSE, media, &s->grant, &offer, &reason);
+		err = sfu_access_subscribe(s->h, FALSE, FALSE, media, &s->grant, &offer, &reason);
 		g_free(offer);
 		if(err == SFU_OK) {
 			s->room = g_strdup(s->h->room_id);
@@ -148,7 +149,7 @@ static void op_join(slot *s, GRand *rnd, int serial, gboolean publisher) {
 		.data = publisher,
 		.media = media};
 	json_t *users = NULL;
-	err = sfu_authz_join(s->h, &r, &s->grant, &users, &offer, &reason, NULL);
+	err = sfu_access_join(s->h, &r, &s->grant, &users, &offer, &reason, NULL);
 	g_free(offer);
 	if(err != SFU_OK)
 		return;
@@ -165,7 +166,7 @@ static void op_refresh(slot *s, GRand *rnd) {
 		return;
 	s->grant.exp = some_exp(rnd);
 	const char *reason = NULL;
-	(void)sfu_authz_refresh(s->h, &s->grant, &reason);
+	(void)sfu_access_refresh(s->h, &s->grant, &reason);
 }
 
 static gpointer worker(gpointer data) {
@@ -191,11 +192,11 @@ static gpointer worker(gpointer data) {
 		} else if(dice < 63) {
 			/* A kick: evict and ban. */
 			gboolean pub = g_rand_boolean(rnd);
-			(void)sfu_authz_eject(PICK(rnd, rooms), pub ? PICK(rnd, pub_users) : PICK(rnd, sub_users),
+			(void)sfu_access_eject(PICK(rnd, rooms), pub ? PICK(rnd, pub_users) : PICK(rnd, sub_users),
 				"kicked", "kicker", TRUE);
 		} else if(dice < 68) {
 			/* An admin ejection without ban. */
-			(void)sfu_authz_eject(PICK(rnd, rooms), PICK(rnd, pub_users), "admin", "admin", FALSE);
+			(void)sfu_access_eject(PICK(rnd, rooms), PICK(rnd, pub_users), "admin", "admin", FALSE);
 		} else if(dice < 85) {
 			if(s != NULL)
 				detach(s->h->jh);
@@ -472,7 +473,7 @@ static void run_once(int run, int *violations, guint *ejections) {
 	fake_core_reset();
 	fake_core_set_end_session_hook(on_end_session);
 	fake_core_set_push_hook(on_push);
-	g_assert_cmpint(sfu_authz_start(cfg), ==, 0);
+	g_assert_cmpint(sfu_access_start(cfg), ==, 0);
 	g_assert_cmpint(pthread_barrier_init(&barrier, NULL, THREADS), ==, 0);
 	GThread *threads[THREADS];
 	for(int t = 0; t < THREADS; t++)
@@ -495,7 +496,7 @@ static void run_once(int run, int *violations, guint *ejections) {
 		json_decref(s->users);
 		sfu_grant_clear(&s->grant);
 	}
-	sfu_authz_stop();
+	sfu_access_stop();
 	sfu_registry_counts counts;
 	sfu_registry_counts_get(&counts);
 	g_assert_cmpuint(counts.handles, ==, 0);
@@ -531,6 +532,6 @@ static void test_stress(void) {
 
 int main(int argc, char **argv) {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/authz-stress/invariants", test_stress);
+	g_test_add_func("/access-stress/invariants", test_stress);
 	return g_test_run();
 }
