@@ -6,13 +6,15 @@
  * timestamp, so that a subscriber in the same process measures loss and one-way
  * delay. Signalling, ICE and DTLS run on one GMainLoop (the default main
  * context). Once a PeerConnection is up, its media moves to the media fast path
- * (pc.c): one receive thread per process reads every selected socket from one
+ * (rx.c): one receive thread per process reads every selected socket from one
  * epoll set and also runs the sender ticks.
  *
  * Modules: http.c (libcurl multi on GLib + Janus sessions), pc.c (one
- * PeerConnection: ICE, DTLS, SRTP, SDP), flows.c (signalling per plugin and
- * role), stats.c (counters, histograms, JSON summary), main.c (options, ramp,
- * timeline).
+ * PeerConnection: ICE, DTLS, key export), srtp.c (SRTP with OpenSSL), rx.c
+ * (media fast path: receive thread, recvmmsg/sendmmsg, STUN answers), sdp.c
+ * (offer/answer text), flows.c (signalling per plugin and role), stats.c
+ * (counters, histograms, JSON summary), procstat.c (Janus threads, drops,
+ * load), main.c (options, ramp, timeline).
  */
 #ifndef SFU_BOT_H
 #define SFU_BOT_H

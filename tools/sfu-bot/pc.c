@@ -4,14 +4,14 @@
  * trickle from our side (all candidates in the SDP), DTLS 1.2 with OpenSSL on
  * memory BIOs (client or server per a=setup, certificate fingerprint checked),
  * SRTP keys from "EXTRACTOR-dtls_srtp", SRTP (AES-CM-SHA1-80 or AEAD-AES-128-GCM,
- * whichever DTLS selected) with OpenSSL contexts keyed once (libsrtp2 with
- * --libsrtp-rx/--libsrtp-tx). Offers are sendonly audio (Opus) and video (H.264
- * 42e01f or VP8); answers accept audio and video recvonly and reject every other
- * m-line with port 0. Incoming RTCP is dropped, not decrypted. Once DTLS is done
- * the media leaves libnice for the fast path ("Media fast path" below).
+ * whichever DTLS selected) with OpenSSL contexts keyed once (srtp.c; libsrtp2 with
+ * --libsrtp-rx/--libsrtp-tx). The SDP text is sdp.c's. Incoming RTCP is dropped,
+ * not decrypted. Once DTLS is done the media leaves libnice for the fast path
+ * (rx.c): pc.c hands it the selected socket.
  */
 #include "bot.h"
 #include "rx.h"
+#include "sdp.h"
 #include "srtp.h"
 
 #include <agent.h>
@@ -26,10 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define PT_OPUS 111
-#define PT_H264 102
-#define PT_VP8  96
-#define MTU     1200
+#define MTU 1200
 
 /* =============================================================================
  * Process-wide DTLS identity
@@ -89,16 +86,6 @@ void bot_pc_global_init(void) {
  * The PeerConnection object
  * ==========================================================================*/
 
-typedef struct remote_media {
-	char kind[16];
-	int port;
-	char proto[48];
-	char fmts[96];
-	char mid[32];
-	int pt[BOT_STREAMS]; /* chosen payload type for audio/video */
-	GString *rtpmap;     /* a=rtpmap/fmtp/rtcp-fb lines of the chosen pt */
-} remote_media;
-
 struct bot_pc {
 	gboolean offerer;
 	const bot_pc_events *ev;
@@ -123,8 +110,7 @@ struct bot_pc {
 	guint32 rtp_ts[BOT_STREAMS];
 	int pt[BOT_STREAMS];
 	char *pending_remote; /* remote offer waiting for gathering (answerer) */
-	GPtrArray *remote_media;
-	bot_rx_peer *fast; /* the media fast path (rx.c), NULL while libnice carries the media */
+	bot_rx_peer *fast;    /* the media fast path (rx.c), NULL while libnice carries the media */
 };
 
 static void fast_take(bot_pc *pc);
@@ -423,178 +409,51 @@ static void on_state(NiceAgent *agent, guint stream, guint comp, guint state, gp
 }
 
 /* =============================================================================
- * SDP
+ * SDP (sdp.c): our transport in, the peer's out
  * ==========================================================================*/
 
-static void append_transport(bot_pc *pc, GString *s, gboolean with_candidates, const char *setup) {
-	gchar *ufrag = NULL, *pwd = NULL;
-	nice_agent_get_local_credentials(pc->agent, pc->stream, &ufrag, &pwd);
-	g_string_append_printf(s,
-		"c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
-		"a=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
-		ufrag, pwd, local_fp, setup);
-	g_free(ufrag);
-	g_free(pwd);
-	if(!with_candidates)
-		return;
+/* Our transport as sdp.c writes it: ICE credentials, fingerprint, candidate lines (owned here). */
+typedef struct local_transport {
+	gchar *ufrag, *pwd, *candidates;
+	bot_sdp_local l;
+} local_transport;
+
+static void local_get(bot_pc *pc, local_transport *lt) {
+	nice_agent_get_local_credentials(pc->agent, pc->stream, &lt->ufrag, &lt->pwd);
+	GString *c = g_string_new(NULL);
 	GSList *cands = nice_agent_get_local_candidates(pc->agent, pc->stream, 1);
 	for(GSList *l = cands; l != NULL; l = l->next) {
 		gchar *line = nice_agent_generate_local_candidate_sdp(pc->agent, l->data);
-		g_string_append_printf(s, "%s\r\n", line);
+		g_string_append_printf(c, "%s\r\n", line);
 		g_free(line);
 	}
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
-	g_string_append(s, "a=end-of-candidates\r\n");
+	lt->candidates = g_string_free(c, FALSE);
+	lt->l = (bot_sdp_local){lt->ufrag, lt->pwd, local_fp, lt->candidates};
 }
 
-static char *build_offer(bot_pc *pc) {
-	GString *s = g_string_new(NULL);
-	g_string_append_printf(s,
-		"v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
-		"a=msid-semantic: WMS bot\r\n",
-		g_random_int());
-	g_string_append_printf(s, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PT_OPUS);
-	append_transport(pc, s, TRUE, "actpass");
-	g_string_append_printf(s,
-		"a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:%d opus/48000/2\r\n"
-		"a=fmtp:%d minptime=10;useinbandfec=1\r\na=ssrc:%u cname:bot\r\na=ssrc:%u msid:bot a0\r\n",
-		PT_OPUS, PT_OPUS, pc->ssrc[0], pc->ssrc[0]);
-	int vpt = bot_opt.vp8 ? PT_VP8 : PT_H264;
-	g_string_append_printf(s, "m=video 9 UDP/TLS/RTP/SAVPF %d\r\n", vpt);
-	append_transport(pc, s, FALSE, "actpass");
-	g_string_append_printf(s, "a=mid:1\r\na=sendonly\r\na=rtcp-mux\r\n");
-	if(bot_opt.vp8)
-		g_string_append_printf(s, "a=rtpmap:%d VP8/90000\r\n", vpt);
-	else
-		g_string_append_printf(s,
-			"a=rtpmap:%d H264/90000\r\na=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;"
-			"profile-level-id=42e01f\r\n",
-			vpt, vpt);
-	g_string_append_printf(s,
-		"a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n"
-		"a=ssrc:%u cname:bot\r\na=ssrc:%u msid:bot v0\r\n",
-		vpt, vpt, vpt, pc->ssrc[1], pc->ssrc[1]);
-	pc->pt[0] = PT_OPUS;
-	pc->pt[1] = vpt;
-	return g_string_free(s, FALSE);
+static void local_clear(local_transport *lt) {
+	g_free(lt->ufrag);
+	g_free(lt->pwd);
+	g_free(lt->candidates);
 }
 
-static void remote_media_free(gpointer data) {
-	remote_media *m = data;
-	g_string_free(m->rtpmap, TRUE);
-	g_free(m);
-}
-
-/* Parses the remote SDP: transport attributes into pc, m-lines into
- * pc->remote_media, candidates into the agent. FALSE if something vital is missing. */
-static gboolean parse_remote(bot_pc *pc, const char *sdp) {
-	char ufrag[256] = "", pwd[256] = "", setup[32] = "";
-	gchar **lines = g_strsplit(sdp, "\n", -1);
-	remote_media *cur = NULL;
-	GSList *cands = NULL;
-	int cand_mline = -1, mline = -1;
-	g_ptr_array_set_size(pc->remote_media, 0);
-	for(gchar **l = lines; *l != NULL; l++) {
-		g_strchomp(*l);
-		const char *a = *l;
-		if(g_str_has_prefix(a, "m=")) {
-			cur = g_new0(remote_media, 1);
-			cur->rtpmap = g_string_new(NULL);
-			cur->pt[0] = cur->pt[1] = -1;
-			sscanf(a + 2, "%15s %d %47s %95[^\n]", cur->kind, &cur->port, cur->proto, cur->fmts);
-			g_ptr_array_add(pc->remote_media, cur);
-			mline++;
-		} else if(sscanf(a, "a=ice-ufrag:%255s", ufrag) == 1 || sscanf(a, "a=ice-pwd:%255s", pwd) == 1) {
-			continue;
-		} else if(g_str_has_prefix(a, "a=fingerprint:sha-256 ")) {
-			g_strlcpy(pc->remote_fp, a + 22, sizeof(pc->remote_fp));
-		} else if(sscanf(a, "a=setup:%31s", setup) == 1) {
-			continue;
-		} else if(cur != NULL && sscanf(a, "a=mid:%31s", cur->mid) == 1) {
-			continue;
-		} else if(g_str_has_prefix(a, "a=candidate:") && (cand_mline < 0 || cand_mline == mline)) {
-			cand_mline = mline;
-			NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(pc->agent, pc->stream, a);
-			if(c != NULL)
-				cands = g_slist_append(cands, c);
-		} else if(cur != NULL && g_str_has_prefix(a, "a=rtpmap:")) {
-			int pt = atoi(a + 9);
-			const char *enc = strchr(a, ' ');
-			int want = -1;
-			if(enc != NULL && g_ascii_strncasecmp(enc + 1, "opus/", 5) == 0)
-				want = 0;
-			else if(enc != NULL && (g_ascii_strncasecmp(enc + 1, "H264/", 5) == 0 ||
-									   g_ascii_strncasecmp(enc + 1, "VP8/", 4) == 0))
-				want = 1;
-			if(want >= 0 && cur->pt[want] < 0) {
-				cur->pt[want] = pt;
-				g_string_append_printf(cur->rtpmap, "%s\r\n", a);
-			}
-		} else if(cur != NULL && (g_str_has_prefix(a, "a=fmtp:") || g_str_has_prefix(a, "a=rtcp-fb:"))) {
-			int pt = atoi(a + (a[2] == 'f' ? 7 : 10));
-			if(pt == cur->pt[0] || pt == cur->pt[1])
-				g_string_append_printf(cur->rtpmap, "%s\r\n", a);
-		}
-	}
-	g_strfreev(lines);
-	if(ufrag[0] == '\0' || pwd[0] == '\0' || pc->remote_fp[0] == '\0' || pc->remote_media->len == 0) {
-		g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
-		return FALSE;
-	}
+/* The peer's transport: fingerprint and DTLS role into pc, credentials and candidates into the agent. */
+static void remote_apply(bot_pc *pc, const bot_sdp_remote *r) {
+	const bot_sdp_transport *t = bot_sdp_remote_transport(r);
+	g_strlcpy(pc->remote_fp, t->fingerprint, sizeof(pc->remote_fp));
 	/* a=setup: the answerer's "active" makes us the DTLS server; our answers are always active */
-	pc->dtls_client = pc->offerer ? strcmp(setup, "active") != 0 : TRUE;
-	nice_agent_set_remote_credentials(pc->agent, pc->stream, ufrag, pwd);
+	pc->dtls_client = pc->offerer ? strcmp(t->setup, "active") != 0 : TRUE;
+	nice_agent_set_remote_credentials(pc->agent, pc->stream, t->ufrag, t->pwd);
+	GSList *cands = NULL;
+	for(gchar **line = t->candidates; *line != NULL; line++) {
+		NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(pc->agent, pc->stream, *line);
+		if(c != NULL)
+			cands = g_slist_append(cands, c);
+	}
 	if(cands != NULL)
 		nice_agent_set_remote_candidates(pc->agent, pc->stream, 1, cands);
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
-	return TRUE;
-}
-
-/* Answer to a remote offer: audio/video recvonly, everything else port 0. */
-static char *build_answer(bot_pc *pc) {
-	GString *s = g_string_new(NULL);
-	GString *bundle = g_string_new("a=group:BUNDLE");
-	for(guint i = 0; i < pc->remote_media->len; i++) {
-		remote_media *m = g_ptr_array_index(pc->remote_media, i);
-		int st = strcmp(m->kind, "audio") == 0 ? 0 : (strcmp(m->kind, "video") == 0 ? 1 : -1);
-		if(st >= 0 && m->port != 0 && m->pt[st] >= 0)
-			g_string_append_printf(bundle, " %s", m->mid);
-	}
-	g_string_append_printf(
-		s, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n%s\r\n", g_random_int(), bundle->str);
-	g_string_free(bundle, TRUE);
-	gboolean first = TRUE;
-	for(guint i = 0; i < pc->remote_media->len; i++) {
-		remote_media *m = g_ptr_array_index(pc->remote_media, i);
-		int st = strcmp(m->kind, "audio") == 0 ? 0 : (strcmp(m->kind, "video") == 0 ? 1 : -1);
-		if(st < 0 || m->port == 0 || m->pt[st] < 0) {
-			g_string_append_printf(s, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind, m->proto, m->fmts);
-			if(m->mid[0] != '\0')
-				g_string_append_printf(s, "a=mid:%s\r\n", m->mid);
-			continue;
-		}
-		g_string_append_printf(s, "m=%s 9 %s %d\r\n", m->kind, m->proto, m->pt[st]);
-		append_transport(pc, s, first, "active");
-		first = FALSE;
-		g_string_append_printf(s, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\n%s", m->mid, m->rtpmap->str);
-		pc->pt[st] = m->pt[st];
-	}
-	return g_string_free(s, FALSE);
-}
-
-/* The answer we got to our offer: is what we send accepted? */
-static gboolean check_answer(bot_pc *pc) {
-	gboolean any = FALSE;
-	for(guint i = 0; i < pc->remote_media->len && i < BOT_STREAMS; i++) {
-		remote_media *m = g_ptr_array_index(pc->remote_media, i);
-		if(m->port != 0 && m->pt[i] >= 0) {
-			pc->pt[i] = m->pt[i];
-			any = TRUE;
-		} else {
-			pc->pt[i] = -1;
-		}
-	}
-	return any;
 }
 
 static void on_gathered(NiceAgent *agent, guint stream, gpointer data) {
@@ -606,7 +465,10 @@ static void on_gathered(NiceAgent *agent, guint stream, gpointer data) {
 	pc->gathered = TRUE;
 	char *sdp = NULL;
 	if(pc->offerer) {
-		sdp = build_offer(pc);
+		local_transport lt = {0};
+		local_get(pc, &lt);
+		sdp = bot_sdp_offer(&lt.l, pc->ssrc, bot_opt.vp8, pc->pt);
+		local_clear(&lt);
 	} else if(pc->pending_remote != NULL) {
 		char *remote = pc->pending_remote;
 		pc->pending_remote = NULL;
@@ -628,7 +490,6 @@ bot_pc *bot_pc_new(gboolean offerer, const bot_pc_events *ev, void *ud) {
 	pc->offerer = offerer;
 	pc->ev = ev;
 	pc->ud = ud;
-	pc->remote_media = g_ptr_array_new_with_free_func(remote_media_free);
 	for(int i = 0; i < BOT_STREAMS; i++) {
 		pc->ssrc[i] = g_random_int();
 		pc->rtp_seq[i] = (guint16)g_random_int();
@@ -661,19 +522,27 @@ gboolean bot_pc_set_remote(bot_pc *pc, const char *sdp) {
 		pc->pending_remote = g_strdup(sdp);
 		return TRUE;
 	}
-	if(pc->remote_set || !parse_remote(pc, sdp)) {
+	bot_sdp_remote *r = pc->remote_set ? NULL : bot_sdp_parse(sdp);
+	if(r == NULL) {
 		pc_fail(pc, "bad_answer");
 		return FALSE;
 	}
+	remote_apply(pc, r);
 	pc->remote_set = TRUE;
 	if(pc->offerer) {
-		if(!check_answer(pc)) {
+		gboolean ok = bot_sdp_check_answer(r, pc->pt);
+		bot_sdp_remote_free(r);
+		if(!ok) {
 			pc_fail(pc, "bad_answer");
 			return FALSE;
 		}
 		return TRUE;
 	}
-	char *answer = build_answer(pc);
+	local_transport lt = {0};
+	local_get(pc, &lt);
+	char *answer = bot_sdp_answer(r, &lt.l, pc->pt);
+	local_clear(&lt);
+	bot_sdp_remote_free(r);
 	pc->ev->local_sdp(pc, answer, pc->ud);
 	g_free(answer);
 	return TRUE;
@@ -768,7 +637,6 @@ void bot_pc_free(bot_pc *pc) {
 	g_signal_handlers_disconnect_by_data(pc->agent, pc);
 	nice_agent_remove_stream(pc->agent, pc->stream);
 	g_object_unref(pc->agent);
-	g_ptr_array_free(pc->remote_media, TRUE);
 	g_free(pc->pending_remote);
 	g_free(pc);
 }
