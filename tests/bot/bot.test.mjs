@@ -65,7 +65,7 @@ function assertClean({ status, summary, stderr }) {
   assert.equal(media.rx_foreign, 0);
   assert.equal(media.srtp_unprotect_failures, 0);
   assert.ok(media.delay_p99_ms < 100, `p99 one-way delay ${media.delay_p99_ms} ms`);
-  // the media fast path (tools/sfu-bot/pc.c) took over both peers' sockets
+  // the media fast path (tools/sfu-bot/rx.c) took over both peers' sockets
   assert.equal(summary.bot.fastpath, true);
   assert.equal(summary.bot.fastpath_peers, 2, `fast path: ${JSON.stringify(summary.bot)}`);
   assert.equal(summary.bot.stun_requests_rejected, 0);

@@ -6,13 +6,15 @@
  * timestamp, so that a subscriber in the same process measures loss and one-way
  * delay. Signalling, ICE and DTLS run on one GMainLoop (the default main
  * context). Once a PeerConnection is up, its media moves to the media fast path
- * (pc.c): one receive thread per process reads every selected socket from one
+ * (rx.c): one receive thread per process reads every selected socket from one
  * epoll set and also runs the sender ticks.
  *
  * Modules: http.c (libcurl multi on GLib + Janus sessions), pc.c (one
- * PeerConnection: ICE, DTLS, SRTP, SDP), flows.c (signalling per plugin and
- * role), stats.c (counters, histograms, JSON summary), main.c (options, ramp,
- * timeline).
+ * PeerConnection: ICE, DTLS, key export), srtp.c (SRTP with OpenSSL), rx.c
+ * (media fast path: receive thread, recvmmsg/sendmmsg, STUN answers), sdp.c
+ * (offer/answer text), flows.c (signalling per plugin and role), stats.c
+ * (counters, histograms, JSON summary), procstat.c (Janus threads, drops,
+ * load), main.c (options, ramp, timeline).
  */
 #ifndef SFU_BOT_H
 #define SFU_BOT_H
@@ -135,18 +137,6 @@ int bot_pc_flush(bot_pc *pc);
 /*! \brief "ice" until ICE connected, then "dtls": what a setup timeout is blamed on. */
 const char *bot_pc_stuck_phase(const bot_pc *pc);
 void bot_pc_free(bot_pc *pc);
-/*! \brief The main loop's poll function: leaves out the sockets the media fast
- * path owns, then calls next (g_poll or a batching wrapper). */
-gint bot_pc_poll(GPollFD *fds, guint nfds, gint timeout, GPollFunc next);
-/*! \brief Held by the media receive thread while it updates bot_st and the
- * peers' tracks; the main thread takes it to reset or read them. */
-void bot_pc_rx_lock(void);
-void bot_pc_rx_unlock(void);
-/*! \brief Once the media receive thread runs, it calls fn every tick_ms with
- * bot_pc_rx_lock held (a timerfd in its epoll set); bot_pc_sender_in_thread()
- * then says so, and the main loop's sender timer stops. */
-void bot_pc_set_sender(void (*fn)(void), int tick_ms);
-gboolean bot_pc_sender_in_thread(void);
 
 /* =============================================================================
  * Payload format and statistics (stats.c)
@@ -176,7 +166,7 @@ typedef struct bot_stats {
 	/* media */
 	guint64 tx_packets, tx_bytes, rx_packets, rx_bytes, rx_bad, rx_foreign, unprotect_fail;
 	guint64 win_rx_packets, win_tx_packets;
-	/* media fast path (pc.c) */
+	/* media fast path (rx.c) */
 	guint64 fast_peers, rx_wakeups, rx_syscalls, tx_syscalls, stun_answered, stun_rejected, stun_other;
 	guint64 win_rx_wakeups, win_rx_syscalls, win_tx_syscalls; /* values at the window's start */
 	int srtp_cm, srtp_gcm;                                    /* PeerConnections per SRTP profile */

@@ -11,6 +11,7 @@
  * calls bot_flow_finished(). Every wait is bounded by a timer.
  */
 #include "bot.h"
+#include "rx.h"
 
 #include <string.h>
 
@@ -341,9 +342,9 @@ void bot_flow_stop(bot_peer *p) {
 	bot_session_close(p->session);
 	p->session = NULL;
 	bot_pc *pc = p->pc;
-	bot_pc_rx_lock(); /* the sender on the receive thread reads p->pc under this lock */
+	bot_rx_lock(); /* the sender on the receive thread reads p->pc under this lock */
 	p->pc = NULL;
-	bot_pc_rx_unlock();
+	bot_rx_unlock();
 	bot_pc_free(pc);
 }
 

@@ -17,6 +17,7 @@
  * of the last interval), before the final summary.
  */
 #include "bot.h"
+#include "rx.h"
 
 #include <glib-unix.h>
 #include <poll.h>
@@ -103,9 +104,9 @@ static long janus_rss_kb(void) {
  * Sender
  * ==========================================================================*/
 
-/* One sender tick over every publisher. Runs with bot_pc_rx_lock held: on the
+/* One sender tick over every publisher. Runs with bot_rx_lock held: on the
  * main loop (on_send_tick) until the media receive thread exists, then on that
- * thread (bot_pc_set_sender), so that the main loop no longer wakes up every
+ * thread (bot_rx_set_sender), so that the main loop no longer wakes up every
  * tick. */
 static void send_all(void) {
 	if(!g_atomic_int_get(&sending))
@@ -144,13 +145,13 @@ static void send_all(void) {
 
 static gboolean on_send_tick(gpointer data) {
 	(void)data;
-	if(bot_pc_sender_in_thread()) {
+	if(bot_rx_sender_in_thread()) {
 		send_timer = 0;
 		return G_SOURCE_REMOVE;
 	}
-	bot_pc_rx_lock();
+	bot_rx_lock();
 	send_all();
-	bot_pc_rx_unlock();
+	bot_rx_unlock();
 	return G_SOURCE_CONTINUE;
 }
 
@@ -261,7 +262,7 @@ static gboolean on_quit(gpointer data) {
 
 static gboolean on_drained(gpointer data) {
 	(void)data;
-	bot_pc_rx_lock(); /* the media receive thread updates the counters and tracks */
+	bot_rx_lock(); /* the media receive thread updates the counters and tracks */
 	win_end_us = bot_now_us();
 	cpu_end = bot_cpu_us();
 	janus_ticks_end = janus_ticks();
@@ -269,7 +270,7 @@ static gboolean on_drained(gpointer data) {
 	bot_proc_window_end();
 	window_closed = TRUE;
 	print_summary();
-	bot_pc_rx_unlock();
+	bot_rx_unlock();
 	int n = bot_opt.publishers * (1 + bot_opt.subscribers) + bot_opt.join_only;
 	for(int i = 0; i < n; i++) {
 		bot_peer *p = i < bot_opt.publishers
@@ -322,7 +323,7 @@ static void open_window(void) {
 	g_printerr("sfu-bot: %d/%d peers up in %.2f s; measuring for %.1f s (0: until signalled)\n", ups, wanted,
 		(double)(bot_now_us() - ramp_start_us) / 1e6, bot_opt.duration_s);
 	rss_ready_kb = janus_rss_kb();
-	bot_pc_rx_lock();
+	bot_rx_lock();
 	bot_stats_reset_window();
 	if(bot_opt.settle_s > 0)
 		restart_delivery();
@@ -330,7 +331,7 @@ static void open_window(void) {
 	win_start_us = bot_now_us();
 	cpu_start = bot_cpu_us();
 	janus_ticks_start = janus_ticks();
-	bot_pc_rx_unlock();
+	bot_rx_unlock();
 	bot_proc_window_start();
 	if(bot_opt.duration_s > 0)
 		window_timer = g_timeout_add((guint)(bot_opt.duration_s * 1000), on_window_end, NULL);
@@ -358,7 +359,7 @@ static guint64 prog_n;
 
 static gboolean on_progress(gpointer data) {
 	(void)data;
-	bot_pc_rx_lock();
+	bot_rx_lock();
 	if(bot_st.delay_n < prog_n) { /* the window opened: its histogram starts from zero */
 		memset(prog_hist, 0, sizeof(prog_hist));
 		prog_n = 0;
@@ -389,7 +390,7 @@ static gboolean on_progress(gpointer data) {
 		"subscribers", failed[ROLE_SUB], "joiners", failed[ROLE_JOIN], "delivery", delivery_json(),
 		"tx_packets", (json_int_t)bot_st.tx_packets, "rx_packets", (json_int_t)bot_st.rx_packets, "interval",
 		"delay_n", (json_int_t)n, "delay_p50_ms", p50, "delay_p99_ms", p99, "delay_max_ms", max);
-	bot_pc_rx_unlock();
+	bot_rx_unlock();
 	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	printf("%s\n", text);
 	fflush(stdout);
@@ -542,7 +543,7 @@ static void start_all(void) {
 	for(int i = 0; i < bot_opt.join_only; i++)
 		g_queue_push_tail(&startq, &joiners[i]);
 	pump_timer = g_timeout_add(2, on_pump, NULL);
-	bot_pc_set_sender(send_all, bot_opt.tick_ms);
+	bot_rx_set_sender(send_all, bot_opt.tick_ms);
 	send_timer = g_timeout_add((guint)bot_opt.tick_ms, on_send_tick, NULL);
 	g_atomic_int_set(&sending, TRUE);
 	if(bot_opt.progress_s > 0)
@@ -582,9 +583,9 @@ static gint batch_poll(GPollFD *fds, guint nfds, gint timeout) {
 	return g_poll(fds, nfds, timeout);
 }
 
-/* Leaves out the sockets of the media fast path (pc.c), then batch_poll or g_poll. */
+/* Leaves out the sockets of the media fast path (rx.c), then batch_poll or g_poll. */
 static gint main_poll(GPollFD *fds, guint nfds, gint timeout) {
-	return bot_pc_poll(fds, nfds, timeout, bot_opt.batch_us > 0 ? batch_poll : g_poll);
+	return bot_rx_poll(fds, nfds, timeout, bot_opt.batch_us > 0 ? batch_poll : g_poll);
 }
 
 static gboolean parse_options(int argc, char **argv) {
