@@ -168,43 +168,8 @@ run_e2e() {
 step "integration and browser tests (node --test, private network namespace)"
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/e2e/ tests/bot/ tests/soak/)
-tap=$logdir/e2e.tap
-: >"$tap"
-runner=(node --test --test-concurrency=1 --test-timeout="${E2E_TEST_TIMEOUT_MS:-300000}"
-	--test-reporter=spec --test-reporter-destination=stdout
-	--test-reporter=tap --test-reporter-destination="$tap" "${files[@]}")
-if [ "$(id -u)" = 0 ] || unshare -rn true 2>/dev/null; then
-	./scripts/netns.sh "${runner[@]}" &
-	e2e_pid=$!
-	# The namespace is the one of the runner process (unshare execs sh, which execs node).
-	for _ in $(seq 50); do
-		ino=$(readlink "/proc/$e2e_pid/ns/net" 2>/dev/null)
-		if [ -n "$ino" ] && [ "$ino" != "$(readlink /proc/self/ns/net)" ]; then ns_inode=$ino; break; fi
-		sleep 0.1
-	done
-else
-	echo "test.sh: WARNING: no network namespace possible here; running the e2e tests in the host namespace"
-	"${runner[@]}" &
-	e2e_pid=$!
-fi
-wait "$e2e_pid"
-e2e_status=$?
-e2e_pid=
-tapcount() { sed -n "s/^# $1 \([0-9][0-9]*\)\$/\1/p" "$tap" | tail -1; }
-n_pass=$(tapcount pass)
-n_fail=$(tapcount fail)
-n_cancel=$(tapcount cancelled)
-n_skip=$(tapcount skipped)
-n_todo=$(tapcount todo)
-if [ -z "$n_pass" ]; then
-	echo "test.sh: node --test produced no summary (exit $e2e_status): counted as one failure"
-	n_pass=0 n_fail=1 n_cancel=0 n_skip=0 n_todo=0
-fi
-n_fail=$((n_fail + ${n_cancel:-0}))
-if [ "$e2e_status" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
-	echo "test.sh: node --test exited $e2e_status without a failing test: counted as one failure"
-	n_fail=1
-fi
+# run_e2e adds the counts to the totals (an inline copy of it once dropped them: failures did not fail the run).
+run_e2e "$logdir/e2e.tap" "${files[@]}"
 echo "e2e: $n_pass passed, $n_fail failed, $((${n_skip:-0} + ${n_todo:-0})) skipped"
 
 if [ -n "$asan_so" ]; then
