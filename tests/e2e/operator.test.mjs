@@ -1,6 +1,7 @@
 // operator.test.mjs - what an operator of a Hubs/Reticulum-style deployment needs from the audit trail (Janus
-// event handlers), on a real Janus. Written by an operator's review (branch review-operator2): the two tests
-// below FAIL on a905977, they state what is missing.
+// event handlers), on a real Janus. Written by an operator's review (branch review-operator2): the three tests
+// below are expected to FAIL on a905977 (read from the code; not yet run: the machine was under IDLE-LOCK); each
+// states what is missing.
 //  - A refused join is the event an operator traces back to its source (a flood of bad tokens, a broken issuer):
 //    Janus links plugin events to a session (and through the core's session events to a transport and address)
 //    only when the plugin passes the handle. The "rejected" audit event is sent without it.
