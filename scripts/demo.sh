@@ -135,6 +135,12 @@ JCFG
 
 for port in 8188 8088 8080; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		# On a machine running systemd, installing Debian's janus package starts janus.service on 8088 and 8188.
+		if [ "$port" != 8080 ] && systemctl is-active --quiet janus 2>/dev/null; then
+			echo "demo: port $port is taken by Debian's janus.service (started when the janus package was installed):" >&2
+			echo "demo: stop it with 'systemctl disable --now janus' (or run the demo on another machine)" >&2
+			exit 1
+		fi
 		echo "demo: port $port on 127.0.0.1 is already in use (another demo running?)" >&2
 		exit 1
 	fi
