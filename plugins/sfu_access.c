@@ -442,7 +442,7 @@ static sfu_err join_step(sfu_handle *h, const sfu_join_request *r, const sfu_gra
 	p->turn = take_turn_locked(res.notify != NULL || announces(&p->stale_left));
 	sfu_registry_unlock();
 	if(err != SFU_OK && *reason != NULL)
-		sfu_access_rejected(r->room_id, r->user_id, request, *reason);
+		sfu_access_rejected(h, r->room_id, r->user_id, request, *reason);
 	if(err == SFU_OK)
 		tell_jti_claim(grant, r->user_id);
 	sfu_handle_ref(h);
@@ -489,7 +489,7 @@ sfu_err sfu_access_subscribe(sfu_handle *h, gboolean notifications, gboolean dat
 	if(sfu_bans_revoked(grant->jti, grant->sub, grant->user_id, grant->kid, now_s())) {
 		sfu_registry_unlock();
 		*reason = "revoked";
-		sfu_access_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		sfu_access_rejected(h, h->room_id, h->user_id, "subscribe", *reason);
 		return SFU_ERR_SUB_REVOKED;
 	}
 	if(h->role == SFU_ROLE_NONE && media != NULL) {
@@ -529,7 +529,7 @@ sfu_err sfu_access_subscribe(sfu_handle *h, gboolean notifications, gboolean dat
 		g_ptr_array_unref(mine);
 	sfu_registry_unlock();
 	if(err == SFU_ERR_SUB_FORBIDDEN || err == SFU_ERR_SUB_REVOKED)
-		sfu_access_rejected(h->room_id, h->user_id, "subscribe", *reason);
+		sfu_access_rejected(h, h->room_id, h->user_id, "subscribe", *reason);
 	if(err == SFU_ERR_NO_PUBLISHER && h->role != SFU_ROLE_NONE)
 		return SFU_ERR_SUB_NOT_IN_ROOM; /* a joined handle only receives publishers of its room */
 	return err == SFU_ERR_HANDLE_SUBSCRIBED ? SFU_ERR_USER_SUBSCRIBED : err;
@@ -571,7 +571,7 @@ sfu_err sfu_access_refresh(sfu_handle *h, const sfu_grant *grant, const char **r
 	}
 	sfu_registry_unlock();
 	if(err == SFU_ERR_REFRESH_FORBIDDEN || err == SFU_ERR_SERVER_BUSY || err == SFU_ERR_REFRESH_REVOKED) {
-		sfu_access_rejected(h->room_id, h->user_id, "refresh", *reason);
+		sfu_access_rejected(h, h->room_id, h->user_id, "refresh", *reason);
 		return err;
 	}
 	if(err == SFU_OK) {
@@ -658,7 +658,7 @@ static void publish_bans(
 
 /* Evict and (for kicks) ban as one step, then tell everyone; \p announce_kick: tell other nodes to evict too. */
 static guint eject_step(const char *room_id, const char *user_id, const char *reason, const char *by,
-	gboolean ban, gboolean announce_kick) {
+	const char *by_sub, gboolean ban, gboolean announce_kick) {
 	/* Phase 1: evict and ban in one step, so no join can slip in between. */
 	sfu_departure d;
 	gboolean banned = FALSE;
@@ -677,8 +677,8 @@ static guint eject_step(const char *room_id, const char *user_id, const char *re
 	sfu_registry_unlock();
 	guint n = victims->len;
 	if(banned) {
-		sfu_events_audit(
-			NULL, "banned", room_id, user_id, json_pack("{sIss*}", "until", (json_int_t)until, "by", by));
+		sfu_events_audit(NULL, "banned", room_id, user_id,
+			json_pack("{sIss*ss*}", "until", (json_int_t)until, "by", by, "by_sub", by_sub));
 		publish_bans(room_id, user_id, recs, until, by);
 	}
 	g_ptr_array_unref(recs);
@@ -693,18 +693,18 @@ static guint eject_step(const char *room_id, const char *user_id, const char *re
 		JANUS_LOG(LOG_INFO, "[sfu] ejected user '%s' from room '%s': %s by %s (%u handles)\n",
 			sfu_log_id(user_id, user), sfu_log_id(room_id, room), reason, sfu_log_id(by, who), n);
 		sfu_events_audit(NULL, "ejected", room_id, user_id,
-			json_pack("{ssss*si}", "reason", reason, "by", by, "handles", (int)n));
+			json_pack("{ssss*ss*si}", "reason", reason, "by", by, "by_sub", by_sub, "handles", (int)n));
 	}
 	return n;
 }
 
-guint sfu_access_eject(
-	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban) {
-	return eject_step(room_id, user_id, reason, by, ban, ban);
+guint sfu_access_eject(const char *room_id, const char *user_id, const char *reason, const char *by,
+	const char *by_sub, gboolean ban) {
+	return eject_step(room_id, user_id, reason, by, by_sub, ban, ban);
 }
 
 guint sfu_access_eject_remote(const char *room_id, const char *user_id, const char *reason, const char *by) {
-	return eject_step(room_id, user_id, reason, by, TRUE, FALSE);
+	return eject_step(room_id, user_id, reason, by, NULL, TRUE, FALSE);
 }
 
 /* =============================================================================
@@ -1097,7 +1097,8 @@ void sfu_access_stop(void) {
 	sfu_mutex_unlock(&stats_lock);
 }
 
-void sfu_access_rejected(const char *room_id, const char *user_id, const char *request, const char *reason) {
+void sfu_access_rejected(
+	sfu_handle *h, const char *room_id, const char *user_id, const char *request, const char *reason) {
 	if(reason == NULL)
 		return;
 	sfu_mutex_lock(&stats_lock);
@@ -1106,8 +1107,9 @@ void sfu_access_rejected(const char *room_id, const char *user_id, const char *r
 		g_hash_table_insert(rejections, g_strdup(reason), GUINT_TO_POINTER(n + 1));
 	}
 	sfu_mutex_unlock(&stats_lock);
-	sfu_events_audit(
-		NULL, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
+	/* With the handle, Janus adds its session and handle ids: what ties a refusal to a transport. */
+	sfu_events_audit(h != NULL ? h->jh : NULL, "rejected", room_id, user_id,
+		json_pack("{ssss}", "request", request, "reason", reason));
 }
 
 void sfu_access_set_listener(const sfu_access_listener *l) {

@@ -77,11 +77,12 @@ sfu_err sfu_access_refresh(sfu_handle *h, const sfu_grant *grant, const char **r
 
 /*! \brief Eject \p user_id from \p room_id. \p reason: "kicked", "admin", "token_expired", "session_limit".
  * @param[in] by Who did it (kicker user_id, "admin"), or NULL
+ * @param[in] by_sub The kicker's verified token identity (its \c sub), for the audit events only, or NULL
  * @param[in] ban A kick: also ban the user from the room for kick_ban_s (only when the user was in the room),
  * and tell the listener (other nodes evict it too, and ban it where they did)
  * @returns the number of handles ended. Must not be called with the registry lock held. */
-guint sfu_access_eject(
-	const char *room_id, const char *user_id, const char *reason, const char *by, gboolean ban);
+guint sfu_access_eject(const char *room_id, const char *user_id, const char *reason, const char *by,
+	const char *by_sub, gboolean ban);
 
 /*! \brief A kick that another node made (shared state): evict \p user_id's handles here and ban it as a kick
  * does (only when it was here); the bans are passed on to the listener, the kick is not. */
@@ -135,8 +136,9 @@ gboolean sfu_access_state_available(void);
  * @returns FALSE when \p jh was unknown */
 gboolean sfu_access_detach(janus_plugin_session *jh);
 
-/*! \brief Count and report (audit event, never the token) a refused request. */
-void sfu_access_rejected(const char *room_id, const char *user_id, const char *request, const char *reason);
+/*! \brief Count and report (audit event, never the token) a refused request of handle \p h (NULL: none). */
+void sfu_access_rejected(
+	sfu_handle *h, const char *room_id, const char *user_id, const char *request, const char *reason);
 /*! \brief Counters for the admin API (new JSON object). */
 json_t *sfu_access_stats(void);
 

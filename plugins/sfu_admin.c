@@ -55,7 +55,7 @@ static json_t *kick(json_t *request) {
 	const char *room = id_field(request, "room_id"), *user = id_field(request, "user_id");
 	if(room == NULL || user == NULL)
 		return fail("room_id and user_id (strings) required");
-	guint n = sfu_access_eject(room, user, "admin", "admin", TRUE);
+	guint n = sfu_access_eject(room, user, "admin", "admin", NULL, TRUE);
 	sfu_stats_inc(SFU_STAT_ADMIN_KICKS);
 	return json_pack("{sbsi}", "success", 1, "kicked", (int)n);
 }
@@ -94,6 +94,10 @@ static json_t *admin_revoke(json_t *request) {
 	const char *value = NULL;
 	if(!revoked_identity(request, &kind, &value))
 		return fail("exactly one of jti, sub, user_id, kid (non-empty string) required");
+	/* Without bind_user_id the user_id claim binds nothing and is not kept: a revocation by it would match no
+	 * token and eject nobody, while answering success. */
+	if(kind == SFU_REVOKE_USER && !config->bind_user_id)
+		return fail("user_id claims are ignored here (bind_user_id = false): revoke by jti or sub, or kick");
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	gint64 until = now + config->max_token_lifetime_s;
 	json_t *u = json_object_get(request, "until");

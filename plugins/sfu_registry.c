@@ -906,6 +906,8 @@ static void describe_auth(sfu_handle *h, json_t *obj) {
 		json_object_set_new(obj, "kid", json_string(h->auth.kid));
 	if(h->auth.sub != NULL)
 		json_object_set_new(obj, "sub", json_string(h->auth.sub));
+	if(h->auth.jti != NULL)
+		json_object_set_new(obj, "jti", json_string(h->auth.jti));
 	json_object_set_new(obj, "bound", json_boolean(h->auth.bound_user != NULL));
 	guint muted = (guint)g_atomic_int_get(&h->muted);
 	json_t *list = json_array();
@@ -946,12 +948,17 @@ json_t *sfu_handle_describe(sfu_handle *h) {
 	return info;
 }
 
+/* One handle of a participant (registry lock held): its token identity is its own (a shared grant keeps it). */
 static json_t *handle_summary(sfu_handle *h) {
 	json_t *item = json_object();
 	json_object_set_new(item, "id", json_integer((json_int_t)h->id));
 	json_object_set_new(
 		item, "role", json_string(h->role == SFU_ROLE_PUBLISHER ? "publisher" : "subscriber"));
 	json_object_set_new(item, "media_up", json_boolean(g_atomic_int_get(&h->media_up)));
+	if(h->auth.sub != NULL)
+		json_object_set_new(item, "sub", json_string(h->auth.sub));
+	if(h->auth.jti != NULL)
+		json_object_set_new(item, "jti", json_string(h->auth.jti));
 	sfu_mutex_lock(&h->mutex);
 	if(h->publisher != NULL && h->publisher->user_id != NULL)
 		json_object_set_new(item, "receiving_from", json_string(h->publisher->user_id));

@@ -30,7 +30,7 @@ typedef struct sfu_outcome {
 	char detail[SFU_DETAIL_LEN]; /* one-line explanation for the client */
 	json_t *response;            /* success payload (reference) */
 	json_t *jsep;                /* JSEP to attach (reference) */
-	sfu_access_pending *pending;  /* a join's hold on membership announcements, released after its reply */
+	sfu_access_pending *pending; /* a join's hold on membership announcements, released after its reply */
 } sfu_outcome;
 
 static const sfu_config *config = NULL;
@@ -70,7 +70,7 @@ static gint64 now_s(void) {
 
 /* Verify \p token for \p purpose (\p room_id NULL: the room is checked later, by the caller). On failure
  * fills \p out with the error of the matching family and reports the refusal. */
-static gboolean authorize(const char *token, sfu_token_purpose purpose, const char *room_id,
+static gboolean authorize(sfu_handle *h, const char *token, sfu_token_purpose purpose, const char *room_id,
 	const char *user_id, sfu_err anonymous, sfu_err invalid, sfu_err forbidden, sfu_grant *grant,
 	sfu_outcome *out) {
 	const char *reason = NULL;
@@ -93,7 +93,7 @@ static gboolean authorize(const char *token, sfu_token_purpose purpose, const ch
 	out->reason = reason;
 	sfu_stats_inc(SFU_STAT_REJECTIONS);
 	sfu_access_rejected(
-		room_id, user_id, sfu_token_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
+		h, room_id, user_id, sfu_token_purpose_name(purpose), reason ? reason : sfu_error_reason(out->err));
 	return FALSE;
 }
 
@@ -177,7 +177,7 @@ static json_t *jsep_offer(char *sdp) {
 static void handle_join(sfu_handle *h, const sfu_request *req, sfu_outcome *out) {
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_TOKEN_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
+	if(!authorize(h, req->token, SFU_TOKEN_FOR_JOIN, req->room_id, req->user_id, SFU_ERR_JOIN_ANONYMOUS,
 		   SFU_ERR_JOIN_INVALID_TOKEN, SFU_ERR_JOIN_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
@@ -217,7 +217,7 @@ static void handle_subscribe(sfu_handle *h, const sfu_request *req, sfu_outcome 
 	/* The token first: without a valid one, nothing about publishers is revealed. */
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_TOKEN_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
+	if(!authorize(h, req->token, SFU_TOKEN_FOR_SUBSCRIBE, h->room_id, h->user_id, SFU_ERR_SUB_ANONYMOUS,
 		   SFU_ERR_SUB_INVALID_TOKEN, SFU_ERR_SUB_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;
@@ -244,12 +244,15 @@ static void handle_kick(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	gboolean ok = authorize(req->token, SFU_TOKEN_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
+	gboolean ok = authorize(h, req->token, SFU_TOKEN_FOR_KICK, req->room_id, NULL, SFU_ERR_KICK_FORBIDDEN,
 		SFU_ERR_KICK_FORBIDDEN, SFU_ERR_KICK_FORBIDDEN, &grant, out);
-	sfu_grant_clear(&grant);
-	if(!ok)
+	if(!ok) {
+		sfu_grant_clear(&grant);
 		return;
-	guint n = sfu_access_eject(req->room_id, req->user_id, "kicked", h->user_id, TRUE);
+	}
+	/* The audit trail names the kicker by its verified token identity too: its user_id is the client's word. */
+	guint n = sfu_access_eject(req->room_id, req->user_id, "kicked", h->user_id, grant.sub, TRUE);
+	sfu_grant_clear(&grant);
 	sfu_stats_inc(SFU_STAT_KICKS);
 	out->response = json_pack("{si}", "kicked", n);
 }
@@ -263,7 +266,7 @@ static void handle_mute(sfu_handle *h, const sfu_request *req, sfu_outcome *out)
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	gboolean ok = authorize(req->token, SFU_TOKEN_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
+	gboolean ok = authorize(h, req->token, SFU_TOKEN_FOR_MUTE, req->room_id, NULL, SFU_ERR_MUTE_FORBIDDEN,
 		SFU_ERR_MUTE_FORBIDDEN, SFU_ERR_MUTE_FORBIDDEN, &grant, out);
 	sfu_grant_clear(&grant);
 	if(!ok)
@@ -344,7 +347,7 @@ static void handle_refresh(sfu_handle *h, const sfu_request *req, sfu_outcome *o
 	}
 	sfu_grant grant;
 	memset(&grant, 0, sizeof(grant));
-	if(!authorize(req->token, SFU_TOKEN_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
+	if(!authorize(h, req->token, SFU_TOKEN_FOR_REFRESH, h->room_id, h->user_id, SFU_ERR_REFRESH_INVALID_TOKEN,
 		   SFU_ERR_REFRESH_INVALID_TOKEN, SFU_ERR_REFRESH_FORBIDDEN, &grant, out)) {
 		sfu_grant_clear(&grant);
 		return;

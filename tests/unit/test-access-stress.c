@@ -193,10 +193,10 @@ static gpointer worker(gpointer data) {
 			/* A kick: evict and ban. */
 			gboolean pub = g_rand_boolean(rnd);
 			(void)sfu_access_eject(PICK(rnd, rooms), pub ? PICK(rnd, pub_users) : PICK(rnd, sub_users),
-				"kicked", "kicker", TRUE);
+				"kicked", "kicker", NULL, TRUE);
 		} else if(dice < 68) {
 			/* An admin ejection without ban. */
-			(void)sfu_access_eject(PICK(rnd, rooms), PICK(rnd, pub_users), "admin", "admin", FALSE);
+			(void)sfu_access_eject(PICK(rnd, rooms), PICK(rnd, pub_users), "admin", "admin", NULL, FALSE);
 		} else if(dice < 85) {
 			if(s != NULL)
 				detach(s->h->jh);

@@ -634,7 +634,7 @@ static void test_kick_ban_before_push(void) {
 	fake_core_set_push_hook(first_push);
 	fake_core_set_end_session_hook(first_end);
 
-	g_assert_cmpuint(sfu_access_eject("r", "mallory", "kicked", "alice", TRUE), ==, 2);
+	g_assert_cmpuint(sfu_access_eject("r", "mallory", "kicked", "alice", NULL, TRUE), ==, 2);
 	g_assert_cmpint(g_atomic_int_get(&first.seen), ==, 1);
 	g_assert_cmpint(g_atomic_int_get(&first.banned), ==, 1);
 	g_assert_cmpint(g_atomic_int_get(&first.detached), ==, 1);
@@ -656,7 +656,7 @@ static void test_kick_ban_before_push(void) {
 		join_full(again, "r", "mallory", TRUE, NULL, &gm, NULL, &reason), ==, SFU_ERR_JOIN_BANNED);
 	/* A kick of someone absent ends nothing and bans nobody. */
 	guint bans = sfu_bans_count();
-	g_assert_cmpuint(sfu_access_eject("r", "ghost", "kicked", "alice", TRUE), ==, 0);
+	g_assert_cmpuint(sfu_access_eject("r", "ghost", "kicked", "alice", NULL, TRUE), ==, 0);
 	g_assert_cmpuint(sfu_bans_count(), ==, bans);
 	g_assert_false(sfu_bans_check("r", "ghost", NULL, NULL, now_s()));
 	sfu_grant_clear(&ga);
@@ -673,7 +673,7 @@ static void test_kick_bans_sub_when_configured(void) {
 	grant_init(&gm, NULL, "s-mal", "j-mal", now_s() + 600);
 	grant_init(&gother, NULL, "s-mal", "j-new", now_s() + 600);
 	g_assert_cmpint(join_pub(m, "r", "mallory", &gm), ==, SFU_OK);
-	g_assert_cmpuint(sfu_access_eject("r", "mallory", "kicked", "alice", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("r", "mallory", "kicked", "alice", NULL, TRUE), ==, 1);
 	g_assert_true(sfu_bans_check("r", "other-name", "s-mal", NULL, now_s()));
 	g_assert_true(sfu_bans_check("r", "other-name", NULL, "j-mal", now_s()));
 	const char *reason = NULL;
@@ -702,7 +702,7 @@ static gpointer eject_thread(gpointer data) {
 	while(!go)
 		sfu_cond_wait(&go_cond, &go_lock);
 	sfu_mutex_unlock(&go_lock);
-	job->n = sfu_access_eject("r", "mallory", job->reason, NULL, FALSE);
+	job->n = sfu_access_eject("r", "mallory", job->reason, NULL, NULL, FALSE);
 	return NULL;
 }
 
@@ -971,7 +971,7 @@ static void test_log_sanitized(void) {
 	const char *evil = "evil\n[FAKE] admin logged in\x1b[2J";
 	g_assert_cmpint(join_pub(e, "room\nX", evil, &g), ==, SFU_OK);
 	sfu_test_log_clear();
-	g_assert_cmpuint(sfu_access_eject("room\nX", evil, "kicked", "by\nY", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("room\nX", evil, "kicked", "by\nY", NULL, TRUE), ==, 1);
 	g_assert_true(sfu_test_log_contains("ejected user 'evil?[FAKE] admin logged in?[2J' from room 'room?X'"));
 	g_assert_false(sfu_test_log_contains("\n[FAKE]"));
 	g_assert_false(sfu_test_log_contains("\x1b"));

@@ -268,7 +268,7 @@ static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
 	sfu_handle *victim = add(0);
 	sfu_grant v = grant(600, TRUE, NULL, NULL, NULL);
 	g_assert_cmpint(join_as(victim, "y", "troll", TRUE, NULL, &v, NULL), ==, SFU_OK);
-	g_assert_cmpuint(sfu_access_eject("y", "troll", "kicked", "owner-y", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("y", "troll", "kicked", "owner-y", NULL, TRUE), ==, 1);
 	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
 	g_usleep(1100 * 1000); /* later bans expire later: "y"'s is now the soonest to expire */
 	for(int i = 0; i < 8; i++) {
@@ -276,7 +276,7 @@ static void test_kicks_in_one_room_flush_other_rooms_bans(void) {
 		char user[32];
 		g_snprintf(user, sizeof(user), "puppet-%d", i);
 		g_assert_cmpint(join_as(puppet, "mine", user, TRUE, NULL, &v, NULL), ==, SFU_OK);
-		g_assert_cmpuint(sfu_access_eject("mine", user, "kicked", "me", TRUE), ==, 1);
+		g_assert_cmpuint(sfu_access_eject("mine", user, "kicked", "me", NULL, TRUE), ==, 1);
 	}
 	/* Room "y"'s ban must still be there. */
 	g_assert_true(sfu_bans_check("y", "troll", NULL, NULL, now_s()));
@@ -329,7 +329,7 @@ static void test_kick_races_join(void) {
 		g_assert_cmpint(join_as(first, "k", user, TRUE, NULL, &g, NULL), ==, SFU_OK);
 		race r = {.h = second, .user = user};
 		GThread *t = g_thread_new("join", race_join, &r);
-		sfu_access_eject("k", user, "kicked", "owner", TRUE);
+		sfu_access_eject("k", user, "kicked", "owner", NULL, TRUE);
 		g_thread_join(t);
 		GPtrArray *left;
 		sfu_registry_lock();

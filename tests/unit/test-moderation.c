@@ -317,11 +317,11 @@ static void test_kicks_and_bans_across_nodes(void) {
 	g_assert_cmpint(join(0, "r", "victim", TRUE, &v, NULL, &reason), ==, SFU_OK);
 
 	/* A local kick: evicted and banned here, passed on as a kick and as the ban recorded. */
-	g_assert_cmpuint(sfu_access_eject("r", "victim", "kicked", "owner", TRUE), ==, 1);
+	g_assert_cmpuint(sfu_access_eject("r", "victim", "kicked", "owner", NULL, TRUE), ==, 1);
 	g_assert_true(heard_line("kick:r/victim/kicked/owner"));
 	g_assert_true(heard_line("ban:r/user_id/victim/victim/owner"));
 	/* A local kick of someone not here is passed on all the same (the user may be on another node). */
-	g_assert_cmpuint(sfu_access_eject("r", "ghost", "kicked", "owner", TRUE), ==, 0);
+	g_assert_cmpuint(sfu_access_eject("r", "ghost", "kicked", "owner", NULL, TRUE), ==, 0);
 	g_assert_true(heard_line("kick:r/ghost/kicked/owner"));
 	g_assert_false(sfu_bans_check("r", "ghost", NULL, NULL, now_s()));
 
