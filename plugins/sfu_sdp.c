@@ -190,17 +190,23 @@ void sfu_sdp_result_clear(sfu_sdp_result *r) {
 	r->audio_pt = r->video_pt = -1;
 }
 
-/* The next line of \p p that is not an o= line, or NULL at the end; \p len receives its length. */
-static const char *next_line(const char *p, size_t *len) {
-	while(p != NULL && *p != '\0') {
+/* The next line at *\p cursor that is not an o= line (without its line end), or NULL at the end; \p len
+ * receives its length and *\p cursor moves past it. */
+static const char *next_line(const char **cursor, size_t *len) {
+	const char *p = *cursor;
+	while(*p != '\0') {
 		size_t n = strcspn(p, "\n");
 		const char *line = p;
-		p = p[n] ? p + n + 1 : p + n;
+		p += n;
+		if(*p == '\n')
+			p++;
 		if(strncmp(line, "o=", 2) != 0) {
+			*cursor = p;
 			*len = n;
 			return line;
 		}
 	}
+	*cursor = p;
 	*len = 0;
 	return NULL;
 }
@@ -209,14 +215,14 @@ gboolean sfu_sdp_same_but_origin(const char *a, const char *b) {
 	if(a == NULL || b == NULL)
 		return FALSE;
 	size_t na, nb;
-	const char *la = next_line(a, &na), *lb = next_line(b, &nb);
-	while(la != NULL && lb != NULL) {
-		if(na != nb || memcmp(la, lb, na) != 0)
+	const char *la, *lb;
+	do {
+		la = next_line(&a, &na);
+		lb = next_line(&b, &nb);
+		if((la == NULL) != (lb == NULL) || na != nb || (la != NULL && memcmp(la, lb, na) != 0))
 			return FALSE;
-		la = next_line(la + na, &na);
-		lb = next_line(lb + nb, &nb);
-	}
-	return la == NULL && lb == NULL;
+	} while(la != NULL);
+	return TRUE;
 }
 
 gboolean sfu_sdp_check(const char *sdp, char *error, size_t error_len) {
