@@ -1107,9 +1107,13 @@ void sfu_access_rejected(
 		g_hash_table_insert(rejections, g_strdup(reason), GUINT_TO_POINTER(n + 1));
 	}
 	sfu_mutex_unlock(&stats_lock);
-	/* With the handle, Janus adds its session and handle ids: what ties a refusal to a transport. */
-	sfu_events_audit(h != NULL ? h->jh : NULL, "rejected", room_id, user_id,
-		json_pack("{ssss}", "request", request, "reason", reason));
+	/* With the handle, Janus adds its session and handle ids: what ties a refusal to a transport. Janus drops
+	 * the event of a handle it has stopped (detached): then it goes without them. */
+	janus_plugin_session *jh = h != NULL ? h->jh : NULL;
+	if(jh != NULL && g_atomic_int_get(&jh->stopped))
+		jh = NULL;
+	sfu_events_audit(
+		jh, "rejected", room_id, user_id, json_pack("{ssss}", "request", request, "reason", reason));
 }
 
 void sfu_access_set_listener(const sfu_access_listener *l) {

@@ -161,15 +161,15 @@ static void table_drop_soonest(table *t) {
 	entry_drop(t, g_sequence_get(g_sequence_get_begin_iter(t->by_until)));
 }
 
-/* The room holding the most entries of a table counted per room. */
-static room_entries *biggest_room(table *t) {
+/* The room holding the most entries of a table counted per room; on a tie, \p mine (the room adding one). */
+static room_entries *biggest_room(table *t, room_entries *mine) {
 	room_entries *biggest = NULL;
 	GHashTableIter iter;
 	gpointer value;
 	g_hash_table_iter_init(&iter, t->rooms);
 	while(g_hash_table_iter_next(&iter, NULL, &value)) {
 		room_entries *r = value;
-		if(biggest == NULL || r->count > biggest->count)
+		if(biggest == NULL || r->count > biggest->count || (r->count == biggest->count && r == mine))
 			biggest = r;
 	}
 	return biggest;
@@ -179,7 +179,7 @@ static room_entries *biggest_room(table *t) {
  * a room flooding the table pays for it itself, never a room with fewer entries.
  * @returns TRUE when the entry given up was \p room_id's own */
 static gboolean give_up_biggest_rooms(table *t, const char *room_id) {
-	room_entries *biggest = biggest_room(t), *mine = g_hash_table_lookup(t->rooms, room_id);
+	room_entries *mine = g_hash_table_lookup(t->rooms, room_id), *biggest = biggest_room(t, mine);
 	entry_drop(t, g_sequence_get(g_sequence_get_begin_iter(biggest->by_until)));
 	return biggest == mine;
 }

@@ -617,6 +617,13 @@ static void process(sfu_message *msg) {
 			sfu_request_kind_name(req.kind),
 			sfu_error_reason(body_out.err != SFU_OK ? body_out.err : jsep_out.err));
 	}
+	/* A reply with a JSEP makes Janus wait (up to 5 s) for the handle's ICE gathering, which a media loop thread
+	 * completes, and loop threads run destroy_session, which may wait for a turn: a join's turn is never held
+	 * across such a push (its reply then may follow a leave decided after it; docs/DESIGN.md). */
+	if(result_jsep != NULL) {
+		sfu_access_join_finish(body_out.pending);
+		body_out.pending = NULL;
+	}
 	if(!g_atomic_int_get(&h->destroyed))
 		sfu_core_push_event(h->jh, msg->transaction, result, result_jsep);
 	json_decref(result);
