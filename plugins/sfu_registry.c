@@ -26,7 +26,8 @@ struct sfu_room {
 };
 
 static sfu_mutex reg_mutex = SFU_MUTEX_INIT;
-static __thread gboolean reg_held = FALSE; /* this thread holds reg_mutex */
+static const sfu_signal_hooks *signal_hooks = NULL; /* set once before any handle exists */
+static __thread gboolean reg_held = FALSE;          /* this thread holds reg_mutex */
 static GHashTable *handles = NULL;         /* janus_plugin_session* -> sfu_handle* (owns a reference) */
 static GHashTable *rooms = NULL;           /* room_id -> sfu_room* (owns a reference) */
 static GHashTable *publisher_users = NULL; /* user_id -> number of rooms where it publishes */
@@ -83,11 +84,10 @@ static void handle_free(const janus_refcount *ref) {
 		g_ptr_array_unref(h->subs);
 	if(h->publisher != NULL)
 		sfu_handle_unref(h->publisher);
-	if(h->pending != NULL)
-		g_queue_free(h->pending);
+	if(h->signal != NULL && signal_hooks != NULL)
+		signal_hooks->destroy(h->signal);
 	sfu_mutex_clear(&h->mutex);
 	sfu_mutex_clear(&h->subs_mutex);
-	sfu_mutex_clear(&h->queue_mutex);
 	/* The core gave the plugin one reference to its session when it attached the handle; it is ours
 	 * to drop, and only now: until here a queued request or a snapshot could still use h->jh. */
 	if(h->jh != NULL)
@@ -204,15 +204,19 @@ void sfu_registry_shutdown(void) {
 	sfu_registry_unlock();
 }
 
+void sfu_registry_set_signal_hooks(const sfu_signal_hooks *hooks) {
+	signal_hooks = hooks;
+}
+
 sfu_handle *sfu_registry_add(janus_plugin_session *jh) {
 	sfu_handle *h = g_malloc0(sizeof(sfu_handle));
 	h->audio_pt = h->video_pt = -1;
 	/* Permissions stay denied (0) until a grant is attached by a join. */
 	sfu_mutex_init(&h->mutex);
 	sfu_mutex_init(&h->subs_mutex);
-	sfu_mutex_init(&h->queue_mutex);
 	h->subs = handle_array();
-	h->pending = g_queue_new();
+	if(signal_hooks != NULL)
+		h->signal = signal_hooks->create();
 	janus_refcount_init(&h->ref, handle_free);
 	sfu_registry_lock();
 	if(handles == NULL || g_hash_table_contains(handles, jh)) {

@@ -71,7 +71,7 @@ typedef struct sfu_handle_auth {
  *    registry lock, and by the media path after it found \c room non-NULL (the atomic store of \c room,
  *    made last, publishes them);
  *  - [reg]: registry lock for reads and writes;
- *  - [m]: \c mutex for reads and writes; [q]: \c queue_mutex;
+ *  - [m]: \c mutex for reads and writes;
  *  - [atomic]: g_atomic_* only; "written under reg" adds that every write also holds the registry lock (so a
  *    reader holding it sees a value consistent with the membership tables);
  *  - [s]: \c subs_mutex, taken only to swap the pointer or take a reference to the array;
@@ -115,11 +115,18 @@ typedef struct sfu_handle {
 	/*! [s] snapshot of subscriber handles (each element a reference); immutable once published: replaced,
 	 * never edited, and only under the registry lock */
 	GPtrArray *subs;
-	/* Signalling queue (sfu_signal) */
-	sfu_mutex queue_mutex; /*!< guards the [q] fields */
-	GQueue *pending;       /*!< [q] queued requests */
-	gboolean scheduled;    /*!< [q] the handle is on the ready queue or being processed */
+	/*! [const] what the signalling module keeps for this handle (its request queue), opaque here: made and
+	 * freed by the hooks it registered (sfu_registry_set_signal_hooks), NULL without them */
+	void *signal;
 } sfu_handle;
+
+/*! \brief How the signalling module makes and frees its per-handle state (sfu_handle.signal), so that the
+ * registry and the relay never see its fields. Set before the first handle is added. */
+typedef struct sfu_signal_hooks {
+	void *(*create)(void);
+	void (*destroy)(void *state);
+} sfu_signal_hooks;
+void sfu_registry_set_signal_hooks(const sfu_signal_hooks *hooks);
 
 /*! \brief Token buckets of one user's websocket data in one room (messages, bytes), kept with its membership so
  * that many handles of one user share them. */

@@ -644,20 +644,49 @@ static void message_free(sfu_message *msg) {
 	g_free(msg);
 }
 
+/* A handle's requests (sfu_handle.signal): only this module sees them. */
+typedef struct handle_queue {
+	sfu_mutex mutex;    /* guards the fields below */
+	GQueue pending;     /* queued requests (sfu_message*) */
+	gboolean scheduled; /* the handle is on the ready queue or being processed */
+} handle_queue;
+
+static void *queue_create(void) {
+	handle_queue *q = g_new0(handle_queue, 1);
+	sfu_mutex_init(&q->mutex);
+	g_queue_init(&q->pending);
+	return q;
+}
+
+/* With the handle's last reference: every queued request held one, so nothing is queued any more. */
+static void queue_destroy(void *state) {
+	handle_queue *q = state;
+	g_assert(g_queue_is_empty(&q->pending));
+	sfu_mutex_clear(&q->mutex);
+	g_free(q);
+}
+
+static const sfu_signal_hooks queue_hooks = {queue_create, queue_destroy};
+
+static handle_queue *queue_of(sfu_handle *h) {
+	return h->signal;
+}
+
 static gboolean enqueue(sfu_message *msg, gboolean bounded) {
 	sfu_handle *h = msg->h;
+	handle_queue *q = queue_of(h);
 	gboolean schedule = FALSE, full = FALSE;
-	sfu_mutex_lock(&h->queue_mutex);
-	if(bounded && g_queue_get_length(h->pending) >= config->max_queued_requests) {
+	sfu_mutex_lock(&q->mutex);
+	if(bounded && g_queue_get_length(&q->pending) >= config->max_queued_requests) {
 		full = TRUE;
 	} else {
-		g_queue_push_tail(h->pending, msg);
-		if(!h->scheduled) {
-			h->scheduled = TRUE;
+		g_queue_push_tail(&q->pending, msg);
+		if(!q->scheduled) {
+			q->scheduled = TRUE;
 			schedule = TRUE;
 		}
 	}
-	sfu_mutex_unlock(&h->queue_mutex);
+	sfu_mutex_unlock(&q->mutex);
 	if(full) {
 		sfu_stats_inc(SFU_STAT_REFUSED_QUEUE_FULL);
 		message_free(msg); /* drops h's reference too */
@@ -685,20 +714,21 @@ static gpointer worker(gpointer data) {
 		sfu_handle *h = ready_pop();
 		if(h == NULL)
 			break;
-		sfu_mutex_lock(&h->queue_mutex);
-		sfu_message *msg = g_queue_pop_head(h->pending);
-		sfu_mutex_unlock(&h->queue_mutex);
+		handle_queue *q = queue_of(h);
+		sfu_mutex_lock(&q->mutex);
+		sfu_message *msg = g_queue_pop_head(&q->pending);
+		sfu_mutex_unlock(&q->mutex);
 		if(msg != NULL) {
 			if(!g_atomic_int_get(&h->destroyed) && !g_atomic_int_get(&stopping))
 				process(msg);
 			message_free(msg);
 		}
 		/* One request per turn keeps a chatty handle from starving others. */
-		sfu_mutex_lock(&h->queue_mutex);
-		gboolean more = !g_queue_is_empty(h->pending);
+		sfu_mutex_lock(&q->mutex);
+		gboolean more = !g_queue_is_empty(&q->pending);
 		if(!more)
-			h->scheduled = FALSE;
-		sfu_mutex_unlock(&h->queue_mutex);
+			q->scheduled = FALSE;
+		sfu_mutex_unlock(&q->mutex);
 		if(more)
 			ready_push(h); /* keeps its reference */
 		else
@@ -710,6 +740,8 @@ static gpointer worker(gpointer data) {
 int sfu_signal_start(const sfu_config *cfg, sfu_token_verifier *a) {
 	config = cfg;
 	verifier = a;
+	sfu_registry_set_signal_hooks(
+		&queue_hooks); /* before the first handle: Janus attaches none before init ends */
 	g_atomic_int_set(&stopping, 0);
 	sfu_cond_init(&ready_cond);
 	n_workers = cfg->message_threads ? cfg->message_threads : (guint)g_get_num_processors();
@@ -753,11 +785,12 @@ void sfu_signal_stop(void) {
 		sfu_handle *h = l->data;
 		if(h == NULL)
 			continue;
-		sfu_mutex_lock(&h->queue_mutex);
-		GQueue drop = *h->pending;
-		g_queue_init(h->pending);
-		h->scheduled = FALSE;
-		sfu_mutex_unlock(&h->queue_mutex);
+		handle_queue *q = queue_of(h);
+		sfu_mutex_lock(&q->mutex);
+		GQueue drop = q->pending;
+		g_queue_init(&q->pending);
+		q->scheduled = FALSE;
+		sfu_mutex_unlock(&q->mutex);
 		sfu_message *msg;
 		while((msg = g_queue_pop_head(&drop)) != NULL)
 			message_free(msg);
