@@ -146,7 +146,11 @@ test('garbage frames and a flood of bad requests do not stop a parallel good joi
   u.conn.sendRaw(JSON.stringify({ janus: 'message', transaction: 'no-session', body: {} }));
   const flood = [];
   for (let i = 0; i < 5; i++) {
-    for (const [, body] of badBodies) flood.push(h.message(body).then((x) => x.plugindata.data));
+    // On a busy machine the handle's queue may fill (max_queued_requests): Janus's 462 is a refusal too.
+    for (const [, body] of badBodies) {
+      flood.push(h.message(body).then((x) => x.plugindata.data,
+        (e) => (e.janus?.error?.code === 462 ? { success: false } : Promise.reject(e))));
+    }
   }
   const good = publisher(janus, r, 'good');
   const [results, g] = await Promise.all([Promise.all(flood), good]);
